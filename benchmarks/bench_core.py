@@ -1,0 +1,203 @@
+"""Core env latency and throughput, each figure beside a raw baseline measured in the same run.
+
+    python benchmarks/bench_core.py [--task DIR] [--reps N] [--concurrency 1,8,32] [--json OUT]
+
+Figures: reset latency (warm: after a finished episode; cold: mid-episode, including the first
+step's wait for the sandbox), trivial exec step latency, verifier latency, and exec steps/s at
+several concurrencies. Baselines: ``bwrap … true`` (the same bwrap command line the sandbox uses),
+``bash -c true``, copying the task folder, and running reward.sh directly on a host copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_TASK = REPO.parent / "shared" / "datasets" / "clawgym-train" / "task_0009"
+EXEC_TRUE = {"name": "exec", "arguments": {"command": "true"}}
+FINAL = {"role": "assistant", "content": "Done."}
+
+
+def median_ms(fn: Callable[[], Any], reps: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def raw_bwrap_true_argv(sandbox: Any) -> list[str]:
+    """The sandbox's own bwrap command line, running ``true`` instead of the server."""
+    return sandbox._bwrap_argv() + ["--", "true"]
+
+
+def run_raw(argv: list[str], sandbox: Any) -> None:
+    subprocess.run(argv, check=True, **sandbox._popen_kwargs())
+
+
+def host_reward_sh(task_dir: Path) -> Callable[[], None]:
+    """The authors' chroot-style baseline: reward.sh on a host copy (paths rewritten)."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-reward-"))
+    shutil.copytree(task_dir / "input_files", tmp, dirs_exist_ok=True)
+    shutil.copytree(task_dir / "reward", tmp / "reward")
+    sh = (tmp / "reward" / "reward.sh").read_text().replace("/root/.openclaw/workspace", str(tmp))
+    (tmp / "reward" / "reward.sh").write_text(sh)
+
+    def run() -> None:
+        subprocess.run(["bash", str(tmp / "reward" / "reward.sh")], cwd=tmp, capture_output=True, check=False)
+
+    return run
+
+
+def throughput(envs: list[Any], seconds: float) -> tuple[float, int]:
+    """Trivial exec steps per second across ``envs`` stepped by one thread each."""
+    stop = time.monotonic() + seconds
+    counts = [0] * len(envs)
+    errors = [0] * len(envs)
+
+    def worker(i: int) -> None:
+        env = envs[i]
+        while time.monotonic() < stop:
+            _, _, term, trunc, info = env.step(EXEC_TRUE)
+            if info.get("infra_error") or term:
+                errors[i] += 1
+            if term or trunc:
+                env.reset()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(envs))]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0), sum(errors)
+
+
+def raw_throughput(argv: list[str], sandbox: Any, n: int, seconds: float) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * n
+
+    def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            run_raw(argv, sandbox)
+            counts[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", type=Path, default=DEFAULT_TASK)
+    ap.add_argument("--reps", type=int, default=50)
+    ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = ap.parse_args()
+
+    from clawgym_env.env import ClawGymEnv
+    from clawgym_env.tasks import load_task
+
+    task = load_task(args.task)
+    env = ClawGymEnv(task, max_steps=10_000)
+    env.reset()
+    env.step(EXEC_TRUE)
+    sandbox = env.sandbox
+    raw_argv = raw_bwrap_true_argv(sandbox)
+    fig: dict[str, Any] = {"task": task.task_id, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+
+    fig["baseline_bwrap_true_ms"] = median_ms(lambda: run_raw(raw_argv, sandbox), args.reps)
+    fig["baseline_bash_true_ms"] = median_ms(lambda: subprocess.run(["bash", "-c", "true"], check=True), args.reps)
+    copy_dst = Path(tempfile.mkdtemp(prefix="bench-copy-"))
+
+    def copy_task() -> None:
+        shutil.rmtree(copy_dst / "t", ignore_errors=True)
+        shutil.copytree(args.task, copy_dst / "t")
+
+    fig["baseline_copy_task_ms"] = median_ms(copy_task, args.reps)
+    fig["baseline_reward_sh_host_ms"] = median_ms(host_reward_sh(args.task), max(5, args.reps // 5), warmup=1)
+
+    fig["exec_step_ms"] = median_ms(lambda: env.step(EXEC_TRUE), args.reps)
+
+    # warm reset: after a finished episode (the steady state of RL / eval loops)
+    warm, verify = [], []
+    for _ in range(max(5, args.reps // 3)):
+        t = time.perf_counter()
+        env.step(FINAL)
+        verify.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        env.reset()
+        warm.append(time.perf_counter() - t)
+        env.step(EXEC_TRUE)
+    fig["reset_warm_ms"] = statistics.median(warm) * 1000
+    fig["verifier_step_ms"] = statistics.median(verify) * 1000
+
+    # cold reset: mid-episode, the sandbox is restarted; include the first step's wait for it
+    cold, cold_first = [], []
+    for _ in range(max(5, args.reps // 3)):
+        env.step(EXEC_TRUE)
+        t = time.perf_counter()
+        env.reset()
+        cold.append(time.perf_counter() - t)
+        env.step(EXEC_TRUE)
+        cold_first.append(time.perf_counter() - t)
+    fig["reset_cold_ms"] = statistics.median(cold) * 1000
+    fig["reset_cold_plus_first_step_ms"] = statistics.median(cold_first) * 1000
+    env.close()
+
+    for n in [int(x) for x in args.concurrency.split(",")]:
+        envs = [ClawGymEnv(task, max_steps=10_000) for _ in range(n)]
+        try:
+            for e in envs:
+                e.reset()
+            sps, errors = throughput(envs, args.seconds)
+        finally:
+            for e in envs:
+                e.close()
+        fig[f"exec_steps_per_s_x{n}"] = sps
+        fig[f"errors_x{n}"] = errors
+        fig[f"baseline_bwrap_true_per_s_x{n}"] = raw_throughput(raw_argv, sandbox, n, args.seconds)
+
+    rows = [
+        ("reset, warm (after a finished episode)", fig["reset_warm_ms"], "copy task folder", fig["baseline_copy_task_ms"]),
+        ("reset, cold (mid-episode)", fig["reset_cold_ms"], "bwrap … true", fig["baseline_bwrap_true_ms"]),
+        ("reset, cold + first step", fig["reset_cold_plus_first_step_ms"], "bwrap … true", fig["baseline_bwrap_true_ms"]),
+        ("trivial exec step", fig["exec_step_ms"], "bwrap … true", fig["baseline_bwrap_true_ms"]),
+        ("trivial exec step", fig["exec_step_ms"], "bash -c true", fig["baseline_bash_true_ms"]),
+        ("final step incl. verifier", fig["verifier_step_ms"], "reward.sh on host", fig["baseline_reward_sh_host_ms"]),
+    ]
+    print(f"task {task.task_id}, {fig['cpus']} cpus, medians over {args.reps} reps")
+    print(f"{'figure':42s} {'ms':>9s}   {'baseline':22s} {'ms':>9s} {'ratio':>7s}")
+    for name, value, base_name, base in rows:
+        print(f"{name:42s} {value:9.2f}   {base_name:22s} {base:9.2f} {value / base:7.2f}x")
+    for n in [int(x) for x in args.concurrency.split(",")]:
+        sps, base = fig[f"exec_steps_per_s_x{n}"], fig[f"baseline_bwrap_true_per_s_x{n}"]
+        print(f"{'exec steps/s, ' + str(n) + ' envs':42s} {sps:9.1f}   {'bwrap … true /s':22s} {base:9.1f} "
+              f"{sps / base:7.2f}x  errors={fig[f'errors_x{n}']}")
+    if args.json:
+        args.json.write_text(json.dumps(fig, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,370 @@
+"""ClawGymEnv: one ClawGym task as a ``gymnasium.Env`` over a real sandbox.
+
+An episode: ``reset`` restores the task's initial workspace in a sandbox and returns the user
+request; each ``step`` takes one assistant turn (tool calls), runs them through OpenClaw-compatible
+tools inside the sandbox and returns their results as the next observation. An assistant turn with
+no tool call ends the episode (OpenClaw's rule) and the task's code verifier gives the reward.
+
+The agent only sees tools: nothing it can call reaches reset/step, the verifier files or the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+import gymnasium as gym
+from gymnasium.spaces import Text
+
+from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
+from clawgym_env.sandbox.client import clear_directory
+from clawgym_env.tasks import Task, TaskSource, open_source
+from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
+from clawgym_env.transcript import to_openclaw_session
+from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, run_code_verifier
+
+MAX_TEXT = 4_000_000
+_PRINTABLE = "".join(chr(c) for c in range(32, 127)) + "\n\t"
+
+
+class TextSpace(Text):
+    """Any Python string up to ``max_length`` characters (gymnasium's Text limits the charset).
+
+    Subclassing Text keeps gymnasium's vector utilities (batch_space, concatenate) working.
+    """
+
+    def __init__(self, max_length: int = MAX_TEXT, seed: int | None = None):
+        super().__init__(max_length=max_length, min_length=0, charset=_PRINTABLE, seed=seed)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        """A short random printable string (as an action: a plain reply that ends the episode)."""
+        length = int(self.np_random.integers(0, 64))
+        chars = self.np_random.choice(list(_PRINTABLE), size=length)
+        return "".join(chars)
+
+    def __repr__(self) -> str:
+        return f"TextSpace(max_length={self.max_length})"
+
+
+class ClawGymEnv(gym.Env[str, Any]):
+    """A ClawGym task as a Gymnasium environment.
+
+    Args:
+        task: the Task (or give ``source`` + ``task_id``).
+        backend: sandbox backend, ``"bwrap"`` (default) or ``"local"`` (unsafe, debugging).
+        profile: tool profile, ``"coding"`` (read, write, edit, exec, process: what ClawGym RL
+            exposes) or ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
+        max_steps: assistant turns before the episode is truncated.
+        seed_bootstrap: write OpenClaw's bootstrap files (AGENTS.md, SOUL.md, ...) into the
+            workspace. Off by default: some ClawGym verifiers penalise unexpected top-level
+            entries and the authors' no-op scores were measured without them. The system prompt
+            carries their text either way.
+        network: allow the sandbox to reach the network; None = the task's ``metadata.network``.
+        score_on_truncation: run the verifier when ``max_steps`` truncates the episode.
+        verifier_timeout_s: the verifier's wall limit (contract: 120 s).
+        exec_timeout_s: default exec timeout when the model gives none.
+        max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        task: Task | None = None,
+        *,
+        source: "str | TaskSource | None" = None,
+        task_id: str | None = None,
+        backend: str = "bwrap",
+        profile: Literal["coding", "openclaw"] = "coding",
+        max_steps: int = 64,
+        seed_bootstrap: bool = False,
+        network: bool | None = None,
+        score_on_truncation: bool = True,
+        verifier_timeout_s: float = DEFAULT_TIMEOUT_S,
+        exec_timeout_s: float = 1800.0,
+        context_window_tokens: int = 65536,
+        max_tool_calls_per_step: int | None = None,
+        sandbox_config: SandboxConfig | None = None,
+        render_mode: str | None = None,
+    ):
+        if task is None:
+            if source is None or task_id is None:
+                raise ValueError("give a task, or a source and a task_id")
+            task = open_source(source).load(task_id)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode {render_mode!r} is not supported; use 'ansi'")
+        if max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        self.task = task
+        self.backend = backend
+        self.profile = profile
+        self.max_steps = max_steps
+        self.seed_bootstrap = seed_bootstrap
+        self.score_on_truncation = score_on_truncation
+        self.verifier_timeout_s = verifier_timeout_s
+        self.exec_timeout_s = exec_timeout_s
+        self.context_window_tokens = context_window_tokens
+        self.max_tool_calls_per_step = max_tool_calls_per_step
+        self.render_mode = render_mode
+        base = sandbox_config or SandboxConfig()
+        net = task.needs_network if network is None else network
+        self.sandbox_config = SandboxConfig(**{**base.__dict__, "network": net})
+        self.observation_space = TextSpace()
+        self.action_space = TextSpace()
+
+        self._initial_files = _initial_workspace(task)
+        self._bootstrap = bootstrap_files(fresh=True)
+        self._sandbox: ServerSandbox | None = None
+        self._sandbox_fresh = False  # launched and never used by an agent
+        self._toolbox: ToolBox | None = None
+        self._messages: list[dict[str, Any]] = []
+        self._steps = 0
+        self._done = True
+        self._last_verifier: VerifierResult | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
+
+        # the tool schemas and system prompt do not depend on the sandbox: build them once
+        probe = ToolBox(ToolContext(sandbox=None, workspace=_WORKSPACE), profile=profile)  # type: ignore[arg-type]
+        self.tool_schemas: list[dict[str, Any]] = probe.schemas
+        self.system_prompt: str = build_system_prompt(
+            probe.names, workspace=_WORKSPACE, bootstrap_files=self._bootstrap,
+        )
+
+    # ------------------------------------------------------------------ sandbox lifecycle
+    def _ensure_sandbox(self) -> ServerSandbox:
+        if self._closed:
+            raise RuntimeError("the env is closed")
+        if self._sandbox is None:
+            self._sandbox = make_sandbox(self.backend, self.sandbox_config)
+            self._sandbox_fresh = False
+        return self._sandbox
+
+    def _restore_workspace(self, sandbox: ServerSandbox) -> None:
+        """Put the task's initial files back, from memory (the task folder is not read again)."""
+        root = sandbox.host_workspace
+        uid = getattr(sandbox, "uid", None)
+        clear_directory(root)
+        files = list(self._initial_files)
+        if self.seed_bootstrap:
+            files += [(name, text.encode(), 0o644) for name, text in self._bootstrap.items()
+                      if name not in {f[0] for f in files}]
+        made: set[str] = set()
+        for rel, data, mode in files:
+            path = root / rel
+            for parent in reversed(path.relative_to(root).parents[:-1]):
+                if str(parent) not in made:
+                    (root / parent).mkdir(exist_ok=True)
+                    if uid is not None:
+                        os.lchown(root / parent, uid, uid)
+                    made.add(str(parent))
+            path.write_bytes(data)
+            if mode != 0o644:
+                path.chmod(mode)
+            if uid is not None:
+                os.lchown(path, uid, uid)
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        sandbox = self._ensure_sandbox()
+        if not (self._sandbox_fresh and sandbox.alive):
+            sandbox.stop()
+            self._restore_workspace(sandbox)
+            sandbox.launch()
+        else:
+            self._restore_workspace(sandbox)
+        self._sandbox_fresh = False
+        ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace,
+                          context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s)
+        self._toolbox = ToolBox(ctx, profile=self.profile)
+        self._messages = [
+            {"role": "system", "content": self.system_prompt},
+            {"role": "user", "content": self.task.user_query},
+        ]
+        self._steps = 0
+        self._done = False
+        self._last_verifier = None
+        return self.task.user_query, self._info()
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._done:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        parsed = parse_action(action)
+        calls = parsed.tool_calls
+        if self.max_tool_calls_per_step is not None:
+            calls = calls[: self.max_tool_calls_per_step]
+        message = dict(parsed.assistant_message)
+        if self.max_tool_calls_per_step is not None and message.get("tool_calls"):
+            message["tool_calls"] = message["tool_calls"][: self.max_tool_calls_per_step]
+        self._messages.append(message)
+        self._steps += 1
+
+        if not calls:
+            final = parsed.content.strip()
+            final = "" if final == "NO_REPLY" else final
+            return self._finish("", final_message=final, terminated=True)
+
+        assert self._toolbox is not None
+        results = []
+        infra_error: str | None = None
+        for call, wire in zip(calls, message["tool_calls"]):
+            try:
+                res = self._toolbox.call_parsed(call)
+            except SandboxError as exc:
+                infra_error = f"sandbox failed during {call.name}: {exc}"
+                break
+            results.append({"tool_call_id": wire["id"], "name": call.name, "ok": res.ok, "error_kind": res.error_kind,
+                            "duration_s": res.duration_s})
+            self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": call.name, "content": res.text})
+        observation = "\n\n".join(m["content"] for m in self._messages[len(self._messages) - len(results):])
+        if infra_error is not None:
+            self._done = True
+            self._stop_sandbox()
+            info = self._info(tool_results=results)
+            info["infra_error"] = infra_error
+            return observation, 0.0, False, True, info
+        if self._steps >= self.max_steps:
+            if self.score_on_truncation:
+                return self._finish(observation, final_message="", terminated=False, tool_results=results)
+            self._done = True
+            self._stop_sandbox()
+            return observation, 0.0, False, True, self._info(tool_results=results)
+        return observation, 0.0, False, False, self._info(tool_results=results)
+
+    def _finish(self, observation: str, *, final_message: str, terminated: bool,
+                tool_results: list[dict[str, Any]] | None = None) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """End the episode: verify, then pre-launch the next episode's sandbox."""
+        self._done = True
+        sandbox = self._sandbox
+        assert sandbox is not None
+        verdict = run_code_verifier(
+            sandbox, self.task, final_message=final_message, transcript=to_openclaw_session(self._messages),
+            timeout_s=self.verifier_timeout_s,
+        )
+        self._last_verifier = verdict
+        try:
+            sandbox.launch()  # warm start for the next reset; the workspace is restored there
+            self._sandbox_fresh = True
+        except SandboxError:
+            self._sandbox_fresh = False
+        info = self._info(tool_results=tool_results)
+        info["final_message"] = final_message
+        info["verifier"] = verdict.to_info()
+        info["infra_error"] = verdict.infra_error
+        info["subscores"] = verdict.subscores
+        return observation, float(verdict.reward), terminated, not terminated, info
+
+    def _stop_sandbox(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.stop()
+            self._sandbox_fresh = False
+
+    def _info(self, tool_results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "task_id": self.task.task_id,
+            "step": self._steps,
+            "messages": list(self._messages),
+            "tools": self.tool_schemas,
+            "system_prompt": self.system_prompt,
+            "infra_error": None,
+        }
+        if tool_results is not None:
+            info["tool_results"] = tool_results
+        return info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        lines = []
+        for m in self._messages[1:]:
+            role = m["role"]
+            if role == "assistant":
+                if m.get("content"):
+                    lines.append(f"[assistant] {m['content']}")
+                for c in m.get("tool_calls") or []:
+                    lines.append(f"[call] {c['function']['name']}({c['function']['arguments']})")
+            elif role == "tool":
+                lines.append(f"[{m.get('name', 'tool')}] {m['content']}")
+            else:
+                lines.append(f"[{role}] {m['content']}")
+        if self._last_verifier is not None:
+            v = self._last_verifier
+            lines.append(f"[reward] {v.reward:.4f}" + (f" ({v.reason})" if v.reason else "")
+                         + (f" INFRA ERROR: {v.infra_error}" if v.infra_error else ""))
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._done = True
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+        super().close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ async API
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clawgym-env")
+        return self._executor
+
+    async def areset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """``reset`` on a worker thread: sandbox I/O never blocks the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), lambda: self.reset(seed=seed, options=options))
+
+    async def astep(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """``step`` on a worker thread (one per env, so calls on one env stay ordered)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool(), self.step, action)
+
+    @property
+    def sandbox(self) -> ServerSandbox | None:
+        """The live sandbox (for tests and tooling; agents never get it)."""
+        return self._sandbox
+
+    @property
+    def last_verifier(self) -> VerifierResult | None:
+        return self._last_verifier
+
+    @property
+    def elapsed_steps(self) -> int:
+        return self._steps
+
+
+_WORKSPACE = "/root/.openclaw/workspace"
+
+
+def _initial_workspace(task: Task) -> list[tuple[str, bytes, int]]:
+    """(workspace-relative path, bytes, mode) of every input file, computed once per env."""
+    sub = task.mount_subdir
+    return [
+        (f"{sub}/{rel}" if sub else rel, data, task.file_modes.get(f"input_files/{rel}", 0o644))
+        for rel, data in task.input_files.items()
+    ]
+
+
+def make_task_env(source: "str | TaskSource", task_id: str, **kwargs: Any) -> ClawGymEnv:
+    """Entry point behind every registered gym id."""
+    from clawgym_env.registration import cached_source
+
+    return ClawGymEnv(cached_source(source).load(task_id), **kwargs)
+
+
+__all__ = ["ClawGymEnv", "TextSpace", "make_task_env"]

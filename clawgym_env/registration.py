@@ -1,0 +1,67 @@
+"""Gymnasium registration: one real ``gymnasium.register`` id per task.
+
+``register_suite("path/to/clawgym-train")`` registers ``ClawGym/task_0000`` ... and returns the ids;
+``gym.make(id)`` then builds a :class:`~clawgym_env.env.ClawGymEnv` for that task. Registration
+only lists folder names: no task is read until it is made.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from clawgym_env.tasks import TaskSource, open_source
+
+ENTRY_POINT = "clawgym_env.env:make_task_env"
+_SOURCES: dict[str, TaskSource] = {}
+_LOCK = threading.Lock()
+
+
+def _source_key(source: "str | os.PathLike[str] | TaskSource") -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return str(Path(source).resolve())
+    return f"{type(source).__name__}:{id(source)}"
+
+
+def cached_source(source: "str | os.PathLike[str] | TaskSource") -> TaskSource:
+    """One shared, lazily-loaded source per path, so 2,000 ``gym.make`` calls index it once."""
+    if not isinstance(source, (str, os.PathLike)):
+        return open_source(source)
+    key = _source_key(source)
+    with _LOCK:
+        src = _SOURCES.get(key)
+        if src is None:
+            src = _SOURCES[key] = open_source(key)
+        return src
+
+
+def register_suite(
+    path_or_source: "str | os.PathLike[str] | TaskSource",
+    *,
+    namespace: str = "ClawGym",
+    **env_kwargs: Any,
+) -> list[str]:
+    """Register every task of a suite as ``<namespace>/<task id>``; returns the ids.
+
+    ``env_kwargs`` become defaults of every registered env (``gym.make`` kwargs still override them).
+    Registering the same suite twice is a no-op; an id already taken by another suite is an error.
+    """
+    source = cached_source(path_or_source)
+    source_ref: str | TaskSource = _source_key(path_or_source) if isinstance(path_or_source, (str, os.PathLike)) else source
+    ids = []
+    for task_id in source.ids():
+        env_id = f"{namespace}/{task_id}"
+        kwargs = {"source": source_ref, "task_id": task_id, **env_kwargs}
+        existing = gym.registry.get(env_id)
+        if existing is not None:
+            if existing.entry_point == ENTRY_POINT and existing.kwargs.get("source") == source_ref:
+                ids.append(env_id)
+                continue
+            raise ValueError(f"gym id {env_id!r} is already registered by another suite; pass namespace=...")
+        gym.register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs, disable_env_checker=False)
+        ids.append(env_id)
+    return ids

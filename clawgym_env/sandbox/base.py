@@ -1,0 +1,151 @@
+"""The sandbox protocol every backend implements, and the results it returns.
+
+Five methods (after rLLM): ``start``, ``exec``, ``read_file``, ``write_file``, ``close``; plus the
+background-process calls the OpenClaw ``process`` tool needs. Backends differ only in how they start
+the in-sandbox server (``server.py``); everything after start speaks the same JSON-line protocol, so
+tools, verifier and env are backend-agnostic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+WORKSPACE = "/root/.openclaw/workspace"
+"""Where the agent and the verifier see the workspace (verifiers hard-code it)."""
+
+
+class SandboxError(RuntimeError):
+    """Infrastructure failure: the sandbox could not start, died, or stopped answering.
+
+    Never the agent's fault; the env turns it into ``info["infra_error"]`` instead of a reward of 0.
+    """
+
+
+class SandboxFileError(OSError):
+    """A file operation inside the sandbox failed (the agent's business, e.g. ENOENT)."""
+
+    def __init__(self, code: str, message: str, path: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = path
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits applied to everything inside a sandbox. They hold when the caller is root:
+    the bwrap backend drops to a per-sandbox unprivileged uid before applying them."""
+
+    max_processes: int = 256
+    """RLIMIT_NPROC for the sandbox uid (threads count too)."""
+    max_memory_bytes: int = 4 << 30
+    """RLIMIT_AS per process."""
+    max_file_bytes: int = 1 << 30
+    """RLIMIT_FSIZE: no single file may grow past this."""
+    max_open_files: int = 1024
+    """RLIMIT_NOFILE."""
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """How to build a sandbox. Backends ignore what does not apply to them."""
+
+    network: bool = False
+    """Share the host network. Off by default: the agent cannot reach anything."""
+    root: Path | None = None
+    """Root filesystem to expose read-only (None: the host's own /usr, /etc whitelist, ...)."""
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    shell: str = "/bin/sh"
+    """Shell for exec (OpenClaw runs ``$SHELL -c`` and falls back to ``sh``)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment variables for every command."""
+    extra_ro_binds: tuple[tuple[str, str], ...] = ()
+    """(host path, sandbox path) pairs mounted read-only (e.g. the verifier's payload)."""
+    start_timeout_s: float = 30.0
+
+
+@dataclass
+class ExecResult:
+    """What one command did. ``output`` is stdout+stderr interleaved, the last 200k chars."""
+
+    output: str
+    exit_code: int | None
+    signal: str | None = None
+    timed_out: bool = False
+    truncated: bool = False
+    backgrounded: bool = False
+    session_id: str | None = None
+    pid: int | None = None
+    duration_s: float = 0.0
+    spawn_error: dict[str, Any] | None = None
+
+
+@dataclass
+class ProcessInfo:
+    """A background exec session, as the ``process`` tool reports it."""
+
+    session_id: str
+    command: str
+    pid: int
+    status: str  # running | completed | failed
+    exit_code: int | None
+    signal: str | None
+    runtime_s: float
+    timed_out: bool = False
+    killed: bool = False
+
+    @classmethod
+    def from_wire(cls, d: dict[str, Any]) -> "ProcessInfo":
+        return cls(
+            session_id=d["session_id"], command=d["command"], pid=d["pid"], status=d["status"],
+            exit_code=d["exit_code"], signal=d["signal"], runtime_s=d["runtime_s"],
+            timed_out=d.get("timed_out", False), killed=d.get("killed", False),
+        )
+
+
+@runtime_checkable
+class Sandbox(Protocol):
+    """A place where an agent's commands run, isolated from the host."""
+
+    workspace: str
+    """The workspace path as seen inside the sandbox."""
+    host_workspace: Path
+    """The same directory on the host (the env restores and inspects it from here)."""
+
+    def start(self) -> None: ...
+
+    def exec(
+        self,
+        command: str,
+        *,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+        yield_ms: int | None = None,
+        background: bool = False,
+        pty: bool = False,
+    ) -> ExecResult: ...
+
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes: ...
+
+    def write_file(self, path: str, data: bytes, *, mkdirs: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+    # background sessions (the OpenClaw ``process`` tool)
+    def list_processes(self) -> list[ProcessInfo]: ...
+
+    def poll_process(self, session_id: str, timeout_ms: int = 0) -> tuple[ProcessInfo, str]: ...
+
+    def process_log(self, session_id: str) -> tuple[ProcessInfo, str]: ...
+
+    def write_process(self, session_id: str, data: bytes, eof: bool = False) -> tuple[int, bool]: ...
+
+    def kill_process(self, session_id: str) -> tuple[ProcessInfo, bool]: ...
+
+    def remove_process(self, session_id: str) -> None: ...
+
+    @property
+    def alive(self) -> bool: ...

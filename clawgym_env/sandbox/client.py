@@ -1,0 +1,353 @@
+"""Host side of the in-sandbox server: a backend-agnostic client over the JSON-line pipe.
+
+A backend subclasses :class:`ServerSandbox` and says how to launch ``server.py`` (``_server_argv``)
+and how to run a one-shot command in a fresh sandbox (``run_isolated``). Launch is split from
+readiness (``launch`` / ``wait_ready``) so the env can start the next episode's sandbox in the
+background while the previous one is being scored.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clawgym_env.sandbox.base import (
+    ExecResult,
+    ProcessInfo,
+    SandboxConfig,
+    SandboxError,
+    SandboxFileError,
+)
+from clawgym_env.sandbox.runtime import runtime_dir
+
+_RESPONSE_MARGIN_S = 30.0  # how long past a command's own timeout we wait before calling the server dead
+
+
+@dataclass
+class IsolatedResult:
+    """Outcome of a one-shot command (the verifier) in a fresh sandbox."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float
+
+
+def _kill_process(proc: subprocess.Popen[bytes] | None) -> None:
+    """Kill a launched sandbox and reap it. Safe to call twice and from a finalizer."""
+    if proc is None:
+        return
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+class ServerSandbox:
+    """A sandbox driven through ``server.py``. Thread-safe: one request at a time."""
+
+    workspace: str
+    host_workspace: Path
+
+    def __init__(self, config: SandboxConfig | None = None):
+        self.config = config or SandboxConfig()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._ready = False
+        self._buf = b""
+        self._closed = False
+        self._finalizer = weakref.finalize(self, _kill_process, None)
+
+    # ----------------------------------------------------------------- backend hooks
+    def _server_argv(self) -> list[str]:
+        raise NotImplementedError
+
+    def _popen_kwargs(self) -> dict[str, Any]:
+        return {}
+
+    def _server_env(self) -> dict[str, str]:
+        """Environment every command inside the sandbox starts from."""
+        env = {
+            "PATH": f"{runtime_dir().sandbox_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "USER": "root",
+            "LOGNAME": "root",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TMPDIR": "/tmp",
+            "TERM": "dumb",
+            "OPENCLAW_SHELL": "exec",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        env.update(self.config.env)
+        return env
+
+    def run_isolated(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        timeout_s: float,
+        cwd: str | None = None,
+        extra_ro_binds: tuple[tuple[str, str], ...] = (),
+    ) -> IsolatedResult:
+        """Run one command in a fresh sandbox over the same workspace (used by the verifier)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- lifecycle
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def launch(self) -> None:
+        """Start the server process without waiting for it (cheap: one fork/exec)."""
+        if self._closed:
+            raise SandboxError("sandbox is closed")
+        if self._proc is not None:
+            self.stop()
+        env = {"CLAWGYM_SERVER_ENV": json.dumps(self._server_env()), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        try:
+            self._proc = subprocess.Popen(
+                self._server_argv(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+                **self._popen_kwargs(),
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not launch sandbox: {exc}") from exc
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _kill_process, self._proc)
+        self._ready = False
+        self._buf = b""
+
+    def wait_ready(self) -> None:
+        if self._ready:
+            return
+        if self._proc is None:
+            self.launch()
+        msg = self._read_message(time.monotonic() + self.config.start_timeout_s)
+        if not msg.get("ready"):
+            raise SandboxError(f"sandbox server sent {msg!r} instead of its ready line")
+        self._ready = True
+
+    def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def stop(self) -> None:
+        """Kill the sandbox and every process in it; the workspace stays."""
+        proc, self._proc = self._proc, None
+        self._ready = False
+        _kill_process(proc)
+        self._after_stop()
+
+    def _after_stop(self) -> None:
+        """Backend hook: make sure nothing of the sandbox is still running."""
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        self._finalizer.detach()
+        self._release()
+
+    def _release(self) -> None:
+        """Backend hook: free what the backend holds beyond the process (workspace, uid)."""
+
+    def __enter__(self) -> "ServerSandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- wire
+    def _stderr_tail(self) -> str:
+        proc = self._proc
+        if proc is None or proc.stderr is None or proc.poll() is None:
+            return ""
+        try:
+            return proc.stderr.read(4000).decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def _read_message(self, deadline: float) -> dict[str, Any]:
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            raise SandboxError("sandbox is not running")
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SandboxError("sandbox server did not answer in time")
+            ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
+            if not ready:
+                if proc.poll() is not None:
+                    raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                proc.wait(timeout=5)
+                raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, op: str, wait_s: float | None = None, **fields: Any) -> dict[str, Any]:
+        """Send one request and wait for its answer. Raises SandboxError if the server is gone."""
+        with self._lock:
+            self.wait_ready()
+            proc = self._proc
+            assert proc is not None and proc.stdin is not None
+            req_id = self._next_id
+            self._next_id += 1
+            payload = (json.dumps({"id": req_id, "op": op, **fields}) + "\n").encode()
+            try:
+                proc.stdin.write(payload)
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError) as exc:
+                raise SandboxError(f"sandbox died: {exc} {self._stderr_tail()}") from exc
+            deadline = time.monotonic() + (wait_s if wait_s is not None else 60.0) + _RESPONSE_MARGIN_S
+            while True:
+                msg = self._read_message(deadline)
+                if msg.get("id") == req_id:
+                    break
+        if not msg.get("ok"):
+            err = msg.get("error", {})
+            if err.get("kind") == "os":
+                raise SandboxFileError(err.get("errno", "EIO"), err.get("message", ""), err.get("filename") or "")
+            if err.get("kind") == "no_session":
+                raise KeyError(err.get("message", ""))
+            raise SandboxError(f"sandbox server error on {op}: {err.get('message')}")
+        return msg
+
+    # ----------------------------------------------------------------- protocol
+    def exec(
+        self,
+        command: str,
+        *,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+        yield_ms: int | None = None,
+        background: bool = False,
+        pty: bool = False,
+    ) -> ExecResult:
+        wait = timeout_s if timeout_s is not None else None
+        if yield_ms is not None:
+            wait = min(wait, yield_ms / 1000.0) if wait is not None else yield_ms / 1000.0
+        msg = self.request(
+            "exec",
+            wait_s=wait if wait is not None else 24 * 3600.0,
+            command=command,
+            workdir=workdir or self.workspace,
+            env=env or {},
+            shell=self.config.shell,
+            **{"timeout_s": timeout_s, "yield_ms": yield_ms, "background": background, "pty": pty,
+               "keep_stdin": pty or background or yield_ms is not None},
+        )
+        if msg.get("spawn_error"):
+            err = msg["spawn_error"]
+            return ExecResult(output="", exit_code=None, spawn_error=err)
+        s = msg["session"]
+        return ExecResult(
+            output=msg.get("output", ""),
+            exit_code=s["exit_code"],
+            signal=s["signal"],
+            timed_out=s["timed_out"],
+            truncated=bool(msg.get("truncated")),
+            backgrounded=bool(msg.get("backgrounded")),
+            session_id=s["session_id"] if msg.get("backgrounded") else None,
+            pid=s["pid"],
+            duration_s=s["runtime_s"],
+        )
+
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        msg = self.request("read_file", path=path, max_bytes=max_bytes)
+        return base64.b64decode(msg["data_b64"])
+
+    def write_file(self, path: str, data: bytes, *, mkdirs: bool = True) -> None:
+        self.request("write_file", path=path, data_b64=base64.b64encode(data).decode("ascii"), mkdirs=mkdirs)
+
+    def stat(self, path: str) -> dict[str, Any]:
+        return self.request("stat", path=path)
+
+    def list_processes(self) -> list[ProcessInfo]:
+        return [ProcessInfo.from_wire(d) for d in self.request("proc_list")["sessions"]]
+
+    def poll_process(self, session_id: str, timeout_ms: int = 0) -> tuple[ProcessInfo, str]:
+        msg = self.request("proc_poll", wait_s=timeout_ms / 1000.0, session_id=session_id, timeout_ms=timeout_ms)
+        return ProcessInfo.from_wire(msg["session"]), msg["output"]
+
+    def process_log(self, session_id: str) -> tuple[ProcessInfo, str]:
+        msg = self.request("proc_log", session_id=session_id)
+        return ProcessInfo.from_wire(msg["session"]), msg["output"]
+
+    def write_process(self, session_id: str, data: bytes, eof: bool = False) -> tuple[int, bool]:
+        msg = self.request("proc_write", session_id=session_id, data_b64=base64.b64encode(data).decode(), eof=eof)
+        if msg.get("unavailable"):
+            raise BrokenPipeError(session_id)
+        return int(msg["written"]), bool(msg["stdin_closed"])
+
+    def kill_process(self, session_id: str) -> tuple[ProcessInfo, bool]:
+        msg = self.request("proc_kill", session_id=session_id)
+        return ProcessInfo.from_wire(msg["session"]), bool(msg["was_running"])
+
+    def remove_process(self, session_id: str) -> None:
+        self.request("proc_remove", session_id=session_id)
+
+
+def clear_directory(path: Path) -> None:
+    """Delete everything inside ``path`` (not ``path`` itself: it is bind-mounted), never following links."""
+    with os.scandir(path) as it:
+        for entry in it:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=False, onerror=_force_remove)
+            else:
+                os.unlink(entry.path)
+
+
+def _force_remove(func: Any, p: str, exc_info: Any) -> None:
+    """rmtree error hook: an agent may leave read-only dirs; make them writable and retry."""
+    parent = os.path.dirname(p)
+    try:
+        os.chmod(parent, 0o700)
+        os.chmod(p, 0o700) if os.path.isdir(p) and not os.path.islink(p) else None
+    except OSError:
+        pass
+    if os.path.isdir(p) and not os.path.islink(p):
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        os.unlink(p)

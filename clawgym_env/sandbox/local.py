@@ -1,0 +1,61 @@
+"""Unsafe local backend: the server runs as a plain subprocess on the host. Debugging only.
+
+Nothing is isolated: the agent's commands run with your permissions, see your files and network.
+The workspace is a host temp dir, so its path is not /root/.openclaw/workspace; verifiers that
+hard-code that path only work because they take the workspace from argv[1].
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from clawgym_env.sandbox.base import SandboxConfig
+from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, clear_directory
+from clawgym_env.sandbox.runtime import new_host_workspace, runtime_dir
+
+
+class LocalSandbox(ServerSandbox):
+    """No isolation at all; opt-in with ``backend="local"``."""
+
+    def __init__(self, config: SandboxConfig | None = None, host_workspace: Path | None = None):
+        super().__init__(config)
+        warnings.warn("backend='local' runs agent commands unsandboxed on this host", stacklevel=3)
+        self._owns_workspace = host_workspace is None
+        self.host_workspace = host_workspace or new_host_workspace(None)
+        self.workspace = str(self.host_workspace)
+        self._runtime = runtime_dir()
+
+    def _server_env(self) -> dict[str, str]:
+        env = super()._server_env()
+        env["PATH"] = env["PATH"].replace("/run/clawgym/bin", str(self._runtime.host / "bin"))
+        env["HOME"] = os.environ.get("HOME", "/root")
+        return env
+
+    def _server_argv(self) -> list[str]:
+        return [sys.executable, "-I", "-S", str(self._runtime.server)]
+
+    def _release(self) -> None:
+        if self._owns_workspace and self.host_workspace.exists():
+            clear_directory(self.host_workspace)
+            shutil.rmtree(self.host_workspace, ignore_errors=True)
+
+    def run_isolated(self, argv, *, env, timeout_s, cwd=None, extra_ro_binds=(), rw_binds=()):  # type: ignore[no-untyped-def]
+        start = time.monotonic()
+        full_env = {**self._server_env(), **env}
+        proc = subprocess.Popen(argv, cwd=cwd or self.workspace, env=full_env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        timed_out = False
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, 9)
+            out, err = proc.communicate()
+        return IsolatedResult(None if timed_out else proc.returncode, out.decode("utf-8", "replace"),
+                              err.decode("utf-8", "replace"), timed_out, time.monotonic() - start)

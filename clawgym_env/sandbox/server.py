@@ -1,0 +1,420 @@
+"""In-sandbox command server: the only code that runs inside a sandbox on our behalf.
+
+It is started once per sandbox (``python3 -I -S server.py``) and answers JSON-line requests on
+stdin/stdout. Running one long-lived server makes each tool call a fork inside the sandbox instead of
+a new bwrap or ``docker exec`` (measured in benchmarks/), and doing file work here means paths are
+resolved inside the sandbox's own mount namespace, so ``..`` and symlinks cannot reach the host.
+
+Standard library only: it runs on whatever python3 the sandbox root provides (3.8+).
+"""
+
+import base64
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+OUTPUT_TAIL_CHARS = 200_000  # OpenClaw keeps the last 200k chars of exec output
+LOG_CAP_CHARS = 1_000_000  # aggregated output kept per session for process log/poll
+READ_CHUNK = 65536
+
+
+def _now():
+    return time.monotonic()
+
+
+class Session(object):
+    """One spawned command: its process, captured output and exit status."""
+
+    def __init__(self, sid, command, proc, master_fd=None):
+        self.sid = sid
+        self.command = command
+        self.proc = proc
+        self.master_fd = master_fd
+        self.started = _now()
+        self.ended = None
+        self.chunks = []  # list of str pieces, tail-capped
+        self.total_chars = 0  # all chars ever produced
+        self.kept_from = 0  # absolute offset of the first kept char
+        self.kept_chars = 0
+        self.poll_offset = 0  # absolute offset already returned by poll
+        self.timed_out = False
+        self.killed = False
+        self.backgrounded = False
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.reader_done = threading.Event()
+
+    def append(self, text):
+        with self.lock:
+            self.chunks.append(text)
+            self.total_chars += len(text)
+            self.kept_chars += len(text)
+            while self.kept_chars > LOG_CAP_CHARS and len(self.chunks) > 1:
+                dropped = self.chunks.pop(0)
+                self.kept_chars -= len(dropped)
+                self.kept_from += len(dropped)
+            if self.kept_chars > LOG_CAP_CHARS:
+                cut = self.kept_chars - LOG_CAP_CHARS
+                self.chunks[0] = self.chunks[0][cut:]
+                self.kept_chars -= cut
+                self.kept_from += cut
+
+    def text_since(self, offset):
+        with self.lock:
+            full = "".join(self.chunks)
+            start = max(offset, self.kept_from) - self.kept_from
+            return full[start:], self.total_chars
+
+    def status(self):
+        code = self.proc.poll()
+        if code is None:
+            return "running"
+        if self.timed_out:
+            return "failed"
+        return "completed" if code == 0 else "failed"
+
+    def describe(self):
+        code = self.proc.poll()
+        sig = None
+        if code is not None and code < 0:
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = "SIG%d" % -code
+        end = self.ended if self.ended is not None else _now()
+        return {
+            "session_id": self.sid,
+            "command": self.command,
+            "pid": self.proc.pid,
+            "status": self.status(),
+            "exit_code": code if (code is not None and code >= 0) else None,
+            "signal": sig,
+            "timed_out": self.timed_out,
+            "killed": self.killed,
+            "runtime_s": end - self.started,
+            "backgrounded": self.backgrounded,
+            "total_chars": self.total_chars,
+        }
+
+
+class Server(object):
+    def __init__(self, base_env):
+        self.base_env = base_env
+        self.sessions = {}
+        self.counter = 0
+        self.out_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- process helpers
+    def _reader(self, sess, stream_fd):
+        decoder_buf = b""
+        while True:
+            try:
+                data = os.read(stream_fd, READ_CHUNK)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            data = decoder_buf + data
+            # keep an incomplete utf-8 tail for the next read
+            cut = len(data)
+            for back in range(1, 4):
+                if cut - back < 0:
+                    break
+                b = data[cut - back]
+                if b & 0xC0 == 0x80:
+                    continue
+                if b >= 0xC0:
+                    need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+                    if back < need:
+                        cut -= back
+                break
+            decoder_buf = data[cut:]
+            sess.append(data[:cut].decode("utf-8", "replace"))
+        if decoder_buf:
+            sess.append(decoder_buf.decode("utf-8", "replace"))
+        try:
+            os.close(stream_fd)
+        except OSError:
+            pass
+        sess.reader_done.set()
+
+    def _waiter(self, sess):
+        sess.proc.wait()
+        # the command's own process group may keep the pipe open (a daemonised child); give the
+        # reader a moment, then stop waiting for it
+        sess.reader_done.wait(0.2)
+        sess.ended = _now()
+        sess.done.set()
+
+    def _kill_session(self, sess, sig=signal.SIGKILL):
+        """Kill the command and everything it started (its session and process group)."""
+        pid = sess.proc.pid
+        targets = set()
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            p = int(entry)
+            if p == os.getpid():
+                continue
+            try:
+                if os.getsid(p) == pid or os.getpgid(p) == pid:
+                    targets.add(p)
+            except OSError:
+                continue
+        targets.add(pid)
+        for p in targets:
+            try:
+                os.kill(p, sig)
+            except OSError:
+                pass
+
+    def _spawn(self, req):
+        command = req["command"]
+        shell = req.get("shell") or "/bin/sh"
+        env = dict(self.base_env)
+        for k, v in (req.get("env") or {}).items():
+            env[str(k)] = str(v)
+        cwd = req.get("workdir") or env.get("HOME", "/")
+        use_pty = bool(req.get("pty"))
+        self.counter += 1
+        sid = req.get("session_id") or ("s%d" % self.counter)
+        master_fd = None
+        if use_pty:
+            import pty
+
+            master_fd, slave_fd = pty.openpty()
+            proc = subprocess.Popen(
+                [shell, "-c", command], cwd=cwd, env=env, stdin=slave_fd, stdout=slave_fd,
+                stderr=slave_fd, start_new_session=True, close_fds=True,
+            )
+            os.close(slave_fd)
+            read_fd = os.dup(master_fd)
+        else:
+            r, w = os.pipe()
+            stdin = subprocess.PIPE if req.get("keep_stdin") else subprocess.DEVNULL
+            proc = subprocess.Popen(
+                [shell, "-c", command], cwd=cwd, env=env, stdin=stdin, stdout=w, stderr=w,
+                start_new_session=True, close_fds=True,
+            )
+            os.close(w)
+            read_fd = r
+        sess = Session(sid, command, proc, master_fd)
+        self.sessions[sid] = sess
+        threading.Thread(target=self._reader, args=(sess, read_fd), daemon=True).start()
+        threading.Thread(target=self._waiter, args=(sess,), daemon=True).start()
+        return sess
+
+    # ---------------------------------------------------------------- ops
+    def op_ping(self, req):
+        return {"pid": os.getpid(), "python": sys.version.split()[0]}
+
+    def op_exec(self, req):
+        """Run a command; wait up to ``yield_ms`` (None: until it ends or times out)."""
+        try:
+            sess = self._spawn(req)
+        except OSError as exc:  # bad cwd, missing shell
+            return {"spawn_error": {"errno": errno.errorcode.get(exc.errno, "EIO"), "message": exc.strerror,
+                                    "filename": exc.filename}}
+        timeout_s = req.get("timeout_s")
+        deadline = sess.started + timeout_s if timeout_s else None
+        if req.get("background"):
+            sess.backgrounded = True
+            if deadline:
+                threading.Thread(target=self._deadline_killer, args=(sess, deadline), daemon=True).start()
+            return {"session": sess.describe(), "output": "", "backgrounded": True}
+        yield_ms = req.get("yield_ms")
+        yield_at = sess.started + yield_ms / 1000.0 if yield_ms is not None else None
+        while True:
+            limits = [t for t in (deadline, yield_at) if t is not None]
+            wait = (min(limits) - _now()) if limits else None
+            if sess.done.wait(None if wait is None else max(0.0, wait)):
+                break
+            if deadline is not None and _now() >= deadline:
+                sess.timed_out = True
+                self._kill_session(sess)
+                sess.done.wait(5)
+                break
+            if yield_at is not None and _now() >= yield_at:
+                sess.backgrounded = True
+                if deadline:
+                    threading.Thread(target=self._deadline_killer, args=(sess, deadline), daemon=True).start()
+                text, total = sess.text_since(0)
+                return {"session": sess.describe(), "output": text[-OUTPUT_TAIL_CHARS:], "backgrounded": True}
+        sess.reader_done.wait(0.2)
+        text, total = sess.text_since(0)
+        truncated = total > len(text[-OUTPUT_TAIL_CHARS:])
+        self.sessions.pop(sess.sid, None)
+        return {"session": sess.describe(), "output": text[-OUTPUT_TAIL_CHARS:], "truncated": truncated,
+                "total_chars": total, "backgrounded": False}
+
+    def _deadline_killer(self, sess, deadline):
+        if not sess.done.wait(max(0.0, deadline - _now())):
+            sess.timed_out = True
+            self._kill_session(sess)
+
+    def _get(self, req):
+        sess = self.sessions.get(req.get("session_id"))
+        if sess is None:
+            raise LookupError(req.get("session_id"))
+        return sess
+
+    def op_proc_list(self, req):
+        return {"sessions": [s.describe() for s in self.sessions.values()]}
+
+    def op_proc_poll(self, req):
+        sess = self._get(req)
+        timeout_ms = req.get("timeout_ms") or 0
+        if timeout_ms > 0:
+            sess.done.wait(timeout_ms / 1000.0)
+        if sess.done.is_set():
+            sess.reader_done.wait(0.2)
+        text, total = sess.text_since(sess.poll_offset)
+        sess.poll_offset = total
+        return {"session": sess.describe(), "output": text}
+
+    def op_proc_log(self, req):
+        sess = self._get(req)
+        text, total = sess.text_since(0)
+        return {"session": sess.describe(), "output": text}
+
+    def op_proc_write(self, req):
+        sess = self._get(req)
+        data = base64.b64decode(req.get("data_b64") or "")
+        if sess.master_fd is not None:
+            os.write(sess.master_fd, data)
+            return {"written": len(data), "stdin_closed": False}
+        if sess.proc.stdin is None or sess.proc.stdin.closed:
+            return {"written": 0, "stdin_closed": True, "unavailable": True}
+        try:
+            sess.proc.stdin.write(data)
+            sess.proc.stdin.flush()
+            if req.get("eof"):
+                sess.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            return {"written": 0, "stdin_closed": True, "unavailable": True}
+        return {"written": len(data), "stdin_closed": bool(req.get("eof"))}
+
+    def op_proc_kill(self, req):
+        sess = self._get(req)
+        was_running = sess.proc.poll() is None
+        if was_running:
+            sess.killed = True
+            self._kill_session(sess)
+            sess.done.wait(2)
+        return {"was_running": was_running, "session": sess.describe()}
+
+    def op_proc_remove(self, req):
+        sess = self._get(req)
+        if sess.proc.poll() is None:
+            sess.killed = True
+            self._kill_session(sess)
+        self.sessions.pop(sess.sid, None)
+        return {"removed": True}
+
+    def op_read_file(self, req):
+        path = req["path"]
+        max_bytes = req.get("max_bytes")
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes) if max_bytes else fh.read()
+        return {"data_b64": base64.b64encode(data).decode("ascii"), "size": os.path.getsize(path)}
+
+    def op_write_file(self, req):
+        path = req["path"]
+        if req.get("mkdirs", True):
+            parent = os.path.dirname(path)
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+        data = base64.b64decode(req["data_b64"])
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return {"written": len(data)}
+
+    def op_stat(self, req):
+        st = os.stat(req["path"])
+        import stat as _stat
+
+        return {"size": st.st_size, "is_dir": _stat.S_ISDIR(st.st_mode), "is_file": _stat.S_ISREG(st.st_mode),
+                "mode": st.st_mode, "mtime": st.st_mtime}
+
+    def op_kill_all(self, req):
+        """Kill every process in the sandbox but this server (and pid 1, bwrap's init)."""
+        me = os.getpid()
+        n = 0
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) not in (me, 1):
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                    n += 1
+                except OSError:
+                    pass
+        self.sessions.clear()
+        return {"killed": n}
+
+    # ---------------------------------------------------------------- loop
+    def handle(self, req):
+        op = req.get("op", "")
+        fn = getattr(self, "op_" + op, None)
+        if fn is None:
+            return {"id": req.get("id"), "ok": False, "error": {"kind": "protocol", "message": "unknown op " + op}}
+        try:
+            result = fn(req)
+            result["id"] = req.get("id")
+            result["ok"] = True
+            return result
+        except LookupError as exc:
+            return {"id": req.get("id"), "ok": False,
+                    "error": {"kind": "no_session", "message": str(exc.args[0] if exc.args else "")}}
+        except OSError as exc:
+            return {"id": req.get("id"), "ok": False,
+                    "error": {"kind": "os", "errno": errno.errorcode.get(exc.errno or 0, "EIO"),
+                              "message": exc.strerror or str(exc), "filename": exc.filename}}
+        except Exception as exc:  # report, never die on one bad request
+            return {"id": req.get("id"), "ok": False,
+                    "error": {"kind": "internal", "message": "%s: %s" % (type(exc).__name__, exc)}}
+
+    def reply(self, out, msg):
+        line = (json.dumps(msg) + "\n").encode("utf-8")
+        with self.out_lock:
+            out.write(line)
+            out.flush()
+
+    def serve(self):
+        out = os.fdopen(os.dup(1), "wb")
+        # commands must not write into our protocol channel
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 1)
+        inp = os.fdopen(os.dup(0), "rb")
+        os.dup2(devnull, 0)
+        self.reply(out, {"id": 0, "ok": True, "ready": True, "pid": os.getpid()})
+        for raw in inp:
+            try:
+                req = json.loads(raw)
+            except ValueError:
+                self.reply(out, {"id": None, "ok": False, "error": {"kind": "protocol", "message": "bad json"}})
+                continue
+            if req.get("op") == "shutdown":
+                break
+            if req.get("async"):
+                threading.Thread(target=lambda r=req: self.reply(out, self.handle(r)), daemon=True).start()
+            else:
+                self.reply(out, self.handle(req))
+        self.op_kill_all({})
+
+
+def main():
+    base_env = json.loads(os.environ.get("CLAWGYM_SERVER_ENV", "{}")) or {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root",
+    }
+    os.environ.pop("CLAWGYM_SERVER_ENV", None)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    Server(base_env).serve()
+
+
+if __name__ == "__main__":
+    main()

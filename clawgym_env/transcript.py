@@ -1,0 +1,62 @@
+"""OpenAI-format messages -> OpenClaw session events (the transcript verifiers and graders read).
+
+OpenClaw stores a session as JSONL lines ``{"type": "message", "message": {"role": ..., "content":
+[blocks]}}`` with roles user / assistant / toolResult and blocks text / toolCall
+(specs/clawgym-reference.md §A4, §F6). The reward payload's ``transcript`` and PinchBench's graders
+expect that shape, so the env converts its message list once, here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
+    return str(content)
+
+
+def _arguments(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if raw is not None else {}
+
+
+def to_openclaw_session(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Convert an OpenAI message list (system messages dropped) to OpenClaw session events."""
+    events: list[dict[str, Any]] = []
+    tool_names: dict[str, str] = {}
+    for msg in messages:
+        role = msg.get("role")
+        if role == "user":
+            events.append({"type": "message", "message": {"role": "user",
+                                                          "content": [{"type": "text", "text": _text_of(msg.get("content"))}]}})
+        elif role == "assistant":
+            blocks: list[dict[str, Any]] = []
+            text = _text_of(msg.get("content"))
+            if text:
+                blocks.append({"type": "text", "text": text})
+            for call in msg.get("tool_calls") or []:
+                fn = call.get("function", {})
+                tool_names[call.get("id", "")] = fn.get("name", "")
+                blocks.append({"type": "toolCall", "id": call.get("id"), "name": fn.get("name"),
+                               "arguments": _arguments(fn.get("arguments"))})
+            event: dict[str, Any] = {"role": "assistant", "content": blocks}
+            if msg.get("usage"):
+                event["usage"] = msg["usage"]
+            events.append({"type": "message", "message": event})
+        elif role == "tool":
+            call_id = msg.get("tool_call_id", "")
+            events.append({"type": "message", "message": {
+                "role": "toolResult", "toolCallId": call_id, "toolName": msg.get("name") or tool_names.get(call_id, ""),
+                "content": [{"type": "text", "text": _text_of(msg.get("content"))}]}})
+    return events

@@ -1,0 +1,196 @@
+"""The code verifier: ``bash reward/reward.sh`` in a fresh sandbox over the episode's workspace.
+
+Contract (DESIGN.md 3, specs/clawgym-reference.md §A3): reward/ is copied in only now, after
+whatever the agent left at reward/ is removed (links not followed); the verifier runs in a new
+sandbox, so no process of the episode survives into it and nothing but the workspace carries over;
+cwd = workspace, 120 s default timeout; reward = float(last non-empty stdout line); non-zero exit,
+empty output, parse error, NaN/inf, timeout -> 0.0 with the reason. A sandbox that could not run
+the verifier at all is an infrastructure error, never a zero.
+
+One deliberate difference from the authors: the reward payload file is written outside the
+workspace (``OPENCLAW_REWARD_PAYLOAD`` points at it), because some verifiers penalise unexpected
+top-level workspace entries and the payload is not the agent's output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clawgym_env.sandbox.base import SandboxError
+from clawgym_env.sandbox.client import ServerSandbox
+from clawgym_env.sandbox.runtime import runtime_dir
+from clawgym_env.tasks.model import Task
+
+DEFAULT_TIMEOUT_S = 120.0
+_OUT_DIR = "/run/clawgym-out"
+
+
+@dataclass
+class VerifierResult:
+    """Everything the verifier run tells us. ``reward`` is what the env returns."""
+
+    reward: float
+    reason: str | None = None
+    """Why the reward is 0.0 by rule (timeout, exit code, parse error, NaN); None when parsed cleanly."""
+    infra_error: str | None = None
+    """Set when the verifier could not run at all; trainers should drop the sample."""
+    subscores: dict[str, Any] | None = None
+    """The dict check.py printed (its own ``reward`` key included for skill2task-style checkers)."""
+    exit_code: int | None = None
+    timed_out: bool = False
+    stdout_tail: str = ""
+    stderr_head: str = ""
+    duration_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_info(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_reward_stdout(stdout: str) -> tuple[float, str | None]:
+    """float(last non-empty line) with the contract's failure rules; returns (reward, reason)."""
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    if not lines:
+        return 0.0, "verifier printed nothing"
+    last = lines[-1]
+    try:
+        value = float(last)
+    except ValueError:
+        return 0.0, f"verifier output is not a number: {last[:200]!r}"
+    if math.isnan(value) or math.isinf(value):
+        return 0.0, f"verifier returned {last!r}"
+    return value, None
+
+
+def _remove_path(path: Path) -> None:
+    """Remove a file, link or tree without following any link."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        for root, dirs, _ in os.walk(path):  # an agent may leave read-only folders
+            for d in dirs:
+                p = os.path.join(root, d)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o700)
+        os.chmod(path, 0o700)
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None) -> None:
+    """Replace whatever is at <workspace>/reward with the task's verifier files."""
+    reward_dir = host_workspace / "reward"
+    _remove_path(reward_dir)
+    reward_dir.mkdir()
+    for rel, data in task.reward_files.items():
+        dest = reward_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(dest, task.file_modes.get(f"reward/{rel}", 0o644))
+    if owner_uid is not None:
+        for root, dirs, files in os.walk(reward_dir):
+            for name in [*dirs, *files]:
+                os.lchown(os.path.join(root, name), owner_uid, owner_uid)
+        os.lchown(reward_dir, owner_uid, owner_uid)
+
+
+def reward_payload(task: Task, final_message: str, transcript: list[dict[str, Any]]) -> dict[str, Any]:
+    """The union of the fields the authors' pipelines write (specs §A4)."""
+    return {
+        "task_id": task.task_id,
+        "user_query": task.user_query,
+        "metadata": task.metadata,
+        "final_message": final_message,
+        "transcript": transcript,
+    }
+
+
+def run_code_verifier(
+    sandbox: ServerSandbox,
+    task: Task,
+    *,
+    final_message: str = "",
+    transcript: list[dict[str, Any]] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> VerifierResult:
+    """Score the workspace of ``sandbox`` with ``task``'s verifier. Stops the agent's sandbox first."""
+    if not task.has_verifier:
+        return VerifierResult(0.0, infra_error=f"task {task.task_id} has no reward/reward.sh")
+    uid = getattr(sandbox, "uid", None)
+    try:
+        sandbox.stop()  # nothing the agent started may run alongside the verifier
+        install_reward_files(task, sandbox.host_workspace, uid)
+    except (OSError, SandboxError) as exc:
+        return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")
+    out_dir = Path(tempfile.mkdtemp(prefix="clawgym-verify-"))
+    try:
+        os.chmod(out_dir, 0o700)
+        payload = out_dir / "payload.json"
+        payload.write_text(json.dumps(reward_payload(task, final_message, transcript or []), ensure_ascii=False))
+        if uid is not None:
+            os.chown(out_dir, uid, uid)
+            os.chown(payload, uid, uid)
+        ws = sandbox.workspace
+        inside_out = _OUT_DIR if uid is not None or _is_bwrap(sandbox) else str(out_dir)
+        env = {
+            "PATH": f"{_verifier_bin(sandbox)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OPENCLAW_REWARD_PAYLOAD": f"{inside_out}/payload.json",
+            "CLAWGYM_CHECK_STDOUT": f"{inside_out}/check_stdout",
+        }
+        try:
+            res = sandbox.run_isolated(
+                ["bash", f"{ws}/reward/reward.sh"], env=env, timeout_s=timeout_s, cwd=ws,
+                rw_binds=((str(out_dir), _OUT_DIR),),
+            )
+        except (OSError, SandboxError) as exc:
+            return VerifierResult(0.0, infra_error=f"verifier sandbox failed: {exc}")
+        if res.exit_code == 1 and res.stderr.startswith("bwrap:"):
+            return VerifierResult(0.0, infra_error=f"verifier sandbox failed to start: {res.stderr.strip()[:500]}")
+        result = VerifierResult(
+            0.0, exit_code=res.exit_code, timed_out=res.timed_out, stdout_tail=res.stdout[-2000:],
+            stderr_head=res.stderr[:500], duration_s=res.duration_s,
+        )
+        result.subscores = _read_subscores(out_dir / "check_stdout")
+        if res.timed_out:
+            result.reason = f"verifier timed out after {timeout_s:g} s"
+        elif res.exit_code != 0:
+            result.reason = f"verifier exited with code {res.exit_code}: {res.stderr[:500].strip()}"
+        else:
+            result.reward, result.reason = parse_reward_stdout(res.stdout)
+        return result
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _is_bwrap(sandbox: ServerSandbox) -> bool:
+    return type(sandbox).__name__ == "BwrapSandbox"
+
+
+def _verifier_bin(sandbox: ServerSandbox) -> str:
+    rt = runtime_dir()
+    return rt.sandbox_verifier_bin if _is_bwrap(sandbox) else str(rt.host / "vbin")
+
+
+def _read_subscores(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
