@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
-from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, clear_directory
+from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir
 
 # Read-only from the root: enough for python3, bash, coreutils, git, ssl. Nothing else of the host.
@@ -170,7 +170,8 @@ class BwrapSandbox(ServerSandbox):
             out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(proc.pid, 9)
+            for child in _children(proc.pid):
+                os.kill(child, 9)
             out, err = proc.communicate()
         self._after_stop()
         return IsolatedResult(
@@ -183,13 +184,22 @@ class BwrapSandbox(ServerSandbox):
 
 
 def _pids_of_uid(uid: int) -> list[int]:
+    """Live (non-zombie) processes owned by ``uid``.
+
+    Zombies are skipped: they run nothing and hold no files. bwrap's namespace init can linger as a
+    zombie for about a second when the host's pid 1 is slow to reap it (seen here).
+    """
     pids = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            if entry.stat(follow_symlinks=False).st_uid == uid:
-                pids.append(int(entry.name))
-        except OSError:
+            if entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
             continue
+        if state not in (b"Z", b"X"):
+            pids.append(int(entry.name))
     return pids

@@ -45,18 +45,39 @@ class IsolatedResult:
     duration_s: float
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def _kill_process(proc: subprocess.Popen[bytes] | None) -> None:
-    """Kill a launched sandbox and reap it. Safe to call twice and from a finalizer."""
+    """Kill a launched sandbox and reap it. Safe to call twice and from a finalizer.
+
+    The launched process's children die first (for bwrap: the pid namespace's init, which takes
+    the whole namespace with it), so the launcher can reap them; killing the launcher first would
+    orphan them to the host's pid 1, which may reap zombies slowly (seen here: seconds).
+    """
     if proc is None:
         return
     if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
+        for child in _children(proc.pid):
             try:
-                proc.kill()
+                os.kill(child, signal.SIGKILL)
             except OSError:
                 pass
+        try:
+            proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                try:
+                    proc.kill()
+                except OSError:
+                    pass
     try:
         proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
