@@ -71,7 +71,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -127,6 +127,9 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._done = True
         self._last_verifier: VerifierResult | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self.last_timings: dict[str, Any] = {"tools_s": [], "verifier_s": None}
+        """Wall times of the last step's tool calls and verifier (kept out of ``info`` so equal
+        episodes give equal infos)."""
         self._closed = False
 
         # the tool schemas and system prompt do not depend on the sandbox: build them once
@@ -195,6 +198,7 @@ class ClawGymEnv(gym.Env[str, Any]):
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._done:
             raise RuntimeError("step() called on a finished episode; call reset() first")
+        self.last_timings = {"tools_s": [], "verifier_s": None}
         parsed = parse_action(action)
         calls = parsed.tool_calls
         if self.max_tool_calls_per_step is not None:
@@ -219,8 +223,8 @@ class ClawGymEnv(gym.Env[str, Any]):
             except SandboxError as exc:
                 infra_error = f"sandbox failed during {call.name}: {exc}"
                 break
-            results.append({"tool_call_id": wire["id"], "name": call.name, "ok": res.ok, "error_kind": res.error_kind,
-                            "duration_s": res.duration_s})
+            results.append({"tool_call_id": wire["id"], "name": call.name, "ok": res.ok, "error_kind": res.error_kind})
+            self.last_timings["tools_s"].append(res.duration_s)
             self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": call.name, "content": res.text})
         observation = "\n\n".join(m["content"] for m in self._messages[len(self._messages) - len(results):])
         if infra_error is not None:
@@ -248,6 +252,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             timeout_s=self.verifier_timeout_s,
         )
         self._last_verifier = verdict
+        self.last_timings["verifier_s"] = verdict.duration_s
         try:
             sandbox.launch()  # warm start for the next reset; the workspace is restored there
             self._sandbox_fresh = True

@@ -5,15 +5,32 @@ private /tmp and /root, its workspace at /root/.openclaw/workspace (read-write),
 uts and (unless allowed) network namespaces. When the caller is root, bwrap is started as a
 per-sandbox unprivileged uid (mapped to root inside), so file permissions and RLIMIT_NPROC hold.
 Killing bwrap kills the whole pid namespace: nothing outlives the sandbox.
+
+Hardening beyond namespaces and rlimits (each one closes an escape measured on this machine, see
+tests/test_sandbox_security.py):
+
+- the server runs as pid 1 of the sandbox (``--as-pid-1``) and is not dumpable (server.py), so the
+  agent's commands, which share its uid, can neither kill, stop nor ptrace it;
+- /tmp, /root, /run and /dev/shm are size-capped tmpfs and /dev is read-only: tmpfs lives in host
+  RAM, and bwrap's default size is half of it per mount;
+- no nested user namespaces (``--disable-userns``): they would hand the agent capabilities (mount a
+  tmpfs of any size, ...) and the kernel's largest attack surface;
+- a seccomp filter refuses ``fallocate(FALLOC_FL_KEEP_SIZE)``, which allocates disk blocks past the
+  end of a file without RLIMIT_FSIZE ever being checked (``fallocate -n -l 10G f`` took 10 GB);
+- one-shot sandboxes (the verifier) start bwrap with an empty environment: bwrap stays in the
+  sandbox as its pid 1, whose environ the command can read.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +50,14 @@ _ETC_WHITELIST = (
 )
 _NET_ETC = ("resolv.conf",)
 
+# tmpfs is host RAM; bwrap's default is half of it for each mount. /dev/shm gets docker's default.
+_SCRATCH_TMPFS_BYTES = 1 << 30  # /tmp and /root each
+_RUN_TMPFS_BYTES = 16 << 20
+_SHM_TMPFS_BYTES = 64 << 20
+
+# bwrap itself needs no environment; it must not carry the host's (API keys, paths) into the sandbox.
+_BWRAP_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+
 
 def bwrap_path() -> str:
     path = shutil.which("bwrap")
@@ -42,6 +67,66 @@ def bwrap_path() -> str:
             "or pick another backend (backend='docker' or backend='local' for debugging)."
         )
     return path
+
+
+@lru_cache(maxsize=None)
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The options this bwrap knows (``--size`` and ``--disable-userns`` need bwrap >= 0.8)."""
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
+
+
+# seccomp: fallocate(fd, mode, ...) with FALLOC_FL_KEEP_SIZE in mode -> EOPNOTSUPP; all else allowed.
+# (AUDIT_ARCH, syscall number) of fallocate for every ABI an x86-64 or arm64 host can run.
+_FALLOCATE_SYSCALLS = (
+    (0xC000003E, 285),  # x86_64
+    (0xC000003E, 0x40000000 | 285),  # x32
+    (0x40000003, 324),  # i386
+    (0xC00000B7, 47),  # aarch64
+    (0x40000028, 352),  # arm
+)
+_FALLOC_FL_KEEP_SIZE = 0x01
+
+
+@lru_cache(maxsize=1)
+def _seccomp_program() -> bytes:
+    """A classic-BPF seccomp program, as ``bwrap --seccomp FD`` reads it (struct sock_filter[])."""
+    ld_abs, jeq, jset, ret = 0x20, 0x15, 0x45, 0x06
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EOPNOTSUPP  # SECCOMP_RET_ALLOW, RET_ERRNO
+    n = len(_FALLOCATE_SYSCALLS)
+    insns: list[tuple[int, int, int, int]] = []
+    for i, (arch, nr) in enumerate(_FALLOCATE_SYSCALLS):
+        insns += [
+            (ld_abs, 0, 0, 4),  # seccomp_data.arch
+            (jeq, 0, 2, arch),
+            (ld_abs, 0, 0, 0),  # seccomp_data.nr
+            (jeq, 4 * (n - i) - 3, 0, nr),  # -> check_mode
+        ]
+    insns += [
+        (ret, 0, 0, allow),
+        (ld_abs, 0, 0, 24),  # check_mode: low 32 bits of args[1] (little-endian hosts only)
+        (jset, 0, 1, _FALLOC_FL_KEEP_SIZE),
+        (ret, 0, 0, refuse),
+        (ret, 0, 0, allow),
+    ]
+    return b"".join(struct.pack("=HBBI", code, jt, jf, k) for code, jt, jf, k in insns)
+
+
+def _seccomp_fd() -> int:
+    """A pipe holding the filter program, for one bwrap start (bwrap reads it to the end)."""
+    r, w = os.pipe()
+    try:
+        os.write(w, _seccomp_program())
+    finally:
+        os.close(w)
+    return r
+
+
+def _tmpfs(path: str, size: int, options: frozenset[str]) -> list[str]:
+    return (["--size", str(size)] if "--size" in options else []) + ["--tmpfs", path]
 
 
 def _limits_preexec(limits: SandboxLimits, uid: int | None):  # type: ignore[no-untyped-def]
@@ -75,13 +160,20 @@ class BwrapSandbox(ServerSandbox):
         if not (root / "usr" / "bin").is_dir():
             raise SandboxError(f"sandbox root {root} has no usr/bin: not a root filesystem")
         self.root = root
+        self._seccomp_fd: int | None = None  # set only while launch() starts bwrap
 
     # ------------------------------------------------------------------ command line
-    def _bwrap_argv(self, extra_binds: tuple[tuple[str, str], ...] = (), rw_binds: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    def _bwrap_argv(self, extra_binds: tuple[tuple[str, str], ...] = (), rw_binds: tuple[tuple[str, str], ...] = (),
+                    seccomp_fd: int | None = None) -> list[str]:
         root = self.root
+        options = _bwrap_options(self._bwrap)
         argv = [self._bwrap, "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc",
                 "--unshare-uts", "--unshare-cgroup-try", "--hostname", "clawgym", "--die-with-parent",
                 "--new-session"]
+        if "--disable-userns" in options:
+            argv += ["--disable-userns"]
+        if seccomp_fd is not None:
+            argv += ["--seccomp", str(seccomp_fd)]
         argv += ["--share-net"] if self.config.network else ["--unshare-net"]
         for d in _SYSTEM_DIRS:
             if (root / d).is_dir():
@@ -92,7 +184,9 @@ class BwrapSandbox(ServerSandbox):
                 argv += ["--symlink", os.readlink(p), f"/{name}"]
             elif p.is_dir():
                 argv += ["--ro-bind", str(p), f"/{name}"]
-        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/root", "--tmpfs", "/run",
+        argv += ["--proc", "/proc", "--dev", "/dev", *_tmpfs("/dev/shm", _SHM_TMPFS_BYTES, options),
+                 "--remount-ro", "/dev", *_tmpfs("/tmp", _SCRATCH_TMPFS_BYTES, options),
+                 *_tmpfs("/root", _SCRATCH_TMPFS_BYTES, options), *_tmpfs("/run", _RUN_TMPFS_BYTES, options),
                  "--dir", "/var", "--symlink", "/tmp", "/var/tmp", "--dir", "/etc"]
         etc_names = _ETC_WHITELIST + (_NET_ETC if self.config.network else ())
         for name in etc_names:
@@ -111,10 +205,24 @@ class BwrapSandbox(ServerSandbox):
         return argv
 
     def _server_argv(self) -> list[str]:
-        return self._bwrap_argv() + ["--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
+        argv = self._bwrap_argv(seccomp_fd=self._seccomp_fd)
+        argv.insert(1, "--as-pid-1")  # the server is the namespace's init: see server.harden_self
+        return argv + ["--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
 
     def _popen_kwargs(self) -> dict[str, Any]:
-        return {"preexec_fn": _limits_preexec(self.config.limits, self.uid)}
+        kwargs: dict[str, Any] = {"preexec_fn": _limits_preexec(self.config.limits, self.uid)}
+        if self._seccomp_fd is not None:
+            kwargs["pass_fds"] = (self._seccomp_fd,)
+        return kwargs
+
+    def launch(self) -> None:
+        """Start bwrap with the server (see ServerSandbox.launch); the seccomp filter travels in a pipe."""
+        self._seccomp_fd = _seccomp_fd()
+        try:
+            super().launch()
+        finally:
+            os.close(self._seccomp_fd)
+            self._seccomp_fd = None
 
     # ------------------------------------------------------------------ lifecycle hooks
     def _after_stop(self) -> None:
@@ -155,7 +263,8 @@ class BwrapSandbox(ServerSandbox):
         extra_ro_binds: tuple[tuple[str, str], ...] = (),
         rw_binds: tuple[tuple[str, str], ...] = (),
     ) -> IsolatedResult:
-        full = self._bwrap_argv(extra_ro_binds, rw_binds)
+        seccomp_fd = _seccomp_fd()
+        full = self._bwrap_argv(extra_ro_binds, rw_binds, seccomp_fd=seccomp_fd)
         full.insert(1, "--clearenv")
         if cwd:
             full[full.index("--chdir") + 1] = cwd
@@ -163,8 +272,12 @@ class BwrapSandbox(ServerSandbox):
             full += ["--setenv", k, v]
         full += ["--", *argv]
         start = time.monotonic()
-        proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True, close_fds=True, **self._popen_kwargs())
+        try:
+            proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=_BWRAP_ENV, start_new_session=True, close_fds=True, pass_fds=(seccomp_fd,),
+                                    preexec_fn=_limits_preexec(self.config.limits, self.uid))
+        finally:
+            os.close(seccomp_fd)
         timed_out = False
         try:
             out, err = proc.communicate(timeout=timeout_s)

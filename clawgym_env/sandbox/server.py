@@ -102,12 +102,32 @@ class Session(object):
         }
 
 
+def harden_self():
+    """Make this server untouchable by the commands it runs, which share its uid.
+
+    PR_SET_DUMPABLE=0: only a process with CAP_SYS_PTRACE (commands have no capabilities) may
+    ptrace us, read our memory or environ, or open our protocol pipes through /proc/<pid>/fd.
+    Signals: as pid 1 of the sandbox (bwrap --as-pid-1) the kernel drops every signal sent from
+    inside the sandbox that we have no handler for, SIGKILL and SIGSTOP included, so ``kill -9 -1``,
+    ``pkill python3`` or ``kill -STOP 1`` cannot take the server down or freeze it. Python installs
+    a SIGINT handler; remove it. (Default dispositions are inherited by commands, as they should.)
+    """
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Server(object):
     def __init__(self, base_env):
         self.base_env = base_env
         self.sessions = {}
         self.counter = 0
         self.out_lock = threading.Lock()
+        self.children = set()  # pids of our sessions' processes that are not yet reaped
+        self.children_lock = threading.Lock()
 
     # ---------------------------------------------------------------- process helpers
     def _reader(self, sess, stream_fd):
@@ -145,16 +165,38 @@ class Server(object):
 
     def _waiter(self, sess):
         sess.proc.wait()
+        with self.children_lock:
+            self.children.discard(sess.proc.pid)
         # the command's own process group may keep the pipe open (a daemonised child); give the
         # reader a moment, then stop waiting for it
         sess.reader_done.wait(0.2)
         sess.ended = _now()
         sess.done.set()
 
-    def _kill_session(self, sess, sig=signal.SIGKILL):
-        """Kill the command and everything it started (its session and process group)."""
-        pid = sess.proc.pid
-        targets = set()
+    def _reap_orphans(self):
+        """As pid 1 we adopt every orphaned process. Reap those that are not our sessions' (their
+        waiters reap those): a zombie still counts towards RLIMIT_NPROC."""
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                time.sleep(0.2)
+                continue
+            if info is None:
+                continue
+            with self.children_lock:
+                ours = info.si_pid in self.children
+            if ours:
+                time.sleep(0.01)
+                continue
+            try:
+                os.waitpid(info.si_pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+    def _session_members(self, pid):
+        """Live processes in the session or process group led by ``pid``."""
+        found = set()
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -162,16 +204,36 @@ class Server(object):
             if p == os.getpid():
                 continue
             try:
-                if os.getsid(p) == pid or os.getpgid(p) == pid:
-                    targets.add(p)
-            except OSError:
+                if os.getsid(p) != pid and os.getpgid(p) != pid:
+                    continue
+                with open("/proc/%d/stat" % p, "rb") as fh:
+                    state = fh.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
                 continue
-        targets.add(pid)
-        for p in targets:
-            try:
-                os.kill(p, sig)
-            except OSError:
-                pass
+            if state not in (b"Z", b"X"):
+                found.add(p)
+        return found
+
+    def _kill_session(self, sess, sig=signal.SIGKILL):
+        """Kill the command and everything it started (its session and process group).
+
+        With SIGKILL, repeat until none is left (at most 2 s): a fork bomb refills the process
+        table as fast as one pass empties it.
+        """
+        pid = sess.proc.pid
+        deadline = _now() + 2.0
+        while True:
+            targets = self._session_members(pid)
+            if sess.proc.poll() is None:
+                targets.add(pid)
+            for p in targets:
+                try:
+                    os.kill(p, sig)
+                except OSError:
+                    pass
+            if sig != signal.SIGKILL or not targets or _now() > deadline:
+                return
+            time.sleep(0.005)
 
     def _spawn(self, req):
         command = req["command"]
@@ -188,25 +250,47 @@ class Server(object):
             import pty
 
             master_fd, slave_fd = pty.openpty()
-            proc = subprocess.Popen(
-                [shell, "-c", command], cwd=cwd, env=env, stdin=slave_fd, stdout=slave_fd,
-                stderr=slave_fd, start_new_session=True, close_fds=True,
-            )
+            with self.children_lock:
+                proc = subprocess.Popen(
+                    [shell, "-c", command], cwd=cwd, env=env, stdin=slave_fd, stdout=slave_fd,
+                    stderr=slave_fd, start_new_session=True, close_fds=True,
+                )
+                self.children.add(proc.pid)
             os.close(slave_fd)
             read_fd = os.dup(master_fd)
         else:
             r, w = os.pipe()
             stdin = subprocess.PIPE if req.get("keep_stdin") else subprocess.DEVNULL
-            proc = subprocess.Popen(
-                [shell, "-c", command], cwd=cwd, env=env, stdin=stdin, stdout=w, stderr=w,
-                start_new_session=True, close_fds=True,
-            )
-            os.close(w)
+            try:
+                with self.children_lock:
+                    proc = subprocess.Popen(
+                        [shell, "-c", command], cwd=cwd, env=env, stdin=stdin, stdout=w, stderr=w,
+                        start_new_session=True, close_fds=True,
+                    )
+                    self.children.add(proc.pid)
+            except BaseException:
+                os.close(r)
+                raise
+            finally:
+                os.close(w)
             read_fd = r
         sess = Session(sid, command, proc, master_fd)
+        reader_started = False
+        try:
+            threading.Thread(target=self._reader, args=(sess, read_fd), daemon=True).start()
+            reader_started = True
+            threading.Thread(target=self._waiter, args=(sess,), daemon=True).start()
+        except RuntimeError:
+            # "can't start new thread": the sandbox's process limit is used up (threads count).
+            # The agent did that; report it like a failed fork, not as a broken sandbox.
+            self._kill_session(sess)
+            proc.wait()
+            with self.children_lock:
+                self.children.discard(proc.pid)
+            for fd in ([] if reader_started else [read_fd]) + ([master_fd] if master_fd is not None else []):
+                os.close(fd)
+            raise OSError(errno.EAGAIN, "Resource temporarily unavailable (process limit reached)")
         self.sessions[sid] = sess
-        threading.Thread(target=self._reader, args=(sess, read_fd), daemon=True).start()
-        threading.Thread(target=self._waiter, args=(sess,), daemon=True).start()
         return sess
 
     # ---------------------------------------------------------------- ops
@@ -413,7 +497,11 @@ def main():
     }
     os.environ.pop("CLAWGYM_SERVER_ENV", None)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    Server(base_env).serve()
+    harden_self()
+    server = Server(base_env)
+    if os.getpid() == 1:
+        threading.Thread(target=server._reap_orphans, daemon=True).start()
+    server.serve()
 
 
 if __name__ == "__main__":

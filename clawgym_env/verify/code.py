@@ -52,7 +52,11 @@ class VerifierResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_info(self) -> dict[str, Any]:
-        return asdict(self)
+        """The result as a plain dict for ``info``; timings are left out so that equal episodes
+        give equal infos (gymnasium's determinism check), see ``ClawGymEnv.last_timings``."""
+        info = asdict(self)
+        del info["duration_s"]
+        return info
 
 
 def parse_reward_stdout(stdout: str) -> tuple[float, str | None]:

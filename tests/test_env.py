@@ -1,0 +1,240 @@
+"""ClawGymEnv through gymnasium's own machinery, on real train tasks and real bwrap sandboxes."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import clawgym_env
+from clawgym_env.env import ClawGymEnv
+from clawgym_env.sandbox.bwrap import _pids_of_uid
+from clawgym_env.tasks import load_task
+
+WS = "/root/.openclaw/workspace"
+
+
+@pytest.fixture(scope="module")
+def train_ids(train_dir: Path) -> list[str]:
+    return clawgym_env.register_suite(train_dir)
+
+
+@pytest.fixture
+def env(train_dir: Path):
+    e = ClawGymEnv(load_task(train_dir / "task_0009"), max_steps=8)
+    yield e
+    e.close()
+
+
+def exec_call(cmd: str) -> dict:
+    return {"name": "exec", "arguments": {"command": cmd}}
+
+
+def test_register_suite_gives_one_real_gym_id_per_task(train_ids: list[str], train_dir: Path) -> None:
+    assert len(train_ids) == 2000 and train_ids[9] == "ClawGym/task_0009"
+    spec = gym.spec("ClawGym/task_0009")
+    assert spec.entry_point == "clawgym_env.env:make_task_env"
+    assert clawgym_env.register_suite(train_dir) == train_ids  # idempotent
+    with pytest.raises(ValueError, match="already registered by another suite"):
+        clawgym_env.register_suite(train_dir / "task_0009")
+
+
+def test_gym_make_reset_step(train_ids: list[str]) -> None:
+    env = gym.make("ClawGym/task_0009", max_steps=4)
+    try:
+        obs, info = env.reset(seed=0)
+        assert obs.startswith("I'm drafting a column")
+        assert [m["role"] for m in info["messages"]] == ["system", "user"]
+        assert "Your working directory is: /root/.openclaw/workspace" in info["system_prompt"]
+        assert {t["function"]["name"] for t in info["tools"]} == {"read", "write", "edit", "exec", "process"}
+        obs, reward, term, trunc, info = env.step(exec_call("pwd; ls input"))
+        assert obs == f"{WS}\nfan_comments.html\nsponsors.csv\nteams.json"
+        assert (reward, term, trunc) == (0.0, False, False)
+        assert info["messages"][-1]["role"] == "tool"
+        obs, reward, term, trunc, info = env.step({"role": "assistant", "content": "I could not finish."})
+        assert term and not trunc and reward < 0.2
+        assert info["final_message"] == "I could not finish."
+        assert isinstance(info["subscores"], dict) and info["infra_error"] is None
+        with pytest.raises(RuntimeError, match="call reset"):
+            env.step(exec_call("true"))
+    finally:
+        env.close()
+
+
+def test_check_env_passes(train_ids: list[str]) -> None:
+    env = gym.make("ClawGym/task_0009").unwrapped
+    try:
+        check_env(env, skip_render_check=False)
+    finally:
+        env.close()
+
+
+def test_reset_restores_the_initial_workspace(env: ClawGymEnv) -> None:
+    env.reset()
+    env.step(exec_call("rm -rf input; mkdir -p junk/deep; echo x > junk/deep/f; chmod 000 junk/deep; ls -A"))
+    obs, _ = env.reset()
+    obs, *_ = env.step(exec_call("ls -A; cat /proc/loadavg >/dev/null; ls input"))
+    assert obs == "input\nfan_comments.html\nsponsors.csv\nteams.json"
+
+
+def test_reset_mid_episode_kills_the_old_processes(env: ClawGymEnv) -> None:
+    env.reset()
+    env.step(exec_call("nohup sleep 300 >/dev/null 2>&1 &"))
+    env.reset()
+    obs, *_ = env.step(exec_call("ps -eo comm | grep -c sleep || true"))
+    assert obs.strip().splitlines()[-1] == "0"
+
+
+def test_action_forms(env: ClawGymEnv) -> None:
+    env.reset()
+    obs, *_ = env.step({"role": "assistant", "content": "", "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "exec", "arguments": json.dumps({"command": "echo a"})}},
+        {"id": "c2", "type": "function", "function": {"name": "exec", "arguments": {"command": "echo b"}}}]})
+    assert obs == "a\n\nb"
+    obs, *_ = env.step('Let me look.\n<tool_call>\n{"name": "exec", "arguments": {"command": "echo c"}}\n</tool_call>')
+    assert obs == "c"
+    obs, _, term, *_ = env.step(exec_call("echo d"))
+    assert obs == "d" and not term
+
+
+def test_malformed_calls_give_openclaw_errors_not_exceptions(env: ClawGymEnv) -> None:
+    env.reset()
+    obs, _, term, trunc, _ = env.step({"name": "bogus_tool", "arguments": {}})
+    assert obs == "Tool bogus_tool not found" and not term and not trunc
+    obs, _, term, *_ = env.step({"name": "exec", "arguments": {}})
+    assert obs.startswith('Validation failed for tool "exec":') and not term
+    obs, _, term, *_ = env.step('<tool_call>{"name": "exec", "arguments": {"command": </tool_call>')
+    assert not term and obs  # an error text for the model, never an exception
+
+
+def test_max_steps_truncates_and_still_scores(train_dir: Path) -> None:
+    env = ClawGymEnv(load_task(train_dir / "task_0009"), max_steps=2)
+    try:
+        env.reset()
+        assert env.step(exec_call("true"))[2:4] == (False, False)
+        obs, reward, term, trunc, info = env.step(exec_call("true"))
+        assert (term, trunc) == (False, True)
+        assert info["verifier"]["reason"] is None and isinstance(info["subscores"], dict)
+    finally:
+        env.close()
+
+
+def test_render_ansi(env: ClawGymEnv) -> None:
+    env.render_mode = "ansi"
+    env.reset()
+    env.step(exec_call("echo hi"))
+    env.step({"role": "assistant", "content": "bye"})
+    text = env.render()
+    assert "[call] exec(" in text and "[exec] hi" in text and "[assistant] bye" in text and "[reward]" in text
+
+
+def test_close_leaves_no_process_and_no_workspace(train_dir: Path) -> None:
+    env = ClawGymEnv(load_task(train_dir / "task_0009"))
+    env.reset()
+    env.step(exec_call("setsid nohup sleep 300 >/dev/null 2>&1 & (sleep 301 &) ; true"))
+    uid, ws = env.sandbox.uid, env.sandbox.host_workspace
+    assert _pids_of_uid(uid)
+    env.close()
+    assert _pids_of_uid(uid) == [] and not ws.exists()
+
+
+def test_garbage_collection_closes_the_sandbox(train_dir: Path) -> None:
+    env = ClawGymEnv(load_task(train_dir / "task_0009"))
+    env.reset()
+    env.step(exec_call("true"))
+    uid = env.sandbox.uid
+    del env
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while _pids_of_uid(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _pids_of_uid(uid) == []
+
+
+def test_killed_sandbox_is_an_infra_error(env: ClawGymEnv) -> None:
+    env.reset()
+    env.step(exec_call("true"))
+    os.kill(env.sandbox._proc.pid, 9)  # the host kills the sandbox under the episode
+    obs, reward, term, trunc, info = env.step(exec_call("echo hi"))
+    assert info["infra_error"] and "sandbox" in info["infra_error"]
+    assert trunc and reward == 0.0
+    obs, _ = env.reset()  # and the env recovers
+    assert env.step(exec_call("echo back"))[0] == "back"
+
+
+def test_sync_vector_env(train_ids: list[str]) -> None:
+    envs = gym.vector.SyncVectorEnv([lambda i=i: gym.make(train_ids[i]) for i in (0, 9)])
+    try:
+        obs, infos = envs.reset(seed=0)
+        assert len(obs) == 2 and all(isinstance(o, str) for o in obs)
+        obs, rewards, terms, truncs, infos = envs.step((exec_call("echo 0"), exec_call("echo 9")))
+        assert list(obs) == ["0", "9"] and not any(terms)
+        obs, rewards, terms, truncs, infos = envs.step(({"role": "assistant", "content": "x"},) * 2)
+        assert all(terms) and all(r < 0.2 for r in rewards)
+    finally:
+        envs.close()
+
+
+def test_async_vector_env(train_ids: list[str]) -> None:
+    envs = gym.vector.AsyncVectorEnv([lambda i=i: gym.make(train_ids[i]) for i in (0, 9)], shared_memory=False)
+    try:
+        obs, infos = envs.reset(seed=0)
+        obs, rewards, terms, truncs, infos = envs.step((exec_call("hostname"), exec_call("echo $HOME")))
+        assert list(obs) == ["clawgym", "/root"]
+    finally:
+        envs.close()
+
+
+def test_async_api_keeps_the_event_loop_free(train_dir: Path) -> None:
+    async def main() -> tuple[list[str], int]:
+        envs = [ClawGymEnv(load_task(train_dir / t)) for t in ("task_0000", "task_0009", "task_0483")]
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        tick_task = asyncio.create_task(ticker())
+        try:
+            await asyncio.gather(*(e.areset() for e in envs))
+            results = await asyncio.gather(*(e.astep(exec_call("sleep 0.5; echo done")) for e in envs))
+        finally:
+            tick_task.cancel()
+            for e in envs:
+                e.close()
+        return [r[0] for r in results], ticks
+
+    outs, ticks = asyncio.run(main())
+    assert outs == ["done"] * 3
+    assert ticks >= 20  # the loop kept running while three sandboxes slept 0.5 s each
+
+
+def test_seed_bootstrap_option(train_dir: Path) -> None:
+    task = load_task(train_dir / "task_0009")
+    plain, seeded = ClawGymEnv(task), ClawGymEnv(task, seed_bootstrap=True)
+    try:
+        plain.reset()
+        seeded.reset()
+        assert plain.step(exec_call("ls"))[0] == "input"
+        listing = seeded.step(exec_call("ls"))[0].split()
+        assert {"AGENTS.md", "SOUL.md", "USER.md", "input"} <= set(listing)
+        assert "## " in plain.system_prompt and plain.system_prompt == seeded.system_prompt
+    finally:
+        plain.close()
+        seeded.close()
+
+
+def test_construction_errors_are_clear(train_dir: Path) -> None:
+    with pytest.raises(ValueError, match="give a task"):
+        ClawGymEnv()
+    with pytest.raises(ValueError, match="unknown sandbox backend"):
+        ClawGymEnv(load_task(train_dir / "task_0009"), backend="nope").reset()
