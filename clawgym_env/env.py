@@ -124,6 +124,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._toolbox: ToolBox | None = None
         self._messages: list[dict[str, Any]] = []
         self._steps = 0
+        self._calls_so_far = 0
         self._done = True
         self._last_verifier: VerifierResult | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -191,6 +192,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             {"role": "user", "content": self.task.user_query},
         ]
         self._steps = 0
+        self._calls_so_far = 0
         self._done = False
         self._last_verifier = None
         return self.task.user_query, self._info()
@@ -199,7 +201,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         if self._done:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         self.last_timings = {"tools_s": [], "verifier_s": None}
-        parsed = parse_action(action)
+        parsed = parse_action(action, id_offset=self._calls_so_far)
         calls = parsed.tool_calls
         if self.max_tool_calls_per_step is not None:
             calls = calls[: self.max_tool_calls_per_step]
@@ -208,6 +210,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             message["tool_calls"] = message["tool_calls"][: self.max_tool_calls_per_step]
         self._messages.append(message)
         self._steps += 1
+        self._calls_so_far += len(parsed.tool_calls)
 
         if not calls:
             final = parsed.content.strip()

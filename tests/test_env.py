@@ -161,7 +161,11 @@ def test_garbage_collection_closes_the_sandbox(train_dir: Path) -> None:
 def test_killed_sandbox_is_an_infra_error(env: ClawGymEnv) -> None:
     env.reset()
     env.step(exec_call("true"))
-    os.kill(env.sandbox._proc.pid, 9)  # the host kills the sandbox under the episode
+    uid = env.sandbox.uid
+    while _pids_of_uid(uid):  # the host kills the sandbox under the episode (OOM killer, admin, ...)
+        for pid in _pids_of_uid(uid):
+            os.kill(pid, 9)
+        time.sleep(0.01)
     obs, reward, term, trunc, info = env.step(exec_call("echo hi"))
     assert info["infra_error"] and "sandbox" in info["infra_error"]
     assert trunc and reward == 0.0
@@ -238,3 +242,26 @@ def test_construction_errors_are_clear(train_dir: Path) -> None:
         ClawGymEnv()
     with pytest.raises(ValueError, match="unknown sandbox backend"):
         ClawGymEnv(load_task(train_dir / "task_0009"), backend="nope").reset()
+
+
+def test_tool_call_ids_are_unique_across_the_episode(env: ClawGymEnv) -> None:
+    env.reset()
+    env.step([exec_call("echo 1"), exec_call("echo 2")])
+    _, _, _, _, info = env.step(exec_call("echo 3"))
+    ids = [c["id"] for m in info["messages"] if m["role"] == "assistant" for c in m["tool_calls"]]
+    assert ids == ["call_0", "call_1", "call_2"]
+    assert [m["tool_call_id"] for m in info["messages"] if m["role"] == "tool"] == ids
+
+
+def test_local_backend_is_unsandboxed_but_scores(train_dir: Path) -> None:
+    """backend='local' (debugging only) warns, and still scores a solved task 1.0."""
+    with pytest.warns(UserWarning, match="unsandboxed"):
+        env = ClawGymEnv(load_task(train_dir / "task_0185"), backend="local")
+        env.reset()
+    try:
+        actions = json.loads((Path(__file__).resolve().parents[1] / "examples/actions/task_0185.json").read_text())
+        for action in actions:
+            _, reward, term, _, info = env.step(action)
+        assert term and reward == 1.0 and info["infra_error"] is None
+    finally:
+        env.close()

@@ -17,9 +17,9 @@ import subprocess
 import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -116,7 +116,8 @@ def _server_host_pid(sb: ServerSandbox) -> int:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"server.py" in cmdline:
+        argv = cmdline.split(b"\0")
+        if b"python3" in argv[0] and b"server.py" in cmdline:  # the server, not bwrap (whose argv names it too)
             return pid
     raise AssertionError("no server process found for the sandbox uid")
 
@@ -468,6 +469,25 @@ def test_huge_output_keeps_only_the_tail(sandbox: ServerSandbox) -> None:
     assert len(res.output) == 200_000 and res.output.endswith("y\ny\n")
     assert elapsed < 30, elapsed
     assert peak < 20 << 20, peak
+    _assert_usable(sandbox)
+
+
+def test_reading_huge_files_is_refused_fast_and_big_reads_are_linear(sandbox: ServerSandbox) -> None:
+    """The read tool reads whole files through the server. A file past the server's cap (64 MiB)
+    fails as the agent's own error (EFBIG), at once; a file at the cap arrives in seconds. (Before:
+    a 1 GB file took the server past RLIMIT_AS or the host past ~6 GB, and the client's quadratic
+    line assembly made 64 MiB take 57 s and 128 MiB a "did not answer" infra error.)"""
+    assert _run(sandbox, "yes | head -c 100M > huge.txt && yes | head -c 64M > big.txt").exit_code == 0
+    start = time.monotonic()
+    with pytest.raises(SandboxFileError) as info:
+        sandbox.read_file(f"{sandbox.workspace}/huge.txt")
+    assert info.value.code == "EFBIG"
+    assert time.monotonic() - start < 2
+    assert len(sandbox.read_file(f"{sandbox.workspace}/huge.txt", max_bytes=1000)) == 1000
+    start = time.monotonic()
+    assert len(sandbox.read_file(f"{sandbox.workspace}/big.txt")) == 64 << 20
+    assert time.monotonic() - start < 15
+    assert _run(sandbox, "rm huge.txt big.txt && ls").output == ""
     _assert_usable(sandbox)
 
 

@@ -132,6 +132,10 @@ class Sandbox(Protocol):
 
     def write_file(self, path: str, data: bytes, *, mkdirs: bool = True) -> None: ...
 
+    def stat(self, path: str) -> dict[str, Any]:
+        """``{"size", "is_dir", "is_file", "mode", "mtime"}``; raises SandboxFileError."""
+        ...
+
     def close(self) -> None: ...
 
     # background sessions (the OpenClaw ``process`` tool)

@@ -17,8 +17,8 @@ tests/test_sandbox_security.py):
   tmpfs of any size, ...) and the kernel's largest attack surface;
 - a seccomp filter refuses ``fallocate(FALLOC_FL_KEEP_SIZE)``, which allocates disk blocks past the
   end of a file without RLIMIT_FSIZE ever being checked (``fallocate -n -l 10G f`` took 10 GB);
-- one-shot sandboxes (the verifier) start bwrap with an empty environment: bwrap stays in the
-  sandbox as its pid 1, whose environ the command can read.
+- one-shot sandboxes (the verifier) start bwrap with a bare PATH, not the host's environment:
+  there bwrap stays in the sandbox as its pid 1, whose environ the command can read.
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ import shutil
 import struct
 import subprocess
 import time
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
-from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir
+from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir, workspace_base
 
 # Read-only from the root: enough for python3, bash, coreutils, git, ssl. Nothing else of the host.
 _SYSTEM_DIRS = ("usr",)
@@ -69,11 +69,11 @@ def bwrap_path() -> str:
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bwrap_options(bwrap: str) -> frozenset[str]:
     """The options this bwrap knows (``--size`` and ``--disable-userns`` need bwrap >= 0.8)."""
     try:
-        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10, check=False).stdout
     except (OSError, subprocess.TimeoutExpired):
         return frozenset()
     return frozenset(word for word in text.split() if word.startswith("--"))
@@ -151,16 +151,20 @@ class BwrapSandbox(ServerSandbox):
         super().__init__(config)
         self._bwrap = bwrap_path()
         self._runtime = runtime_dir()
-        self._lease = UidLease() if os.geteuid() == 0 else None
+        root = Path(self.config.root) if self.config.root else Path("/")
+        if not (root / "usr" / "bin").is_dir():
+            raise SandboxError(f"sandbox root {root} has no usr/bin: not a root filesystem")
+        privileged = os.geteuid() == 0
+        for path in (root, host_workspace or workspace_base(), self._runtime.host):
+            if privileged and path is not None:
+                _check_traversable(Path(path).resolve())
+        self.root = root
+        self._lease = UidLease() if privileged else None
         self.uid: int | None = self._lease.uid if self._lease else None
         self.workspace = WORKSPACE
         self._owns_workspace = host_workspace is None
         self.host_workspace = host_workspace or new_host_workspace(self.uid)
-        root = Path(self.config.root) if self.config.root else Path("/")
-        if not (root / "usr" / "bin").is_dir():
-            raise SandboxError(f"sandbox root {root} has no usr/bin: not a root filesystem")
-        self.root = root
-        self._seccomp_fd: int | None = None  # set only while launch() starts bwrap
+        self._filter_fd: int | None = None  # the seccomp filter's pipe, only while launch() starts bwrap
 
     # ------------------------------------------------------------------ command line
     def _bwrap_argv(self, extra_binds: tuple[tuple[str, str], ...] = (), rw_binds: tuple[tuple[str, str], ...] = (),
@@ -205,24 +209,24 @@ class BwrapSandbox(ServerSandbox):
         return argv
 
     def _server_argv(self) -> list[str]:
-        argv = self._bwrap_argv(seccomp_fd=self._seccomp_fd)
+        argv = self._bwrap_argv(seccomp_fd=self._filter_fd)
         argv.insert(1, "--as-pid-1")  # the server is the namespace's init: see server.harden_self
         return argv + ["--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
 
     def _popen_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"preexec_fn": _limits_preexec(self.config.limits, self.uid)}
-        if self._seccomp_fd is not None:
-            kwargs["pass_fds"] = (self._seccomp_fd,)
+        if self._filter_fd is not None:
+            kwargs["pass_fds"] = (self._filter_fd,)
         return kwargs
 
     def launch(self) -> None:
         """Start bwrap with the server (see ServerSandbox.launch); the seccomp filter travels in a pipe."""
-        self._seccomp_fd = _seccomp_fd()
+        self._filter_fd = _seccomp_fd()
         try:
             super().launch()
         finally:
-            os.close(self._seccomp_fd)
-            self._seccomp_fd = None
+            os.close(self._filter_fd)
+            self._filter_fd = None
 
     # ------------------------------------------------------------------ lifecycle hooks
     def _after_stop(self) -> None:
@@ -275,7 +279,7 @@ class BwrapSandbox(ServerSandbox):
         try:
             proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=_BWRAP_ENV, start_new_session=True, close_fds=True, pass_fds=(seccomp_fd,),
-                                    preexec_fn=_limits_preexec(self.config.limits, self.uid))
+                                    **self._popen_kwargs())
         finally:
             os.close(seccomp_fd)
         timed_out = False
@@ -294,6 +298,18 @@ class BwrapSandbox(ServerSandbox):
             timed_out=timed_out,
             duration_s=time.monotonic() - start,
         )
+
+
+def _check_traversable(path: Path) -> None:
+    """bwrap runs as the unprivileged sandbox uid, so every folder above a bind source must be
+    searchable by others; fail here with a clear message instead of a bwrap error later."""
+    for p in (path, *path.parents):
+        if not p.stat().st_mode & 0o001:
+            raise SandboxError(
+                f"{path} cannot be mounted into the sandbox: {p} is not searchable by other users "
+                f"(the sandbox runs as an unprivileged uid); use a folder under a world-searchable "
+                f"path or `chmod o+x {p}`"
+            )
 
 
 def _pids_of_uid(uid: int) -> list[int]:

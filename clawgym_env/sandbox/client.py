@@ -63,14 +63,18 @@ def _kill_process(proc: subprocess.Popen[bytes] | None) -> None:
     if proc is None:
         return
     if proc.poll() is None:
-        for child in _children(proc.pid):
+        children = _children(proc.pid)  # none yet if bwrap is still setting up
+        for child in children:
             try:
                 os.kill(child, signal.SIGKILL)
             except OSError:
                 pass
-        try:
-            proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
+        if children:
+            try:
+                proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except OSError:
@@ -95,6 +99,9 @@ class ServerSandbox:
 
     workspace: str
     host_workspace: Path
+    sees_host_paths = False
+    """True when commands see the host's paths as they are (the unsafe local backend); False when
+    the runtime dir appears at /run/clawgym and ``run_isolated`` binds are mounted where asked."""
 
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
@@ -115,8 +122,10 @@ class ServerSandbox:
 
     def _server_env(self) -> dict[str, str]:
         """Environment every command inside the sandbox starts from."""
+        rt = runtime_dir()
+        bin_dir = str(rt.host / "bin") if self.sees_host_paths else rt.sandbox_bin
         env = {
-            "PATH": f"{runtime_dir().sandbox_bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": f"{bin_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root",
             "USER": "root",
             "LOGNAME": "root",
@@ -229,20 +238,26 @@ class ServerSandbox:
         if proc is None or proc.stdout is None:
             raise SandboxError("sandbox is not running")
         fd = proc.stdout.fileno()
-        while b"\n" not in self._buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise SandboxError("sandbox server did not answer in time")
-            ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
-            if not ready:
-                if proc.poll() is not None:
+        # A reply can be tens of MB (read_file) arriving in 64 KiB pipe reads: scan each chunk once
+        # and join once. (``buf += chunk`` with a rescan per chunk was quadratic: 64 MiB took 57 s.)
+        pending = [self._buf]
+        try:
+            while b"\n" not in pending[-1]:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SandboxError("sandbox server did not answer in time")
+                ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
+                if not ready:
+                    if proc.poll() is not None:
+                        raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
+                    continue
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    proc.wait(timeout=5)
                     raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
-                continue
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                proc.wait(timeout=5)
-                raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
-            self._buf += chunk
+                pending.append(chunk)
+        finally:
+            self._buf = b"".join(pending)
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
@@ -297,7 +312,7 @@ class ServerSandbox:
             env=env or {},
             shell=self.config.shell,
             **{"timeout_s": timeout_s, "yield_ms": yield_ms, "background": background, "pty": pty,
-               "keep_stdin": pty or background or yield_ms is not None},
+               "keep_stdin": pty},  # OpenClaw closes stdin at spawn unless pty
         )
         if msg.get("spawn_error"):
             err = msg["spawn_error"]

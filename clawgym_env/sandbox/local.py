@@ -1,8 +1,8 @@
 """Unsafe local backend: the server runs as a plain subprocess on the host. Debugging only.
 
 Nothing is isolated: the agent's commands run with your permissions, see your files and network.
-The workspace is a host temp dir, so its path is not /root/.openclaw/workspace; verifiers that
-hard-code that path only work because they take the workspace from argv[1].
+The workspace is a host temp dir, so its path is not /root/.openclaw/workspace: the verifier's
+installed copy of reward/ has that path rewritten (see ``install_reward_files``).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ class LocalSandbox(ServerSandbox):
         self.workspace = str(self.host_workspace)
         self._runtime = runtime_dir()
 
+    sees_host_paths = True
+
     def _server_env(self) -> dict[str, str]:
         env = super()._server_env()
-        env["PATH"] = env["PATH"].replace("/run/clawgym/bin", str(self._runtime.host / "bin"))
         env["HOME"] = os.environ.get("HOME", "/root")
         return env
 

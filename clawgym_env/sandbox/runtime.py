@@ -30,7 +30,7 @@ _NSSWITCH = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetwo
 _PYTHON3_TEE_SHIM = """#!/bin/bash
 case "$1" in
   */reward/check.py)
-    /usr/bin/python3 "$@" | tee /run/clawgym-out/check_stdout
+    /usr/bin/python3 "$@" | tee "${CLAWGYM_CHECK_STDOUT:-/dev/null}"
     exit "${PIPESTATUS[0]}" ;;
 esac
 exec /usr/bin/python3 "$@"
@@ -128,10 +128,16 @@ class UidLease:
             self._fd = None
 
 
-def new_host_workspace(owner_uid: int | None, prefix: str = "clawgym-ws-") -> Path:
-    """A fresh host directory for a sandbox workspace, owned by the sandbox uid."""
+def workspace_base() -> Path:
+    """Where host workspaces are made: $CLAWGYM_WORKSPACE_DIR, else the system temp dir."""
     base = Path(os.environ.get("CLAWGYM_WORKSPACE_DIR") or tempfile.gettempdir())
     base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def new_host_workspace(owner_uid: int | None, prefix: str = "clawgym-ws-") -> Path:
+    """A fresh host directory for a sandbox workspace, owned by the sandbox uid."""
+    base = workspace_base()
     path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
     os.chmod(path, 0o755)
     if owner_uid is not None:

@@ -10,17 +10,22 @@ Standard library only: it runs on whatever python3 the sandbox root provides (3.
 
 import base64
 import errno
+import fcntl
 import json
 import os
 import signal
+import stat
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 
 OUTPUT_TAIL_CHARS = 200_000  # OpenClaw keeps the last 200k chars of exec output
 LOG_CAP_CHARS = 1_000_000  # aggregated output kept per session for process log/poll
 READ_CHUNK = 65536
+READ_FILE_CAP = 64 << 20  # most bytes one read_file returns: the reply is one JSON line the host holds ~5x over
 
 
 def _now():
@@ -206,7 +211,7 @@ class Server(object):
             try:
                 if os.getsid(p) != pid and os.getpgid(p) != pid:
                     continue
-                with open("/proc/%d/stat" % p, "rb") as fh:
+                with open(f"/proc/{p}/stat", "rb") as fh:
                     state = fh.read().rsplit(b")", 1)[1].split()[0]
             except (OSError, IndexError):
                 continue
@@ -238,6 +243,7 @@ class Server(object):
     def _spawn(self, req):
         command = req["command"]
         shell = req.get("shell") or "/bin/sh"
+        shell_name = os.path.basename(shell)  # argv[0] "sh", as OpenClaw's spawn gives ("sh: 1: x: not found")
         env = dict(self.base_env)
         for k, v in (req.get("env") or {}).items():
             env[str(k)] = str(v)
@@ -250,10 +256,17 @@ class Server(object):
             import pty
 
             master_fd, slave_fd = pty.openpty()
+            # node-pty's defaults: 120x30, xterm-256color, and the pty as the controlling terminal
+            # (so C-c / C-z reach the foreground process as signals)
+            fcntl.ioctl(master_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+            env.setdefault("TERM", "xterm-256color")
+            if env.get("TERM") == "dumb":
+                env["TERM"] = "xterm-256color"
             with self.children_lock:
                 proc = subprocess.Popen(
-                    [shell, "-c", command], cwd=cwd, env=env, stdin=slave_fd, stdout=slave_fd,
-                    stderr=slave_fd, start_new_session=True, close_fds=True,
+                    [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=slave_fd,
+                    stdout=slave_fd, stderr=slave_fd, start_new_session=True, close_fds=True,
+                    preexec_fn=_take_controlling_tty,
                 )
                 self.children.add(proc.pid)
             os.close(slave_fd)
@@ -264,8 +277,8 @@ class Server(object):
             try:
                 with self.children_lock:
                     proc = subprocess.Popen(
-                        [shell, "-c", command], cwd=cwd, env=env, stdin=stdin, stdout=w, stderr=w,
-                        start_new_session=True, close_fds=True,
+                        [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=stdin, stdout=w,
+                        stderr=w, start_new_session=True, close_fds=True,
                     )
                     self.children.add(proc.pid)
             except BaseException:
@@ -401,11 +414,23 @@ class Server(object):
         return {"removed": True}
 
     def op_read_file(self, req):
+        """Whole file, or its first ``max_bytes``; at most READ_FILE_CAP either way. A whole-file read
+        of a bigger regular file fails with EFBIG rather than returning a silently cut file (which an
+        edit would write back) or exhausting host memory."""
         path = req["path"]
-        max_bytes = req.get("max_bytes")
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes) if max_bytes else fh.read()
-        return {"data_b64": base64.b64encode(data).decode("ascii"), "size": os.path.getsize(path)}
+        max_bytes = min(req.get("max_bytes") or READ_FILE_CAP, READ_FILE_CAP)
+        # a FIFO or socket would block the server until a writer appears: open those non-blocking
+        flags = os.O_RDONLY | (0 if stat.S_ISREG(os.stat(path).st_mode) else os.O_NONBLOCK)
+        with os.fdopen(os.open(path, flags), "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if not req.get("max_bytes") and size > READ_FILE_CAP:
+                raise OSError(errno.EFBIG, f"File too large to read at once ({size} bytes, limit {READ_FILE_CAP})",
+                              path)
+            try:
+                data = fh.read(max_bytes) or b""
+            except BlockingIOError:
+                data = b""
+        return {"data_b64": base64.b64encode(data).decode("ascii"), "size": size}
 
     def op_write_file(self, req):
         path = req["path"]
@@ -420,9 +445,7 @@ class Server(object):
 
     def op_stat(self, req):
         st = os.stat(req["path"])
-        import stat as _stat
-
-        return {"size": st.st_size, "is_dir": _stat.S_ISDIR(st.st_mode), "is_file": _stat.S_ISREG(st.st_mode),
+        return {"size": st.st_size, "is_dir": stat.S_ISDIR(st.st_mode), "is_file": stat.S_ISREG(st.st_mode),
                 "mode": st.st_mode, "mtime": st.st_mtime}
 
     def op_kill_all(self, req):
@@ -488,6 +511,11 @@ class Server(object):
             else:
                 self.reply(out, self.handle(req))
         self.op_kill_all({})
+
+
+def _take_controlling_tty():
+    """Child side of a pty spawn (after setsid): make stdin, the pty, the controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def main():

@@ -341,8 +341,9 @@ class _PartialParser:
 def parse_streaming_json(text: str | None) -> tuple[Any, bool]:
     """pi-ai ``parseStreamingJson``: returns (value, was_valid_json).
 
-    Empty or blank text gives ``{}`` (counted as valid: servers send "" for argument-less calls); valid JSON gives its value (which may be a non-object); otherwise
-    the partial parser salvages what it can; anything it cannot salvage, or a salvaged null, is ``{}``.
+    Empty or blank text gives ``{}`` (counted as valid: servers send "" for argument-less calls);
+    valid JSON gives its value (which may be a non-object, even null); otherwise the partial parser
+    salvages what it can; anything it cannot salvage, or a salvaged null, is ``{}``.
     """
     if text is None or text.strip() == "":
         return {}, True

@@ -27,7 +27,7 @@ from typing import Any
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.sandbox.client import ServerSandbox
 from clawgym_env.sandbox.runtime import runtime_dir
-from clawgym_env.tasks.model import Task
+from clawgym_env.tasks.model import WORKSPACE, Task
 
 DEFAULT_TIMEOUT_S = 120.0
 _OUT_DIR = "/run/clawgym-out"
@@ -92,12 +92,20 @@ def _remove_path(path: Path) -> None:
         path.unlink()
 
 
-def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None) -> None:
-    """Replace whatever is at <workspace>/reward with the task's verifier files."""
+def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None,
+                         workspace_path: str = WORKSPACE) -> None:
+    """Replace whatever is at <workspace>/reward with the task's verifier files.
+
+    ``workspace_path`` differs from the official path only on the unsafe local backend, which cannot
+    mount the workspace there; for it alone the hard-coded path is rewritten in the installed copy
+    (as the authors' own no-op measurement did). Sandboxed backends never edit task files.
+    """
     reward_dir = host_workspace / "reward"
     _remove_path(reward_dir)
     reward_dir.mkdir()
     for rel, data in task.reward_files.items():
+        if workspace_path != WORKSPACE:
+            data = data.replace(WORKSPACE.encode(), workspace_path.encode())
         dest = reward_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
@@ -136,7 +144,7 @@ def run_code_verifier(
     uid = getattr(sandbox, "uid", None)
     try:
         sandbox.stop()  # nothing the agent started may run alongside the verifier
-        install_reward_files(task, sandbox.host_workspace, uid)
+        install_reward_files(task, sandbox.host_workspace, uid, sandbox.workspace)
     except (OSError, SandboxError) as exc:
         return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")
     out_dir = Path(tempfile.mkdtemp(prefix="clawgym-verify-"))
@@ -148,9 +156,12 @@ def run_code_verifier(
             os.chown(out_dir, uid, uid)
             os.chown(payload, uid, uid)
         ws = sandbox.workspace
-        inside_out = _OUT_DIR if uid is not None or _is_bwrap(sandbox) else str(out_dir)
+        host_paths = sandbox.sees_host_paths
+        inside_out = str(out_dir) if host_paths else _OUT_DIR
+        rt = runtime_dir()
+        vbin = str(rt.host / "vbin") if host_paths else rt.sandbox_verifier_bin
         env = {
-            "PATH": f"{_verifier_bin(sandbox)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": f"{vbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
@@ -181,15 +192,6 @@ def run_code_verifier(
         return result
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
-
-
-def _is_bwrap(sandbox: ServerSandbox) -> bool:
-    return type(sandbox).__name__ == "BwrapSandbox"
-
-
-def _verifier_bin(sandbox: ServerSandbox) -> str:
-    rt = runtime_dir()
-    return rt.sandbox_verifier_bin if _is_bwrap(sandbox) else str(rt.host / "vbin")
 
 
 def _read_subscores(path: Path) -> dict[str, Any] | None:
