@@ -188,8 +188,13 @@ def test_send_keys_and_paste(ctx: ToolContext) -> None:
     assert proc(ctx, action="send-keys", sessionId=sid) == "No key data provided."
     assert proc(ctx, action="paste", sessionId=sid, text="abc") == f"Pasted 3 chars to session {sid}."
     assert proc(ctx, action="send-keys", sessionId=sid, keys=["C-c"]) == f"Sent 1 bytes to session {sid}."
+    # the pty is the controlling terminal, so C-c interrupts cat; node-pty reports the signal as a number
+    assert proc(ctx, action="poll", sessionId=sid, timeout=5000).endswith("\n\nProcess exited with signal 2.")
+
+
+def test_kill_a_pty_session(ctx: ToolContext) -> None:
+    sid = start_background(ctx, command="cat", pty=True, background=True)
     assert proc(ctx, action="kill", sessionId=sid) == f"Termination requested for session {sid}."
-    # node-pty reports the signal as a number
     assert proc(ctx, action="poll", sessionId=sid).endswith("\n\nProcess exited with signal 9.")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -122,16 +124,19 @@ def test_verifier_env_is_clean(box) -> None:
                          "CLAWGYM_CHECK_STDOUT", "PWD", "SHLVL", "_", "OLDPWD"}
 
 
-def test_broken_sandbox_root_is_an_infra_error(tmp_path: Path) -> None:
-    root = tmp_path / "root"
+def test_broken_sandbox_root_is_an_infra_error() -> None:
+    base = Path(tempfile.mkdtemp(prefix="clawgym-test-root-"))
+    base.chmod(0o755)
+    root = base / "root"
     (root / "usr" / "bin").mkdir(parents=True)  # a root with no bash or python at all
     sb = make_sandbox("bwrap", SandboxConfig(root=root))
     try:
         res = run_code_verifier(sb, _task("echo 1"))
     finally:
         sb.close()
+        shutil.rmtree(base)
     assert res.reward == 0.0
-    assert res.infra_error or res.reason  # bwrap cannot exec bash: reported, never a silent clean zero
+    assert res.infra_error and "failed to start" in res.infra_error  # never a silent, clean-looking zero
 
 
 def test_verify_workspace_on_a_real_task(train_dir: Path, tmp_path: Path) -> None:
