@@ -88,16 +88,18 @@ def throughput(envs: list[Any], seconds: float) -> tuple[float, int]:
     return sum(counts) / (time.monotonic() - t0), sum(errors)
 
 
-def raw_throughput(argv: list[str], sandbox: Any, n: int, seconds: float) -> float:
+def raw_throughput(sandboxes: list[Any], seconds: float) -> float:
+    """``bwrap … true`` per second, one thread per sandbox (each its own uid, as envs have)."""
     stop = time.monotonic() + seconds
-    counts = [0] * n
+    counts = [0] * len(sandboxes)
 
     def worker(i: int) -> None:
+        argv = raw_bwrap_true_argv(sandboxes[i])
         while time.monotonic() < stop:
-            run_raw(argv, sandbox)
+            run_raw(argv, sandboxes[i])
             counts[i] += 1
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(sandboxes))]
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -116,13 +118,14 @@ def main() -> int:
     args = ap.parse_args()
 
     from clawgym_env.env import ClawGymEnv
+    from clawgym_env.sandbox import make_sandbox
     from clawgym_env.tasks import load_task
 
     task = load_task(args.task)
     env = ClawGymEnv(task, max_steps=10_000)
     env.reset()
     env.step(EXEC_TRUE)
-    sandbox = env.sandbox
+    sandbox = make_sandbox("bwrap")  # a sandbox of the same config, only for its bwrap command line
     raw_argv = raw_bwrap_true_argv(sandbox)
     fig: dict[str, Any] = {"task": task.task_id, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
 
@@ -176,7 +179,12 @@ def main() -> int:
                 e.close()
         fig[f"exec_steps_per_s_x{n}"] = sps
         fig[f"errors_x{n}"] = errors
-        fig[f"baseline_bwrap_true_per_s_x{n}"] = raw_throughput(raw_argv, sandbox, n, args.seconds)
+        boxes = [make_sandbox("bwrap") for _ in range(n)]
+        try:
+            fig[f"baseline_bwrap_true_per_s_x{n}"] = raw_throughput(boxes, args.seconds)
+        finally:
+            for b in boxes:
+                b.close()
 
     rows = [
         ("reset, warm (after a finished episode)", fig["reset_warm_ms"], "copy task folder", fig["baseline_copy_task_ms"]),
@@ -196,6 +204,7 @@ def main() -> int:
               f"{sps / base:7.2f}x  errors={fig[f'errors_x{n}']}")
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2))
+    sandbox.close()
     return 0
 
 
