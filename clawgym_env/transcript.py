@@ -11,15 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-def _text_of(content: Any) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
-    return str(content)
+from clawgym_env.tools.parsing import content_text
 
 
 def _arguments(raw: Any) -> Any:
@@ -39,10 +31,10 @@ def to_openclaw_session(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         role = msg.get("role")
         if role == "user":
             events.append({"type": "message", "message": {"role": "user",
-                                                          "content": [{"type": "text", "text": _text_of(msg.get("content"))}]}})
+                                                          "content": [{"type": "text", "text": content_text(msg.get("content"))}]}})
         elif role == "assistant":
             blocks: list[dict[str, Any]] = []
-            text = _text_of(msg.get("content"))
+            text = content_text(msg.get("content"))
             if text:
                 blocks.append({"type": "text", "text": text})
             for call in msg.get("tool_calls") or []:
@@ -58,5 +50,5 @@ def to_openclaw_session(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             call_id = msg.get("tool_call_id", "")
             events.append({"type": "message", "message": {
                 "role": "toolResult", "toolCallId": call_id, "toolName": msg.get("name") or tool_names.get(call_id, ""),
-                "content": [{"type": "text", "text": _text_of(msg.get("content"))}]}})
+                "content": [{"type": "text", "text": content_text(msg.get("content"))}]}})
     return events

@@ -147,8 +147,11 @@ class ServerSandbox:
         timeout_s: float,
         cwd: str | None = None,
         extra_ro_binds: tuple[tuple[str, str], ...] = (),
+        rw_binds: tuple[tuple[str, str], ...] = (),
     ) -> IsolatedResult:
-        """Run one command in a fresh sandbox over the same workspace (used by the verifier)."""
+        """Run one command in a fresh sandbox over the same workspace (used by the verifier).
+
+        Nothing of the running sandbox is shared: only the workspace and the given binds."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- lifecycle

@@ -46,7 +46,17 @@ class LocalSandbox(ServerSandbox):
             clear_directory(self.host_workspace)
             shutil.rmtree(self.host_workspace, ignore_errors=True)
 
-    def run_isolated(self, argv, *, env, timeout_s, cwd=None, extra_ro_binds=(), rw_binds=()):  # type: ignore[no-untyped-def]
+    def run_isolated(
+        self,
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        timeout_s: float,
+        cwd: str | None = None,
+        extra_ro_binds: tuple[tuple[str, str], ...] = (),
+        rw_binds: tuple[tuple[str, str], ...] = (),
+    ) -> IsolatedResult:
+        """A plain subprocess: binds do not apply, the command sees host paths."""
         start = time.monotonic()
         full_env = {**self._server_env(), **env}
         proc = subprocess.Popen(argv, cwd=cwd or self.workspace, env=full_env, stdin=subprocess.DEVNULL,

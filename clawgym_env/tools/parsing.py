@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ParsedAction", "ToolCall", "parse_action"]
+__all__ = ["ParsedAction", "ToolCall", "content_text", "parse_action"]
 
 
 @dataclass
@@ -100,7 +100,8 @@ def _arguments_string(arguments: Any) -> str:
         return json.dumps(str(arguments), ensure_ascii=False)
 
 
-def _text_of(content: Any) -> str:
+def content_text(content: Any) -> str:
+    """The text of an OpenAI message ``content`` (a string, or a list of text parts)."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -117,7 +118,7 @@ def _text_of(content: Any) -> str:
 
 
 def _parse_message(msg: dict[str, Any], text_tool_calls: bool) -> tuple[str, list[ToolCall], dict[str, Any]]:
-    content = _text_of(msg.get("content"))
+    content = content_text(msg.get("content"))
     extra = {k: msg[k] for k in ("reasoning_content",) if isinstance(msg.get(k), str)}
     raw_calls = msg.get("tool_calls")
     if raw_calls:
