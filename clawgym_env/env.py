@@ -202,12 +202,10 @@ class ClawGymEnv(gym.Env[str, Any]):
             raise RuntimeError("step() called on a finished episode; call reset() first")
         self.last_timings = {"tools_s": [], "verifier_s": None}
         parsed = parse_action(action, id_offset=self._calls_so_far)
-        calls = parsed.tool_calls
-        if self.max_tool_calls_per_step is not None:
-            calls = calls[: self.max_tool_calls_per_step]
+        calls = parsed.tool_calls[: self.max_tool_calls_per_step]  # ClawGym RL keeps only the first
         message = dict(parsed.assistant_message)
-        if self.max_tool_calls_per_step is not None and message.get("tool_calls"):
-            message["tool_calls"] = message["tool_calls"][: self.max_tool_calls_per_step]
+        if calls:
+            message["tool_calls"] = message["tool_calls"][: len(calls)]
         self._messages.append(message)
         self._steps += 1
         self._calls_so_far += len(parsed.tool_calls)

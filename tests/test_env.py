@@ -265,3 +265,14 @@ def test_local_backend_is_unsandboxed_but_scores(train_dir: Path) -> None:
         assert term and reward == 1.0 and info["infra_error"] is None
     finally:
         env.close()
+
+
+def test_max_tool_calls_per_step_keeps_the_first(train_dir: Path) -> None:
+    env = ClawGymEnv(load_task(train_dir / "task_0009"), max_tool_calls_per_step=1)
+    try:
+        env.reset()
+        obs, _, _, _, info = env.step([exec_call("echo first"), exec_call("echo second")])
+        assert obs == "first"
+        assert len(info["messages"][-2]["tool_calls"]) == 1 and info["messages"][-1]["content"] == "first"
+    finally:
+        env.close()
