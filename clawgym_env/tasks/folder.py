@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from clawgym_env.tasks.model import Task, TaskFormatError, task_dir_name
 
 DATA_ENTRY = "data_entry.json"
+ORACLE = "oracle.json"
 INPUT_DIR = "input_files"
 REWARD_DIR = "reward"
 _OFFICIAL_KEYS = ("task_id", "user_query", "metadata", "input_mount_dir")
@@ -82,6 +83,14 @@ def load_task(task_dir: str | os.PathLike[str]) -> Task:
         raise TaskFormatError(f"{reward_sh}: missing (every task needs a verifier)")
     input_files, in_modes = _read_tree(input_dir, INPUT_DIR) if input_dir.is_dir() else ({}, {})
     reward_files, rw_modes = _read_tree(task_dir / REWARD_DIR, REWARD_DIR)
+    oracle = None
+    if (task_dir / ORACLE).is_file():
+        try:
+            oracle = json.loads((task_dir / ORACLE).read_text())
+        except ValueError as exc:
+            raise TaskFormatError(f"{task_dir / ORACLE}: invalid JSON: {exc}") from None
+        if not isinstance(oracle, list):
+            raise TaskFormatError(f"{task_dir / ORACLE}: must hold a JSON list of actions")
     modes = {f"{INPUT_DIR}/{k}": v for k, v in in_modes.items()} | {f"{REWARD_DIR}/{k}": v for k, v in rw_modes.items()}
     try:
         return Task(
@@ -95,6 +104,7 @@ def load_task(task_dir: str | os.PathLike[str]) -> Task:
             source=str(task_dir),
             raw_data_entry=raw,
             file_modes=modes,
+            oracle=oracle,
         )
     except ValidationError as exc:
         raise TaskFormatError(_format_validation(entry_path, exc)) from None
@@ -119,6 +129,8 @@ def write_task(task: Task, dest: str | os.PathLike[str], *, overwrite: bool = Fa
         raise FileExistsError(f"{out} already exists and is not empty (pass overwrite=True)")
     out.mkdir(parents=True, exist_ok=True)
     (out / DATA_ENTRY).write_bytes(dump_data_entry(task))
+    if task.oracle is not None:
+        (out / ORACLE).write_text(json.dumps(task.oracle, indent=1, ensure_ascii=False) + "\n")
     if task.input_files or task.input_mount_dir is not None:
         (out / INPUT_DIR).mkdir(exist_ok=True)
     for prefix, files in ((INPUT_DIR, task.input_files), (REWARD_DIR, task.reward_files)):

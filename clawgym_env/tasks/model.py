@@ -43,6 +43,8 @@ class Task(BaseModel):
     """Where the task came from (a folder path, ``builtin:<version>``, ...). Not written out."""
     raw_data_entry: bytes | None = Field(default=None, repr=False)
     """The exact bytes of data_entry.json when loaded from disk, so writing back is byte-identical."""
+    oracle: list[dict[str, Any]] | None = Field(default=None, repr=False)
+    """A known-good action list (``oracle.json`` beside data_entry.json), when the task has one."""
     file_modes: dict[str, int] = Field(default_factory=dict, repr=False)
     """Permission bits of files that are not plain 0644 (``input_files/x.sh`` -> 0o755)."""
 

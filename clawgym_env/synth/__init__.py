@@ -1,0 +1,1 @@
+"""Task synthesis: the offline procedural generator behind the built-in suite, and its quality gate."""

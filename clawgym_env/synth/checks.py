@@ -1,0 +1,99 @@
+"""Declarative checks (built by operations) and the standalone ``reward/`` they are rendered into."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from clawgym_env.synth.artifacts import Table, Text
+
+# The ClawGym reward.sh template (every shipped task uses this exact script): run check.py, print the
+# mean of its values. Generated tasks use it unchanged so they score the same in the authors' pipeline.
+REWARD_SH = (
+    "#!/usr/bin/env bash\n"
+    "set -euo pipefail\n"
+    "\n"
+    "python3 /root/.openclaw/workspace/reward/check.py /root/.openclaw/workspace | python3 -c 'import json, sys; "
+    "raw = sys.stdin.read().strip(); data = json.loads(raw); print(sum(float(v) for v in data.values()) / "
+    "len(data) if isinstance(data, dict) and data else float(data) if isinstance(data, (int, float)) else 0.0)'\n"
+)
+
+
+@lru_cache(maxsize=1)
+def _engine_source() -> str:
+    return (Path(__file__).with_name("check_engine.py")).read_text()
+
+
+def render_check_py(checks: list[dict[str, Any]], task_id: str) -> str:
+    """A standalone check.py: the engine, this task's checks as data, and a CLI entry point."""
+    names = [c["name"] for c in checks]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{task_id}: duplicate check names {names}")
+    spec = json.dumps({"task_id": task_id, "checks": checks}, indent=1, ensure_ascii=False)
+    return f'{_engine_source()}\n\nSPEC = json.loads(r"""{spec}""")\n\nif __name__ == "__main__":\n    main(SPEC)\n'
+
+
+# ---------------------------------------------------------------- builders used by operations
+def exists(name: str, path: str) -> dict[str, Any]:
+    return {"name": name, "kind": "exists", "path": path}
+
+
+def table_equal(name: str, table: Table, *, ordered: bool = True, tol: float = 0.01,
+                exact_columns: bool = True) -> dict[str, Any]:
+    rows = [{c: r.get(c) for c in table.columns} for r in table.rows]
+    return {"name": name, "kind": "table_equal", "path": table.path, "fmt": table.fmt, "columns": table.columns,
+            "rows": rows, "ordered": ordered, "tol": tol, "exact_columns": exact_columns}
+
+
+def json_equal(name: str, path: str, expected: Any, *, key_path: list[Any] | None = None,
+               tol: float = 0.01) -> dict[str, Any]:
+    return {"name": name, "kind": "json_equal", "path": path, "expected": expected, "key_path": key_path or [],
+            "tol": tol}
+
+
+def contains(name: str, path: str, needles: list[str], *, ci: bool = True) -> dict[str, Any]:
+    return {"name": name, "kind": "contains", "path": path, "needles": needles, "ci": ci}
+
+
+def absent_words(name: str, path: str, words: list[str]) -> dict[str, Any]:
+    return {"name": name, "kind": "absent_words", "path": path, "words": words}
+
+
+def regex(name: str, path: str, pattern: str, *, ci: bool = False) -> dict[str, Any]:
+    return {"name": name, "kind": "regex", "path": path, "pattern": pattern, "ci": ci}
+
+
+def ordered(name: str, path: str, items: list[str]) -> dict[str, Any]:
+    return {"name": name, "kind": "ordered", "path": path, "items": items}
+
+
+def lines_equal(name: str, path: str, lines: list[str], *, in_order: bool = True) -> dict[str, Any]:
+    return {"name": name, "kind": "lines_equal", "path": path, "lines": lines, "ordered": in_order}
+
+
+def word_range(name: str, path: str, lo: int, hi: int) -> dict[str, Any]:
+    return {"name": name, "kind": "word_range", "path": path, "min": lo, "max": hi}
+
+
+def archive_members(name: str, path: str, members: list[str]) -> dict[str, Any]:
+    return {"name": name, "kind": "archive_members", "path": path, "members": members}
+
+
+def file_equal(name: str, path: str, content: str) -> dict[str, Any]:
+    return {"name": name, "kind": "file_equal", "path": path, "content": content}
+
+
+def moved(name: str, src: str, dst: str, content: str) -> dict[str, Any]:
+    return {"name": name, "kind": "moved", "from": src, "to": dst, "content": content}
+
+
+def command(name: str, argv: list[str], *, requires: str | None = None, expect: str | None = None,
+            timeout: int = 60) -> dict[str, Any]:
+    return {"name": name, "kind": "command", "argv": argv, "requires": requires, "expect": expect, "timeout": timeout}
+
+
+def text_facts(name_prefix: str, text: Text, needles: list[str]) -> list[dict[str, Any]]:
+    """One ``contains`` check per fact, so each fact is its own discriminative check."""
+    return [contains(f"{name_prefix}_{i}", text.path, [n]) for i, n in enumerate(needles)]

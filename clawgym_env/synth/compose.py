@@ -1,0 +1,114 @@
+"""Composition: persona + scenario + 2-4 operations chained through the workspace -> one Task.
+
+Each index of a suite maps to one task, deterministically: the RNG is seeded from
+(suite version, seed, index), the scenario subcategory cycles through all 43 so every stretch of
+the suite covers the taxonomy, and the chain is built so that each step consumes the artifact the
+previous step wrote.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from clawgym_env.synth.checks import REWARD_SH, render_check_py
+from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
+from clawgym_env.synth.personas import PERSONA_COUNT, persona
+from clawgym_env.synth.phrasing import pick
+from clawgym_env.synth.taxonomy import OPERATION_CATEGORIES, PREFERRED_OPS, SUBCATEGORIES, operation_category
+from clawgym_env.tasks.model import WORKSPACE, Task
+
+GENERATOR_VERSION = "clawgym-synth-1"
+
+
+@dataclass
+class Synthesized:
+    """A task plus what only the generator knows: its oracle and the gate's mutation targets."""
+
+    task: Task
+    steps: list[OpStep]
+
+
+def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, task_id: str | None = None,
+               force_ops: list[str] | None = None) -> Synthesized:
+    """Build task ``index`` of the suite (same inputs -> same task, on every machine).
+
+    ``force_ops`` fixes the chain (for tests and operation authors); each must accept the artifact
+    the previous one produces.
+    """
+    rng = random.Random(f"{version}/{seed}/{index}")
+    category, subcategory = SUBCATEGORIES[index % len(SUBCATEGORIES)]
+    who = persona(rng.randrange(PERSONA_COUNT))
+    difficulty = 1 + rng.randrange(5)
+    length = 2 + (difficulty >= 3) + (difficulty >= 5)
+    scenario = Scenario(category, subcategory, who.domain)
+    ops = operations()
+    starters = [op for cat in PREFERRED_OPS[category] for op in OPERATION_CATEGORIES[cat] if op in ops and ops[op].starts]
+    name = rng.choice(starters or sorted(n for n, o in ops.items() if o.starts))
+    if force_ops:
+        name, length = force_ops[0], len(force_ops)
+    steps: list[OpStep] = []
+    used: set[str] = set()
+    for step_no in range(1, length + 1):
+        ctx = OpContext(rng=rng, persona=who, scenario=scenario, step=step_no,
+                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty)
+        steps.append(ops[name].build(ctx))
+        used.add(name)
+        art = steps[-1].artifact
+        if step_no == length or art is None:
+            break
+        nxt = [n for n, o in ops.items() if art.kind in o.consumes and n not in used]
+        if not nxt and not force_ops:
+            break
+        name = force_ops[step_no] if force_ops else rng.choice(sorted(nxt))
+    tid = task_id or f"task-{index:04d}"
+    query = _instruction(rng, who, scenario, steps)
+    checks = [c for s in steps for c in s.checks]
+    inputs = {p: d for s in steps for p, d in s.input_files.items()}
+    metadata: dict[str, Any] = {
+        "category": category,
+        "subcategory": subcategory,
+        "grading_type": "automated",
+        "operations": [s.op for s in steps],
+        "operation_categories": [operation_category(s.op) for s in steps],
+        "persona": who.describe(),
+        "persona_index": who.index,
+        "difficulty": difficulty,
+        "seed": seed,
+        "index": index,
+        "generator_version": version,
+    }
+    task = Task(
+        task_id=tid, user_query=query, metadata=metadata, input_mount_dir=WORKSPACE,
+        input_files=inputs,
+        reward_files={"reward.sh": REWARD_SH.encode(), "check.py": render_check_py(checks, tid).encode()},
+        file_modes={"reward/reward.sh": 0o755},
+        oracle=[call for s in steps for call in s.oracle],
+        source=f"builtin:{version}:{seed}",
+    )
+    return Synthesized(task, steps)
+
+
+def _instruction(rng: random.Random, who: Any, scenario: Scenario, steps: list[OpStep]) -> str:
+    first = who.name.split()[0]
+    opening = pick(rng, (
+        f"Hi! I'm {who.describe()}, and I'm {who.situation}.",
+        f"Hello, this is {first} ({who.role} at {who.domain}). I'm {who.situation}.",
+        f"I'm {who.describe()}; right now I'm {who.situation}.",
+        f"Quick request from {first}, {who.role} at {who.domain}, who is {who.situation}.",
+    ))
+    framing = pick(rng, (
+        f"This is {scenario.subcategory} work. {who.preference}",
+        f"It falls under {scenario.subcategory}. {who.preference}",
+        f"Think of it as {scenario.subcategory} ({scenario.category.lower()}). {who.preference}",
+    ))
+    lead = pick(rng, ("Using only the files in this workspace, please:", "Please do the following with the local files:",
+                      "Here is what I need, step by step:", "Could you work through these steps?"))
+    numbered = "\n".join(f"{i}. {s.instruction}" for i, s in enumerate(steps, 1))
+    closing = pick(rng, (
+        "Create the output files exactly at the paths given and leave the input files as they are.",
+        "Put results only at the paths named above; do not modify the inputs.",
+        "Use the exact output paths and formats above and keep the original files unchanged.",
+    ))
+    return f"{opening} {framing}\n\n{lead}\n{numbered}\n\n{closing} All file paths are relative to the workspace directory."

@@ -1,0 +1,167 @@
+"""The quality gate for one task: prove its verifier with its oracle, through the real env.
+
+For a task with an oracle: the oracle scores 1.0; doing nothing scores <= 0.05; every check is 0 on
+the untouched workspace and 1 under the oracle; targeted mutations of the oracle's outputs (a
+wrong value, a missing file, a wrong format, a wrong order) each lose points. Without an oracle
+only the no-op part applies.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clawgym_env.tasks.model import Task
+
+NOOP_MAX = 0.05
+FINAL = {"role": "assistant", "content": "Done."}
+
+
+@dataclass
+class GateReport:
+    task_id: str
+    oracle_reward: float | None = None
+    noop_reward: float | None = None
+    not_discriminative: list[str] = field(default_factory=list)
+    """Checks that are not 0 at no-op and 1 under the oracle."""
+    mutations: dict[str, float] = field(default_factory=dict)
+    """Mutation label -> reward (each must be < the oracle's)."""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return (not self.errors and self.oracle_reward == 1.0 and self.noop_reward is not None
+                and self.noop_reward <= NOOP_MAX and not self.not_discriminative
+                and all(r < 1.0 for r in self.mutations.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "passed": self.passed}
+
+
+def play(env: Any, actions: list[Any]) -> tuple[float, dict[str, Any]]:
+    """Reset, play ``actions`` then a final message; the reward and last info."""
+    env.reset(seed=0)
+    info: dict[str, Any] = {}
+    for action in actions:
+        _, reward, term, trunc, info = env.step(action)
+        if term or trunc:
+            return reward, info
+    _, reward, _, _, info = env.step(FINAL)
+    return reward, info
+
+
+def _mutate_value(text: str, rng: random.Random, targets: tuple[str, ...] = ()) -> str | None:
+    """Change one checked value (or any number, or failing that any word) in the text."""
+    import re
+
+    present = [t for t in targets if t in text]
+    if present:
+        t = rng.choice(present)
+        changed = _mutate_value(t, rng) or (t + "x")
+        return text.replace(t, changed, 1)
+    nums = list(re.finditer(r"\d+(\.\d+)?", text))
+    if nums:
+        m = rng.choice(nums)
+        return text[: m.start()] + str(int(float(m.group()) + 7)) + text[m.end():]
+    words = list(re.finditer(r"[A-Za-z]{4,}", text))
+    if words:
+        m = rng.choice(words)
+        return text[: m.start()] + m.group()[::-1] + "x" + text[m.end():]
+    return None
+
+
+def _mutate_format(text: str, path: str) -> str:
+    if path.endswith(".json"):
+        return text.replace("{", "").replace("[", "")
+    if path.endswith((".csv", ".tsv")):
+        return text.replace(",", ";").replace("\t", ";")
+    return "\n".join(line.lstrip("#-|* ") for line in text.splitlines())
+
+
+def _mutate_order(text: str, path: str) -> str | None:
+    lines = text.splitlines()
+    if path.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if isinstance(data, list) and len(data) > 1:
+            return json.dumps(data[::-1], indent=2)
+        return None
+    head, body = (lines[:1], lines[1:]) if path.endswith((".csv", ".tsv")) else ([], lines)
+    content = [i for i, ln in enumerate(body) if ln.strip()]
+    if len(content) < 2:
+        return None
+    reordered = list(body)
+    vals = [body[i] for i in content][::-1]
+    for i, v in zip(content, vals):
+        reordered[i] = v
+    return "\n".join(head + reordered) + "\n"
+
+
+def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "bwrap",
+              seed: int = 0) -> GateReport:
+    """Run the gate on one task. ``outputs`` are OutputSpec-like objects (path, mutations)."""
+    from clawgym_env.env import ClawGymEnv
+    from clawgym_env.verify.offline import verify_workspace
+
+    report = GateReport(task.task_id)
+    env = ClawGymEnv(task, backend=backend, max_steps=max(8, len(task.oracle or []) + 2))
+    snapshot = Path(tempfile.mkdtemp(prefix="clawgym-gate-"))
+    try:
+        report.noop_reward, noop_info = play(env, [])
+        noop_subs = noop_info.get("subscores") or {}
+        if noop_info.get("infra_error"):
+            report.errors.append(f"no-op infra error: {noop_info['infra_error']}")
+        if task.oracle is None:
+            return report
+        env.reset(seed=0)
+        for action in task.oracle:
+            _, _, term, trunc, info = env.step(action)
+            if term or trunc:
+                report.errors.append("the oracle ended the episode early")
+                return report
+            failed = [r for r in info.get("tool_results", []) if not r["ok"]]
+            if failed:
+                report.errors.append(f"oracle tool call failed: {info['messages'][-1]['content'][:300]}")
+        assert env.sandbox is not None
+        shutil.copytree(env.sandbox.host_workspace, snapshot / "ws", symlinks=True)
+        _, report.oracle_reward, _, _, info = env.step(FINAL)
+        oracle_subs = info.get("subscores") or {}
+        if info.get("infra_error"):
+            report.errors.append(f"oracle infra error: {info['infra_error']}")
+        for name in sorted(set(noop_subs) | set(oracle_subs)):
+            if float(noop_subs.get(name, 1)) != 0.0 or float(oracle_subs.get(name, 0)) != 1.0:
+                report.not_discriminative.append(name)
+        rng = random.Random(f"gate/{task.task_id}/{seed}")
+        for out in outputs or []:
+            src = snapshot / "ws" / out.path
+            for kind in out.mutations:
+                mutated = snapshot / f"m-{kind}"
+                shutil.rmtree(mutated, ignore_errors=True)
+                shutil.copytree(snapshot / "ws", mutated, symlinks=True)
+                target = mutated / out.path
+                text = src.read_text() if src.is_file() else None
+                if kind == "missing":
+                    target.unlink(missing_ok=True)
+                elif text is None:
+                    continue
+                else:
+                    new = {"value": lambda: _mutate_value(text, rng, tuple(getattr(out, "checked_values", ()))), "format": lambda: _mutate_format(text, out.path),
+                           "order": lambda: _mutate_order(text, out.path)}[kind]()
+                    if new is None or new == text:
+                        continue
+                    target.write_text(new)
+                res = verify_workspace(task, mutated, backend=backend)
+                report.mutations[f"{out.path}:{kind}"] = res.reward
+    except Exception as exc:  # the gate reports, it never crashes a batch
+        report.errors.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        env.close()
+        shutil.rmtree(snapshot, ignore_errors=True)
+    return report

@@ -1,0 +1,96 @@
+"""The operation interface: every atomic operation of the built-in suite implements it.
+
+An operation is one step of a task. Given a seeded RNG, the persona and scenario, and (unless it
+starts the chain) the artifact the previous step produced, it returns an :class:`OpStep`:
+
+- ``input_files``: resources it adds to the workspace (generated from the RNG, realistic content);
+- ``instruction``: its fragment of the user request, naming its input and output paths and formats;
+- ``oracle``: tool calls that perform it (what a perfect agent would send);
+- ``checks``: declarative checks on its outputs (see :mod:`clawgym_env.synth.checks`), each 0 on
+  the untouched workspace and 1 after the oracle — the quality gate proves both;
+- ``artifact``: what it produced, as data, for the next operation to consume;
+- ``outputs``: its output files and the mutations that must cost points (for the gate).
+
+Operations never read the disk: everything is computed in memory, which is why a task is
+generated in about a millisecond and is the same on every machine.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from clawgym_env.synth.artifacts import Artifact
+from clawgym_env.synth.personas import Persona
+
+Mutation = Literal["missing", "value", "format", "order"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    category: str
+    subcategory: str
+    domain: str
+    """A noun phrase for the scenario's world (e.g. 'the quarterly vendor review')."""
+
+
+@dataclass
+class OpContext:
+    """Everything an operation may use. ``prefix`` keeps paths of chained steps apart."""
+
+    rng: random.Random
+    persona: Persona
+    scenario: Scenario
+    step: int
+    """1-based position in the chain."""
+    upstream: Artifact | None
+    """The previous step's artifact (None for the first step)."""
+    difficulty: int
+    """1 (easy) .. 5 (hard): size of data, number of constraints."""
+
+
+@dataclass
+class OutputSpec:
+    path: str
+    """Workspace-relative path of an output file."""
+    mutations: tuple[Mutation, ...] = ("missing", "value")
+    """Gate mutations that must lower the score when applied to this output."""
+    checked_values: tuple[str, ...] = ()
+    """Substrings the checks depend on (for free text): the gate's value mutation alters one of
+    these. Empty: it alters any number or word (right for tables, where every cell is checked)."""
+
+
+@dataclass
+class OpStep:
+    op: str
+    instruction: str
+    oracle: list[dict[str, Any]]
+    checks: list[dict[str, Any]]
+    outputs: list[OutputSpec]
+    artifact: Artifact | None
+    input_files: dict[str, bytes] = field(default_factory=dict)
+
+
+class Operation(Protocol):
+    """One atomic operation (see taxonomy.OPERATIONS for the list)."""
+
+    name: str
+    category: str
+    consumes: tuple[str, ...]
+    """Artifact kinds it can take from the previous step; empty = it can only start a chain."""
+    starts: bool
+    """Whether it can start a chain (generates its own inputs)."""
+    offline_note: str | None
+    """For web operations: how the offline equivalent stands in for the network."""
+
+    def build(self, ctx: OpContext) -> OpStep: ...
+
+
+def write_call(path: str, content: str) -> dict[str, Any]:
+    """An oracle tool call that writes a file (OpenClaw's ``write``)."""
+    return {"name": "write", "arguments": {"path": path, "content": content}}
+
+
+def exec_call(command: str) -> dict[str, Any]:
+    return {"name": "exec", "arguments": {"command": command}}
