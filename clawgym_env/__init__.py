@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from clawgym_env.registration import register_suite
+from clawgym_env.registration import register_builtin, register_suite
 from clawgym_env.tasks import FolderSource, Task, TaskFormatError, load_task, open_source, write_task
 
 if TYPE_CHECKING:
@@ -19,9 +19,13 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 __all__ = [
-    "ClawGymEnv", "FolderSource", "Task", "TaskFormatError", "load_task", "open_source", "register_suite",
+    "BUILTIN_IDS", "ClawGymEnv", "FolderSource", "Task", "TaskFormatError", "load_task", "open_source", "register_suite",
     "write_task",
 ]
+
+
+BUILTIN_IDS = register_builtin()
+"""``ClawGym/task-0000`` ... ``ClawGym/task-13499``: the built-in suite, registered at import."""
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
 
 from clawgym_env.tasks import TaskSource, open_source
 
@@ -39,6 +40,14 @@ def cached_source(source: "str | os.PathLike[str] | TaskSource") -> TaskSource:
         return src
 
 
+def register_builtin() -> list[str]:
+    """Register the built-in suite (``ClawGym/task-0000`` ...). Runs on ``import clawgym_env``:
+    only ids are registered; tasks are generated when made."""
+    from clawgym_env.synth.builtin import BuiltinSource
+
+    return register_suite(BuiltinSource(), namespace="ClawGym")
+
+
 def register_suite(
     path_or_source: "str | os.PathLike[str] | TaskSource",
     *,
@@ -62,6 +71,8 @@ def register_suite(
                 ids.append(env_id)
                 continue
             raise ValueError(f"gym id {env_id!r} is already registered by another suite; pass namespace=...")
-        gym.register(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs, disable_env_checker=False)
+        # gym.register would re-check the new id against every registered spec (quadratic: 9.3 s for the
+        # 13,500 built-in ids); ids here are unique by construction, so build the spec and add it directly.
+        gym.registry[env_id] = EnvSpec(id=env_id, entry_point=ENTRY_POINT, kwargs=kwargs)
         ids.append(env_id)
     return ids

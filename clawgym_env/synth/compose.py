@@ -85,6 +85,8 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
         reward_files={"reward.sh": REWARD_SH.encode(), "check.py": render_check_py(checks, tid).encode()},
         file_modes={"reward/reward.sh": 0o755},
         oracle=[call for s in steps for call in s.oracle],
+        oracle_outputs=[{"path": o.path, "mutations": list(o.mutations), "checked_values": list(o.checked_values)}
+                        for s in steps for o in s.outputs],
         source=f"builtin:{version}:{seed}",
     )
     return Synthesized(task, steps)
@@ -96,7 +98,7 @@ def _instruction(rng: random.Random, who: Any, scenario: Scenario, steps: list[O
         f"Hi! I'm {who.describe()}, and I'm {who.situation}.",
         f"Hello, this is {first} ({who.role} at {who.domain}). I'm {who.situation}.",
         f"I'm {who.describe()}; right now I'm {who.situation}.",
-        f"Quick request from {first}, {who.role} at {who.domain}, who is {who.situation}.",
+        f"Quick request from {first}, {who.a_role} at {who.domain}, who is {who.situation}.",
     ))
     framing = pick(rng, (
         f"This is {scenario.subcategory} work. {who.preference}",

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import statistics
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from clawgym_env.tasks.model import Task
@@ -106,7 +108,11 @@ def _mutate_order(text: str, path: str) -> str | None:
 
 def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "bwrap",
               seed: int = 0) -> GateReport:
-    """Run the gate on one task. ``outputs`` are OutputSpec-like objects (path, mutations)."""
+    """Run the gate on one task. ``outputs`` are OutputSpec-like objects (path, mutations,
+    checked_values); by default the task's own ``oracle_outputs``."""
+    if outputs is None and task.oracle_outputs:
+        outputs = [SimpleNamespace(path=o["path"], mutations=tuple(o.get("mutations", ())),
+                                   checked_values=tuple(o.get("checked_values", ()))) for o in task.oracle_outputs]
     from clawgym_env.env import ClawGymEnv
     from clawgym_env.verify.offline import verify_workspace
 
@@ -165,3 +171,38 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
         env.close()
         shutil.rmtree(snapshot, ignore_errors=True)
     return report
+
+
+def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
+              progress: bool = True) -> dict[str, Any]:
+    """Gate ``ids`` (``load(id) -> Task``) concurrently; per-task reports and a summary."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from clawgym_env.verify.offline import progress_bar
+
+    reports: list[GateReport] = []
+    with progress_bar("quality gate", len(ids), enabled=progress) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(lambda i=i: gate_task(load(i), backend=backend)): i for i in ids}
+        for fut in as_completed(futures):
+            try:
+                reports.append(fut.result())
+            except Exception as exc:  # a task that cannot even be loaded
+                reports.append(GateReport(futures[fut], errors=[f"{type(exc).__name__}: {exc}"]))
+            advance()
+    reports.sort(key=lambda r: r.task_id)
+    with_oracle = [r for r in reports if r.oracle_reward is not None]
+    noop = [r.noop_reward for r in reports if r.noop_reward is not None]
+    summary = {
+        "tasks": len(reports),
+        "passed": sum(r.passed for r in reports),
+        "crashes": sum(bool(r.errors) for r in reports),
+        "oracle_mean": statistics.fmean([r.oracle_reward for r in with_oracle]) if with_oracle else None,  # type: ignore[misc]
+        "oracle_perfect": sum(r.oracle_reward == 1.0 for r in with_oracle),
+        "noop_mean": statistics.fmean(noop) if noop else None,
+        "noop_max": max(noop) if noop else None,
+        "not_discriminative_checks": sum(len(r.not_discriminative) for r in reports),
+        "mutations": sum(len(r.mutations) for r in reports),
+        "mutations_not_caught": sum(1 for r in reports for v in r.mutations.values() if v >= 1.0),
+    }
+    return {"summary": summary, "reports": [r.to_dict() for r in reports]}

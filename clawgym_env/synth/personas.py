@@ -60,9 +60,13 @@ class Persona:
     situation: str
     preference: str
 
+    @property
+    def a_role(self) -> str:
+        """The role with its article ('an HR generalist' is rare enough to ignore)."""
+        return ("an " if self.role[0] in "aeiouAEIOU" else "a ") + self.role
+
     def describe(self) -> str:
-        article = "an" if self.role[0] in "aeiouAEIOU" else "a"
-        return f"{self.name}, {article} {self.role} at {self.domain}"
+        return f"{self.name}, {self.a_role} at {self.domain}"
 
 
 @lru_cache(maxsize=4096)

@@ -83,14 +83,15 @@ def load_task(task_dir: str | os.PathLike[str]) -> Task:
         raise TaskFormatError(f"{reward_sh}: missing (every task needs a verifier)")
     input_files, in_modes = _read_tree(input_dir, INPUT_DIR) if input_dir.is_dir() else ({}, {})
     reward_files, rw_modes = _read_tree(task_dir / REWARD_DIR, REWARD_DIR)
-    oracle = None
+    oracle = outputs = None
     if (task_dir / ORACLE).is_file():
         try:
-            oracle = json.loads((task_dir / ORACLE).read_text())
+            doc = json.loads((task_dir / ORACLE).read_text())
         except ValueError as exc:
             raise TaskFormatError(f"{task_dir / ORACLE}: invalid JSON: {exc}") from None
-        if not isinstance(oracle, list):
-            raise TaskFormatError(f"{task_dir / ORACLE}: must hold a JSON list of actions")
+        if not isinstance(doc, dict) or not isinstance(doc.get("actions"), list):
+            raise TaskFormatError(f"{task_dir / ORACLE}: must hold {{\"actions\": [...], \"outputs\": [...]}}")
+        oracle, outputs = doc["actions"], doc.get("outputs")
     modes = {f"{INPUT_DIR}/{k}": v for k, v in in_modes.items()} | {f"{REWARD_DIR}/{k}": v for k, v in rw_modes.items()}
     try:
         return Task(
@@ -105,6 +106,7 @@ def load_task(task_dir: str | os.PathLike[str]) -> Task:
             raw_data_entry=raw,
             file_modes=modes,
             oracle=oracle,
+            oracle_outputs=outputs,
         )
     except ValidationError as exc:
         raise TaskFormatError(_format_validation(entry_path, exc)) from None
@@ -130,7 +132,8 @@ def write_task(task: Task, dest: str | os.PathLike[str], *, overwrite: bool = Fa
     out.mkdir(parents=True, exist_ok=True)
     (out / DATA_ENTRY).write_bytes(dump_data_entry(task))
     if task.oracle is not None:
-        (out / ORACLE).write_text(json.dumps(task.oracle, indent=1, ensure_ascii=False) + "\n")
+        doc = {"actions": task.oracle, "outputs": task.oracle_outputs or []}
+        (out / ORACLE).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
     if task.input_files or task.input_mount_dir is not None:
         (out / INPUT_DIR).mkdir(exist_ok=True)
     for prefix, files in ((INPUT_DIR, task.input_files), (REWARD_DIR, task.reward_files)):

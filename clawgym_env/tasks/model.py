@@ -45,6 +45,9 @@ class Task(BaseModel):
     """The exact bytes of data_entry.json when loaded from disk, so writing back is byte-identical."""
     oracle: list[dict[str, Any]] | None = Field(default=None, repr=False)
     """A known-good action list (``oracle.json`` beside data_entry.json), when the task has one."""
+    oracle_outputs: list[dict[str, Any]] | None = Field(default=None, repr=False)
+    """The oracle's output files and the gate mutations each must fail (``{path, mutations,
+    checked_values}``), stored in oracle.json with the actions."""
     file_modes: dict[str, int] = Field(default_factory=dict, repr=False)
     """Permission bits of files that are not plain 0644 (``input_files/x.sh`` -> 0o755)."""
 

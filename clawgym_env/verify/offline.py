@@ -16,7 +16,8 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from clawgym_env.sandbox import SandboxError, make_sandbox
 from clawgym_env.tasks import Task, TaskSource
@@ -107,32 +108,35 @@ def _noop_one(task: Task, backend: str, compare_check: bool) -> dict[str, Any]:
     return row
 
 
+@contextmanager
+def progress_bar(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[], None]]:
+    """A rich progress bar (transient); yields the function that advances it by one."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), transient=True)
+    handle = bar.add_task(description, total=total)
+    with bar:
+        yield lambda: bar.advance(handle)
+
+
 def noop_scores(source: TaskSource, ids: list[str], *, jobs: int = 4, backend: str = "bwrap",
                 compare_check: bool = True, progress: bool = True) -> dict[str, Any]:
     """Score ``ids`` with no agent actions; returns per-task rows and a summary."""
     start = time.monotonic()
     rows: list[dict[str, Any]] = []
-    bar = None
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                       TimeRemainingColumn(), transient=True)
-        bar.start()
-        bar_task = bar.add_task("no-op scoring", total=len(ids))
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(lambda t=tid: _noop_one(source.load(t), backend, compare_check)): tid for tid in ids}
-            for fut in as_completed(futures):
-                try:
-                    rows.append(fut.result())
-                except Exception as exc:  # a broken task folder is a crash of that task, not of the run
-                    rows.append({"task_id": futures[fut], "reward": None, "crash": f"{type(exc).__name__}: {exc}"})
-                if bar is not None:
-                    bar.advance(bar_task)
-    finally:
-        if bar is not None:
-            bar.stop()
+    with progress_bar("no-op scoring", len(ids), enabled=progress) as advance, \
+            ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {pool.submit(lambda t=tid: _noop_one(source.load(t), backend, compare_check)): tid for tid in ids}
+        for fut in as_completed(futures):
+            try:
+                rows.append(fut.result())
+            except Exception as exc:  # a broken task folder is a crash of that task, not of the run
+                rows.append({"task_id": futures[fut], "reward": None, "crash": f"{type(exc).__name__}: {exc}"})
+            advance()
     rows.sort(key=lambda r: r["task_id"])
     rewards = [float(r["reward"]) for r in rows if r["reward"] is not None]
     summary = {

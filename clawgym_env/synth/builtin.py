@@ -1,0 +1,80 @@
+"""The built-in suite: ``ClawGym/task-0000`` ... ``ClawGym/task-13499``, generated on demand.
+
+A task is synthesized from its index the first time it is loaded (about a millisecond) and is the
+same on every machine for a given ``SUITE_VERSION``; nothing is stored or downloaded.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Iterator
+
+from clawgym_env.tasks.model import Task
+
+SUITE_SIZE = 13_500
+SUITE_VERSION = "builtin-v1"
+"""Recorded in every task's metadata (``generator_version``); bump it when generated tasks change."""
+
+
+def task_name(index: int) -> str:
+    return f"task-{index:04d}"
+
+
+def index_of(task_id: str) -> int:
+    if not task_id.startswith("task-"):
+        raise KeyError(f"no built-in task {task_id!r}")
+    try:
+        index = int(task_id[5:])
+    except ValueError:
+        raise KeyError(f"no built-in task {task_id!r}") from None
+    if not 0 <= index < SUITE_SIZE or task_name(index) != task_id:
+        raise KeyError(f"no built-in task {task_id!r} (the suite has task-0000 .. {task_name(SUITE_SIZE - 1)})")
+    return index
+
+
+class BuiltinSource:
+    """The built-in suite as a TaskSource (ids are cheap; tasks are generated on load)."""
+
+    name = "builtin"
+
+    def __init__(self, size: int = SUITE_SIZE, seed: int = 0):
+        self.size = size
+        self.seed = seed
+
+    def ids(self) -> list[str]:
+        return [task_name(i) for i in range(self.size)]
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __contains__(self, task_id: object) -> bool:
+        try:
+            return isinstance(task_id, str) and index_of(task_id) < self.size
+        except KeyError:
+            return False
+
+    def __iter__(self) -> Iterator[Task]:
+        for i in range(self.size):
+            yield self.load(task_name(i))
+
+    def load(self, task_id: str) -> Task:
+        return _load(index_of(task_id), self.seed)
+
+    def synthesized(self, task_id: str):  # type: ignore[no-untyped-def]
+        """The task with its generator-side details (operations' outputs, for the gate)."""
+        from clawgym_env.synth.compose import synthesize
+
+        return synthesize(index_of(task_id), seed=self.seed, version=SUITE_VERSION, task_id=task_id)
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": "builtin", "version": SUITE_VERSION, "tasks": self.size, "seed": self.seed}
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (BuiltinSource, (self.size, self.seed))
+
+
+@lru_cache(maxsize=256)
+def _load(index: int, seed: int) -> Task:
+    from clawgym_env.synth.compose import synthesize
+
+    return synthesize(index, seed=seed, version=SUITE_VERSION, task_id=task_name(index)).task
