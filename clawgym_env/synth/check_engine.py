@@ -7,6 +7,7 @@ agent must create, so an untouched workspace scores 0 on every check.
 """
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -233,6 +234,68 @@ def check_archive_members(ws, c):
     return names == sorted(c["members"])
 
 
+def _archive_bytes(full):
+    """Member name -> bytes of every regular file in a .zip or tar(.gz) archive; None if unreadable."""
+    out = {}
+    if zipfile.is_zipfile(full):
+        with zipfile.ZipFile(full) as z:
+            for info in z.infolist():
+                if not info.filename.endswith("/"):
+                    out[info.filename] = z.read(info)
+    else:
+        with tarfile.open(full) as t:
+            for m in t.getmembers():
+                if m.isfile():
+                    fh = t.extractfile(m)
+                    out[m.name] = fh.read() if fh is not None else b""
+    return {(n[2:] if n.startswith("./") else n): v for n, v in out.items()}
+
+
+def check_archive_contents(ws, c):
+    """Each archive member holds exactly the bytes of its source file in the workspace."""
+    full = os.path.join(ws, c["path"])
+    if not os.path.isfile(full):
+        return False
+    try:
+        members = _archive_bytes(full)
+    except (tarfile.TarError, OSError, zipfile.BadZipFile, EOFError):
+        return False
+    for member, source in c["members"].items():
+        src = os.path.join(ws, source)
+        if member not in members or not os.path.isfile(src):
+            return False
+        with open(src, "rb") as fh:
+            if fh.read() != members[member]:
+                return False
+    return True
+
+
+def check_archive_manifest(ws, c):
+    """A manifest table lists exactly ``members`` (in order) with their real sizes and sha256 digests,
+    computed from the archive itself (so it holds for the agent's own upstream files)."""
+    full = os.path.join(ws, c["archive"])
+    text = _read(ws, c["path"])
+    if text is None or not os.path.isfile(full):
+        return False
+    try:
+        members = _archive_bytes(full)
+    except (tarfile.TarError, OSError, zipfile.BadZipFile, EOFError):
+        return False
+    _, rows = _parse_table(text, c["fmt"])
+    if rows is None or len(rows) != len(c["members"]):
+        return False
+    for row, member in zip(rows, c["members"]):
+        name = str(row.get(c["name_col"], "")).strip()
+        if name != member or member not in members:
+            return False
+        data = members[member]
+        if _num(row.get(c["size_col"])) != float(len(data)):
+            return False
+        if str(row.get(c["sha_col"], "")).strip().lower() != hashlib.sha256(data).hexdigest():
+            return False
+    return True
+
+
 def check_file_equal(ws, c):
     """``path`` exists with exactly ``content`` (trailing whitespace ignored)."""
     text = _read(ws, c["path"])
@@ -271,6 +334,8 @@ CHECKS = {
     "archive_members": check_archive_members,
     "file_equal": check_file_equal,
     "moved": check_moved,
+    "archive_contents": check_archive_contents,
+    "archive_manifest": check_archive_manifest,
     "command": check_command,
 }
 

@@ -81,6 +81,18 @@ def archive_members(name: str, path: str, members: list[str]) -> dict[str, Any]:
     return {"name": name, "kind": "archive_members", "path": path, "members": members}
 
 
+def archive_contents(name: str, path: str, members: dict[str, str]) -> dict[str, Any]:
+    """Each archive member (name -> workspace source path) holds exactly that file's bytes."""
+    return {"name": name, "kind": "archive_contents", "path": path, "members": members}
+
+
+def archive_manifest(name: str, path: str, fmt: str, archive: str, members: list[str], *, name_col: str = "member",
+                     size_col: str = "size_bytes", sha_col: str = "sha256") -> dict[str, Any]:
+    """A manifest table listing ``members`` in order with sizes and sha256 taken from the archive itself."""
+    return {"name": name, "kind": "archive_manifest", "path": path, "fmt": fmt, "archive": archive,
+            "members": members, "name_col": name_col, "size_col": size_col, "sha_col": sha_col}
+
+
 def file_equal(name: str, path: str, content: str) -> dict[str, Any]:
     return {"name": name, "kind": "file_equal", "path": path, "content": content}
 

@@ -64,7 +64,9 @@ def _mutate_value(text: str, rng: random.Random, targets: tuple[str, ...] = ()) 
     present = [t for t in targets if t in text]
     if present:
         t = rng.choice(present)
-        changed = _mutate_value(t, rng) or (t + "x")
+        changed = _mutate_value(t, rng) or t[::-1] + "q"
+        if t in changed:  # a mutation must not keep the value it alters as a substring
+            changed = "Q" * len(t)
         return text.replace(t, changed, 1)
     nums = list(re.finditer(r"\d+(\.\d+)?", text))
     if nums:
@@ -152,7 +154,10 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
                 shutil.rmtree(mutated, ignore_errors=True)
                 shutil.copytree(snapshot / "ws", mutated, symlinks=True)
                 target = mutated / out.path
-                text = src.read_text() if src.is_file() else None
+                try:
+                    text = src.read_text() if src.is_file() else None
+                except UnicodeDecodeError:  # a binary output (an archive): only 'missing' applies
+                    text = None
                 if kind == "missing":
                     target.unlink(missing_ok=True)
                 elif text is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Table, Text, fmt_number
 from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
@@ -39,22 +41,23 @@ class StatusReport:
         instruction = pick(rng, (
             f"Write a short Markdown report to `{path}` for {ctx.persona.name.split()[0]}'s colleagues: a level-1 "
             f"heading starting with `{title}`, a bullet `Records reviewed: <n>` with the number of rows in "
-            f"`{src.path}`" + (f", a bullet with the total of `{metric}`" if metric else "") +
+            f"`{src.path}`" + (f", a bullet `Total {metric}: <sum of {metric}>`" if metric else "") +
             f", and a `## Leading items` section listing the first {len(top)} `{key}` values of `{src.path}` in order "
             f"as a numbered list.",
             f"Draft `{path}` (Markdown): title line `# {title}: …`, then `Records reviewed: <count of rows in "
-            f"{src.path}>`" + (f", the sum of `{metric}`" if metric else "") + f", then a `## Leading items` "
+            f"{src.path}>`" + (f", then `Total {metric}: <sum>`" if metric else "") + f", then a `## Leading items` "
             f"numbered list of the top {len(top)} `{key}` values exactly as they appear in `{src.path}`.",
         ))
         checks = [ck.regex(f"step{ctx.step}_title", path, rf"^# {title}\b"),
-                  ck.contains(f"step{ctx.step}_count", path, [f"Records reviewed: {len(src.rows)}"]),
+                  ck.regex(f"step{ctx.step}_count", path, rf"Records reviewed: {len(src.rows)}(?![\d.])"),
                   ck.ordered(f"step{ctx.step}_leading_order", path, ["## Leading items"] + [str(r[key]) for r in top])]
         if metric:
-            checks.append(ck.contains(f"step{ctx.step}_total", path, [str(total)]))
+            checks.append(ck.regex(f"step{ctx.step}_total", path,
+                                   rf"Total `?{re.escape(metric)}`?: {re.escape(str(total))}(?![\d]|\.\d)"))
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
             outputs=[OutputSpec(path, ("missing", "value", "order"),
-                                checked_values=tuple([f"Records reviewed: {len(src.rows)}"] + ([str(total)] if metric else [])
+                                checked_values=tuple([f"Records reviewed: {len(src.rows)}"] + ([f"Total `{metric}`: {total}"] if metric else [])
                                                      + [str(r[key]) for r in top]))],
             artifact=Text(path=path, content=content, label="status report", facts={"facts": facts}),
         )

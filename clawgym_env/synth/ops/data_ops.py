@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from clawgym_env.synth import checks as ck
-from clawgym_env.synth.artifacts import Table, describe_format, serialize
+from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
+from clawgym_env.synth.datagen import COMPANIES, PEOPLE, make_rows, schema_for
 from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
-from clawgym_env.synth.phrasing import pick
+from clawgym_env.synth.phrasing import join_list, pick
 
 
 def _require_table(ctx: OpContext) -> Table:
