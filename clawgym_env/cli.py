@@ -119,7 +119,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from clawgym_env.env import ClawGymEnv
 
     task = _resolve_task(args.task)
-    actions = _load_actions(Path(args.actions))
+    if args.oracle:
+        if task.oracle is None:
+            raise SystemExit(f"clawgym run: task {task.task_id} has no oracle; give --actions FILE")
+        actions = list(task.oracle)
+    elif args.actions:
+        actions = _load_actions(Path(args.actions))
+    else:
+        raise SystemExit("clawgym run: give --actions FILE or --oracle")
     env = ClawGymEnv(task, render_mode="ansi", **_env_kwargs(args))
     try:
         obs, info = env.reset(seed=args.seed)
@@ -282,9 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_show)
 
     sp = sub.add_parser("run", help="replay a scripted action list on a task; print transcript and reward")
-    sp.add_argument("task", help="a task folder, or SUITE_DIR:TASK_ID")
-    sp.add_argument("--actions", required=True, help="JSON list (or JSONL) of actions: assistant messages, "
+    sp.add_argument("task", help="a task folder, SUITE_DIR:TASK_ID, or a built-in id (ClawGym/task-0042)")
+    sp.add_argument("--actions", help="JSON list (or JSONL) of actions: assistant messages, "
                     "tool-call dicts or raw text with <tool_call> blocks")
+    sp.add_argument("--oracle", action="store_true", help="play the task's own oracle (synthesized tasks)")
     sp.add_argument("--max-steps", type=int, default=0)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--network", action="store_true", help="let the sandbox reach the network")

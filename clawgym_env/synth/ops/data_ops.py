@@ -112,3 +112,269 @@ class AggregateStats:
                            rows=[{group: g, **v} for g, v in summary.items()], path=path, fmt="json",
                            label=f"{group} groups", key=group, numeric=["count", "total", "mean"]),
         )
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def _cols(table: Table, columns: list[str]) -> Table:
+    return Table(columns=columns, rows=table.rows, path=table.path, fmt=table.fmt)
+
+
+def table_checks(step: int, name: str, table: Table, *, ordered: bool = True) -> list[dict[str, Any]]:
+    """Fine-grained checks on one output table, so partial work earns partial credit: the whole table
+    (exact columns), the right records in the right order (key column alone), and each numeric
+    column next to the key."""
+    key = table.key if table.key in table.columns else table.columns[0]
+    checks = [ck.table_equal(f"step{step}_{name}_table", table, ordered=ordered),
+              ck.table_equal(f"step{step}_{name}_{key}_list", _cols(table, [key]), ordered=ordered,
+                             exact_columns=False)]
+    for col in [c for c in table.numeric if c in table.columns and c != key][:2]:
+        checks.append(ck.table_equal(f"step{step}_{name}_{col}", _cols(table, [key, col]), ordered=ordered,
+                                     exact_columns=False))
+    return checks
+
+
+def _as_float(v: Any) -> float | None:
+    if isinstance(v, bool) or v is None:
+        return None
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+ITEMS = ("desk lamp", "monitor arm", "office chair", "standing desk", "label printer", "paper shredder",
+         "whiteboard", "headset", "webcam", "docking station", "ergonomic keyboard", "filing cabinet",
+         "projector", "router", "laptop stand", "conference speaker")
+
+
+# ---------------------------------------------------------------- extract_records
+
+
+class _Extraction:
+    """One semi-structured source and the records a careful reader pulls out of it."""
+
+    def __init__(self, src: str, content: str, what: str, rules: str, table: Table):
+        self.src, self.content, self.what, self.rules, self.table = src, content, what, rules, table
+
+
+def _log_source(ctx: OpContext) -> _Extraction:
+    """An application log with noise (DEBUG, health checks, tracebacks, non-request warnings)."""
+    rng = ctx.rng
+    services = rng.sample(("api", "billing", "auth", "search", "worker", "notifications"), 3 + (ctx.difficulty >= 3))
+    paths = ("/v1/orders", "/v1/customers", "/v1/invoices", "/v1/login", "/v1/search", "/v1/export",
+             "/v1/payments", "/v1/reports")
+    wanted = ("ERROR",) if rng.random() < 0.4 else ("WARN", "ERROR")
+    n = 18 + 6 * ctx.difficulty
+    levels = [rng.choices(("DEBUG", "INFO", "WARN", "ERROR"), (15, 50, 18, 17))[0] for _ in range(n)]
+    while sum(lv in wanted for lv in levels) < 3:
+        levels[rng.randrange(n)] = "ERROR"
+    day = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 300))
+    t = datetime(day.year, day.month, day.day, 8, rng.randrange(0, 50), rng.randrange(0, 60))
+    lines: list[str] = []
+    rows: list[Row] = []
+    seen: set[str] = set()
+    errors = ("upstream timeout", "database connection reset", "payment gateway returned 502",
+              "unhandled KeyError: 'customer_id'", "disk quota exceeded while writing export")
+    warns = ("slow response", "rate limit reached for client", "retrying request (attempt 2)",
+             "response served from stale cache")
+    for lv in levels:
+        t += timedelta(seconds=rng.randint(1, 95))
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S")
+        ts = f"{stamp},{rng.randrange(1000):03d}"
+        svc = rng.choice(services)
+        head = f"{ts} {lv:<5} [{svc}]"
+        if lv == "DEBUG":
+            lines.append(f"{head} cache lookup key=user:{rng.randint(100, 999)} hit={rng.choice(('true', 'false'))}")
+            continue
+        if lv == "INFO" and rng.random() < 0.3:
+            lines.append(f"{head} GET /healthz 200 OK")
+            continue
+        if lv == "WARN" and ctx.difficulty >= 3 and rng.random() < 0.3:
+            lines.append(f"{head} disk usage at {rng.randint(81, 97)}% on /var/lib/{svc}")
+            continue
+        rid = f"req-{rng.getrandbits(24):06x}"
+        while rid in seen:
+            rid = f"req-{rng.getrandbits(24):06x}"
+        seen.add(rid)
+        status = {"INFO": rng.choice((200, 200, 201, 204)), "WARN": rng.choice((200, 408, 429)),
+                  "ERROR": rng.choice((500, 502, 503, 504))}[lv]
+        dur = {"INFO": rng.randint(8, 300), "WARN": rng.randint(900, 4000), "ERROR": rng.randint(30, 9000)}[lv]
+        method = rng.choice(("GET", "GET", "POST", "PUT"))
+        line = f"{head} request_id={rid} method={method} path={rng.choice(paths)} status={status} duration_ms={dur}"
+        if lv == "WARN":
+            line += f' msg="{rng.choice(warns)}"'
+        elif lv == "ERROR":
+            line += f' msg="{rng.choice(errors)}"'
+        lines.append(line)
+        if lv == "ERROR" and ctx.difficulty >= 2 and rng.random() < 0.5:
+            lines += ["Traceback (most recent call last):",
+                      f'  File "/srv/{svc}/handlers.py", line {rng.randint(20, 400)}, in handle',
+                      "    response = upstream.call(payload, timeout=5)",
+                      f"TimeoutError: {svc} upstream did not answer within 5s"]
+        if lv in wanted:
+            rows.append({"timestamp": stamp, "level": lv, "service": svc, "request_id": rid, "status": status,
+                         "duration_ms": dur})
+    src = f"input/{rng.choice(('app', 'server', 'gateway'))}.log"
+    lv_text = "`ERROR`" if wanted == ("ERROR",) else "`WARN` and `ERROR`"
+    rules = (f"every {lv_text} request line (one that has a `request_id`; skip DEBUG/INFO lines, traceback lines and "
+             f"log lines without a `request_id`). `timestamp` is the line's date and time as `YYYY-MM-DD HH:MM:SS` "
+             f"(drop the milliseconds), `level` and `service` (without brackets) as in the line, and `request_id`, "
+             f"`status` and `duration_ms` are the values of those fields (numbers as plain integers)")
+    table = Table(columns=["timestamp", "level", "service", "request_id", "status", "duration_ms"], rows=rows, path="",
+                  label="problem requests", key="request_id", numeric=["duration_ms"], category="service")
+    return _Extraction(src, "\n".join(lines) + "\n", "a service log exported from production", rules, table)
+
+
+def _html_source(ctx: OpContext) -> _Extraction:
+    """A saved supplier catalog page: product cards, sponsored cards, sale prices, HTML entities."""
+    rng = ctx.rng
+    vendors = rng.sample(COMPANIES, 3 + (ctx.difficulty >= 4))
+    n = 6 + 2 * ctx.difficulty
+    cards: list[str] = []
+    rows: list[Row] = []
+    names = rng.sample(ITEMS, min(n, len(ITEMS)))
+    for i in range(n):
+        sku = f"SKU-{1000 + i * 7 + rng.randrange(7)}"
+        name = names[i % len(names)].title()
+        vendor = rng.choice(vendors)
+        price = round(rng.uniform(8, 2400), 2)
+        stock = 0 if rng.random() < 0.2 else rng.randint(1, 140)
+        price_html = f"${price:,.2f}"
+        if ctx.difficulty >= 3 and rng.random() < 0.3:
+            was = round(price * rng.uniform(1.1, 1.5), 2)
+            price_html = f"<del>${was:,.2f}</del> ${price:,.2f}"
+        stock_html = "Out of stock" if stock == 0 else f"{stock} in stock"
+        cards.append(f'''    <article class="product" data-sku="{sku}">
+      <h2 class="name">{name}</h2>
+      <p class="vendor">{vendor.replace("&", "&amp;")}</p>
+      <span class="price">{price_html}</span>
+      <span class="stock">{stock_html}</span>
+      <a class="details" href="/catalog/{sku.lower()}">Details</a>
+    </article>''')
+        rows.append({"sku": sku, "name": name, "vendor": vendor, "price": price, "stock": stock})
+        if ctx.difficulty >= 2 and rng.random() < 0.25:
+            ad = f"AD-{rng.randint(100, 999)}"
+            cards.append(f'''    <article class="product sponsored" data-sku="{ad}">
+      <span class="badge">Sponsored</span>
+      <h2 class="name">{rng.choice(ITEMS).title()} Bundle</h2>
+      <p class="vendor">{rng.choice(COMPANIES).replace("&", "&amp;")}</p>
+      <span class="price">${round(rng.uniform(20, 900), 2):,.2f}</span>
+      <span class="stock">{rng.randint(1, 50)} in stock</span>
+    </article>''')
+    portal = rng.choice(("Supplier portal", "Procurement hub", "Vendor marketplace"))
+    content = (f'''<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{portal} - Office equipment catalog</title>
+  <link rel="stylesheet" href="/static/catalog.css">
+</head>
+<body>
+  <header><nav><a href="/">Home</a> | <a href="/catalog">Catalog</a> | <a href="/cart">Cart (0)</a></nav></header>
+  <main>
+  <h1>Office equipment</h1>
+  <p class="hint">Prices exclude VAT. Showing {n} products.</p>
+  <section class="grid">
+''' + "\n".join(cards) + f'''
+  </section>
+  </main>
+  <footer>&copy; 2026 {portal}. All rights reserved.</footer>
+</body>
+</html>
+''')
+    rules = ("one row per product card (`<article class=\"product\">`), skipping cards marked `sponsored`: `sku` from "
+             "`data-sku`, `name` and `vendor` as displayed (decode HTML entities such as `&amp;`), `price` as a plain "
+             "number without `$` or thousands separators (for discounted items the current price, not the struck-out "
+             "`<del>` one), and `stock` as an integer (0 for `Out of stock`)")
+    table = Table(columns=["sku", "name", "vendor", "price", "stock"], rows=rows, path="", label="catalog products",
+                  key="sku", numeric=["price", "stock"], category="vendor")
+    return _Extraction("input/catalog_page.html", content, "a catalog page saved from the supplier's website", rules,
+                       table)
+
+
+def _email_source(ctx: OpContext) -> _Extraction:
+    """An exported e-mail thread of purchase requests with quoted replies and a cancellation."""
+    rng = ctx.rng
+    people = rng.sample(PEOPLE, 3 + (ctx.difficulty >= 4))
+    org = rng.choice(("northwind.org", "brightpath.org", "oakridge.co", "lumen-group.com"))
+    n_msgs = 3 + ctx.difficulty // 2
+    po = rng.randint(2100, 2900)
+    when = datetime(2026, rng.randint(1, 10), rng.randint(1, 20), 9, rng.randrange(60))
+    subject = f"Equipment requests for Q{rng.randint(2, 4)}"
+    blocks: list[str] = []
+    rows: list[Row] = []
+    prev_body: list[str] = []
+    prev_from = ""
+    prev_when = when
+    cancel_msg = rng.randrange(1, n_msgs) if ctx.difficulty >= 3 else -1
+    for m in range(n_msgs):
+        who = people[m % len(people)]
+        when += timedelta(hours=rng.randint(2, 30), minutes=rng.randrange(60))
+        body = [rng.choice(("Hi all,", "Hello team,", "Hi,")), "",
+                rng.choice(("Adding my requests:", "Here is what we need:", "Please order the following:"))]
+        if m == cancel_msg and rows:
+            victim = rng.choice(rows)
+            body = [f"Hi, quick change: please cancel {victim['po_number']}, we found a spare one.", ""] + body
+            rows.remove(victim)
+        for _ in range(rng.randint(1, 3)):
+            po += rng.randint(1, 3)
+            item = rng.choice(ITEMS)
+            qty = rng.randint(1, 25)
+            price = round(rng.uniform(9, 900), 2)
+            body.append(f"- PO-{po}: {qty} x {item} at ${price:,.2f} each")
+            rows.append({"po_number": f"PO-{po}", "requested_by": who, "date": when.date().isoformat(), "item": item,
+                         "quantity": qty, "unit_price": price})
+        body += ["", "Thanks,", who.split()[0]]
+        addr = f"{who.split()[0].lower()}.{who.split()[1].lower()}@{org}"
+        head = [f"From: {who} <{addr}>", f"To: purchasing@{org}", f"Date: {when.strftime('%a, %d %b %Y %H:%M:%S +0000')}",
+                f"Subject: {'Re: ' if m else ''}{subject}", ""]
+        quoted = ([f"On {prev_when.strftime('%d %b %Y')}, {prev_from} wrote:"] + ["> " + ln if ln else ">" for ln in prev_body]
+                  if m else [])
+        blocks.append("\n".join(head + body + ([""] + quoted if quoted else [])))
+        prev_body, prev_from, prev_when = body, who, when
+    content = ("\n\n" + "=" * 72 + "\n\n").join(blocks) + "\n"
+    rules = ("one row per purchase-order line (`- PO-…: <qty> x <item> at $<price> each`) written in a message — "
+             "ignore quoted lines starting with `>` (they repeat earlier messages)" +
+             (" and leave out any PO that a later message cancels" if cancel_msg >= 0 else "") +
+             ": `po_number`, `requested_by` (the sender's name from the `From:` header), `date` (the message date as "
+             "YYYY-MM-DD), `item`, `quantity` (integer) and `unit_price` (plain number, no `$`)")
+    table = Table(columns=["po_number", "requested_by", "date", "item", "quantity", "unit_price"], rows=rows, path="",
+                  label="purchase requests", key="po_number", numeric=["quantity", "unit_price"],
+                  category="requested_by")
+    return _Extraction("input/purchase_requests_thread.txt", content, "an e-mail thread exported from the shared inbox",
+                       rules, table)
+
+
+class ExtractRecords:
+    """Turn semi-structured text (a log, a saved web page, an e-mail thread) into a clean table."""
+
+    name = "extract_records"
+    category = "data_analysis"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        ex = rng.choice((_log_source, _html_source, _email_source))(ctx)
+        fmt = rng.choice(("csv", "json"))
+        stem = ex.table.label.replace(" ", "_")
+        out = ex.table
+        out.path, out.fmt = f"output/step{ctx.step}_{stem}.{fmt}", fmt  # type: ignore[assignment]
+        cols = ", ".join(f"`{c}`" for c in out.columns)
+        instruction = pick(rng, (
+            f"`{ex.src}` is {ex.what}. Extract {ex.rules}. Save the records to `{out.path}` as {describe_format(fmt)} "
+            f"with exactly the columns {cols}, in that order, one row per record in the order they appear in the file.",
+            f"Pull the {out.label} out of `{ex.src}` ({ex.what}): {ex.rules}. Write them, in file order, to "
+            f"`{out.path}` ({describe_format(fmt)}; columns {cols} and nothing else).",
+        ))
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(out.path, serialize(out))],
+            checks=table_checks(ctx.step, "records", out),
+            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
+            artifact=out,
+            input_files={ex.src: ex.content.encode()},
+        )

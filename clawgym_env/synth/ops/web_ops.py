@@ -395,6 +395,7 @@ class ExtractWebpage:
         title = pick(rng, (f"Current {schema.label}", f"{schema.label.capitalize()} overview",
                            f"{schema.label.capitalize()} — live list"))
         table_id = f"{schema.base_name}-current"
+        team = rng.choice(("operations", "finance", "data", "facilities", "support"))
         if layout == "table":
             main = _page_table(table_id, f"{schema.label.capitalize()} (current)", src.columns, src.rows,
                                human_dates, total_col)
@@ -409,7 +410,7 @@ class ExtractWebpage:
             f'<!DOCTYPE html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title>{html.escape(title)} | Internal portal</title>\n  <link rel="stylesheet" href="/assets/site.css">\n</head>\n<body>\n'
             f'<nav class="top"><a href="/">Home</a> <a href="/reports">Reports</a> <a href="/help">Help</a></nav>\n'
             f"<main>\n<article>\n  <h1>{html.escape(title)}</h1>\n"
-            f'  <p class="byline">Maintained by the {html.escape(ctx.persona.role)} team &middot; refreshed nightly</p>\n'
+            f'  <p class="byline">Maintained by the {team} team &middot; refreshed nightly</p>\n'
             f"  <p>This page lists the {schema.label} we are tracking for {html.escape(ctx.persona.domain)}. Contact "
             f"the team before quoting these figures externally.</p>\n{main}\n"
             f"  <p>Questions about an entry? Reply on the internal help desk and mention its ID.</p>\n</article>\n</main>\n"
