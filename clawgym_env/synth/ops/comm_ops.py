@@ -96,6 +96,19 @@ def _long_date(d: date) -> str:
 
 
 # ---------------------------------------------------------------- draft_message
+@dataclass
+class _EmailPlan:
+    """What an email states, decided from the upstream artifact."""
+
+    subject: str
+    shown_subject: str
+    """The subject as the instruction shows it."""
+    body: str
+    facts: list[str]
+    described: list[list[str]]
+    asks: str
+
+
 class DraftMessage:
     """An email to a named colleague that restates facts from the previous step's output.
 
@@ -128,20 +141,22 @@ class DraftMessage:
         if isinstance(src, Table):
             if not src.rows:
                 raise TypeError("draft_message needs a non-empty table")
-            subject, body, facts, described, asks = self._from_table(rng, src, iso)
+            plan = self._from_table(rng, src, iso)
         elif src.facts.get("described"):
-            subject, body, facts, described, asks = self._from_described(rng, src, iso)
+            plan = self._from_described(rng, src, iso)
         else:
-            subject, body, facts, described, asks = self._forward(rng, src, iso)
+            plan = self._forward(rng, src, iso)
+        subject, body, facts, described, asks, shown = (plan.subject, plan.body, plan.facts, plan.described,
+                                                        plan.asks, plan.shown_subject)
 
         content = (f"To: {recipient} <{email}>\nSubject: {subject}\n\n{greeting}\n\n{body}\n\n"
                    f"{signoff}\n{me}\n")
         lo, hi = _word_span(content, rng)
         header = pick(rng, (
             f"Draft an email to {recipient} ({email}) and save it as plain text to `{path}`. It must start with the "
-            f"header lines `To: {recipient} <{email}>` and `Subject: {subject}`, then a blank line and the body.",
+            f"header lines `To: {recipient} <{email}>` and `Subject: {shown}`, then a blank line and the body.",
             f"Write an email for {recipient} <{email}> into `{path}` (plain text): first line `To: {recipient} "
-            f"<{email}>`, second line `Subject: {subject}`, a blank line, then the message.",
+            f"<{email}>`, second line `Subject: {shown}`, a blank line, then the message.",
         ))
         tail = pick(rng, (
             f"Ask them to reply by {_long_date(deadline)}, written as `Reply by: <YYYY-MM-DD>` on its own line. "
@@ -167,8 +182,7 @@ class DraftMessage:
         )
 
     @staticmethod
-    def _from_table(rng: random.Random, src: Table,
-                    iso: str) -> tuple[str, str, list[str], list[list[str]], str]:
+    def _from_table(rng: random.Random, src: Table, iso: str) -> _EmailPlan:
         key = src.key or src.columns[0]
         n = len(src.rows)
         count_label = pick(rng, ("Records", "Items in scope", "Entries reviewed", "Rows checked"))
@@ -202,11 +216,10 @@ class DraftMessage:
         body = "\n".join([intro, "", *facts, f"Reply by: {iso}", "", closing])
         lead = pick(rng, ("In the body, after a short greeting and intro, put these lines using exactly these labels: ",
                           "The body must contain, besides a greeting, these labelled lines: "))
-        return subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`)."
+        return _EmailPlan(subject, subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`).")
 
     @staticmethod
-    def _from_described(rng: random.Random, src: Text,
-                        iso: str) -> tuple[str, str, list[str], list[list[str]], str]:
+    def _from_described(rng: random.Random, src: Text, iso: str) -> _EmailPlan:
         pairs = [(str(d), str(v)) for d, v in src.facts["described"]]
         subject = pick(rng, (f"Re: {src.label}", f"Heads-up: {src.label}", f"FYI: {src.label}"))
         intro = pick(rng, (f"Quick heads-up about the {src.label}. The key details:",
@@ -219,10 +232,10 @@ class DraftMessage:
             f"written in that file.",
             f"Summarise `{src.path}` for them: mention {wanted}, spelled exactly as they appear there.",
         ))
-        return subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks
+        return _EmailPlan(subject, subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks)
 
     @staticmethod
-    def _forward(rng: random.Random, src: Text, iso: str) -> tuple[str, str, list[str], list[list[str]], str]:
+    def _forward(rng: random.Random, src: Text, iso: str) -> _EmailPlan:
         lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
         if not lines:
             raise TypeError("draft_message cannot forward an empty document")
@@ -240,7 +253,8 @@ class DraftMessage:
             f"The subject is `Fwd: <first line of {src.path}, leading # removed>`. Below a short note, put the line "
             f"`---------- Forwarded document ----------` and then the complete, unedited contents of `{src.path}`.",
         ))
-        return subject, body, facts, [], asks
+        # the title is the agent's own upstream output: the instruction describes it instead of stating it
+        return _EmailPlan(subject, f"Fwd: <first line of {src.path}>", body, facts, [], asks)
 
 
 def _is_number(v: object) -> bool:

@@ -175,8 +175,11 @@ def _log_source(ctx: OpContext) -> _Extraction:
     lines: list[str] = []
     rows: list[Row] = []
     seen: set[str] = set()
-    errors = ("upstream timeout", "database connection reset", "payment gateway returned 502",
-              "unhandled KeyError: 'customer_id'", "disk quota exceeded while writing export")
+    errors = (("upstream timeout", "TimeoutError: upstream did not answer within 5s"),
+              ("database connection reset", "ConnectionResetError: [Errno 104] Connection reset by peer"),
+              ("payment gateway returned 502", "GatewayError: bad gateway from payments provider"),
+              ("unhandled KeyError: 'customer_id'", "KeyError: 'customer_id'"),
+              ("disk quota exceeded while writing export", "OSError: [Errno 122] Disk quota exceeded"))
     warns = ("slow response", "rate limit reached for client", "retrying request (attempt 2)",
              "response served from stale cache")
     for lv in levels:
@@ -203,16 +206,16 @@ def _log_source(ctx: OpContext) -> _Extraction:
         dur = {"INFO": rng.randint(8, 300), "WARN": rng.randint(900, 4000), "ERROR": rng.randint(30, 9000)}[lv]
         method = rng.choice(("GET", "GET", "POST", "PUT"))
         line = f"{head} request_id={rid} method={method} path={rng.choice(paths)} status={status} duration_ms={dur}"
+        msg, exc = rng.choice(errors)
         if lv == "WARN":
             line += f' msg="{rng.choice(warns)}"'
         elif lv == "ERROR":
-            line += f' msg="{rng.choice(errors)}"'
+            line += f' msg="{msg}"'
         lines.append(line)
         if lv == "ERROR" and ctx.difficulty >= 2 and rng.random() < 0.5:
             lines += ["Traceback (most recent call last):",
                       f'  File "/srv/{svc}/handlers.py", line {rng.randint(20, 400)}, in handle',
-                      "    response = upstream.call(payload, timeout=5)",
-                      f"TimeoutError: {svc} upstream did not answer within 5s"]
+                      "    response = upstream.call(payload, timeout=5)", exc]
         if lv in wanted:
             rows.append({"timestamp": stamp, "level": lv, "service": svc, "request_id": rid, "status": status,
                          "duration_ms": dur})
@@ -377,4 +380,135 @@ class ExtractRecords:
             outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
             artifact=out,
             input_files={ex.src: ex.content.encode()},
+        )
+
+
+# ---------------------------------------------------------------- join_enrich
+
+TEAMS = ("Finance", "Operations", "Customer Success", "Platform", "Facilities", "Research", "Sales", "Logistics")
+
+
+def _join_column(src: Table) -> str:
+    """A text column whose values repeat (a dimension to look up), else the key (one-to-one lookup)."""
+    cands = []
+    for c in src.columns:
+        if c in src.numeric or c == src.key:
+            continue
+        vals = [cell(r.get(c)) for r in src.rows]
+        distinct = set(vals)
+        if vals and "" not in distinct and len(distinct) <= 10 and len(distinct) < len(vals):
+            cands.append(c)
+    if src.category in cands:
+        return src.category  # type: ignore[return-value]
+    if cands:
+        return cands[0]
+    return src.key if src.key in src.columns else src.columns[0]
+
+
+class JoinEnrich:
+    """Left-join a lookup file onto the previous table and derive a column from the joined value."""
+
+    name = "join_enrich"
+    category = "data_analysis"
+    consumes = ("table",)
+    starts = False
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        src = _require_table(ctx)
+        on = _join_column(src)
+        values = list(dict.fromkeys(cell(r.get(on)) for r in src.rows))
+        nums = [c for c in src.numeric if c in src.columns and src.rows
+                and all(_as_float(r.get(c)) is not None for r in src.rows)]
+        missing: list[str] = []
+        if ctx.difficulty >= 2 and len(values) >= 3:
+            missing = rng.sample(values, 1 + (ctx.difficulty >= 4 and len(values) >= 5))
+        extras = [f"{on.upper()[:3]}-{rng.randint(100, 999)}" if on == src.key else rng.choice(("archived", "legacy", "pending review"))]
+        extras = [e for e in extras if e not in values]
+        owner_pool = rng.choice((PEOPLE, TEAMS))
+        owner_col = "owner" if owner_pool is PEOPLE else "team"
+        num = rng.choice(nums) if nums else None
+        mode = rng.choice(("weight", "limit")) if num else "region"
+        lookup: dict[str, dict[str, Any]] = {}
+        for v in values + extras:
+            entry: dict[str, Any] = {owner_col: rng.choice(owner_pool)}
+            if mode == "weight":
+                entry["weight"] = rng.choice((0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2))
+            elif mode == "limit":
+                col_vals = sorted(float(r[num]) for r in src.rows)  # type: ignore[arg-type]
+                mid = col_vals[len(col_vals) // 2]
+                lim = mid * rng.uniform(0.6, 1.4)
+                entry[f"{num}_limit"] = int(round(lim)) if lim >= 20 else round(lim, 2)
+            else:
+                entry["region"] = rng.choice(("EMEA", "APAC", "Americas", "Nordics"))
+            lookup[v] = entry
+        factor = {"weight": "weight", "limit": f"{num}_limit", "region": "region"}[mode]
+        derived = {"weight": f"weighted_{num}", "limit": "over_limit", "region": "matched"}[mode]
+        default_owner = "unassigned"
+        rows: list[Row] = []
+        for r in src.rows:
+            v = cell(r.get(on))
+            hit = lookup.get(v) if v not in missing else None
+            new: Row = dict(r)
+            new[owner_col] = hit[owner_col] if hit else default_owner
+            if mode == "weight":
+                w = hit["weight"] if hit else 1
+                new["weight"] = w
+                new[derived] = round(float(r[num]) * w, 2)  # type: ignore[arg-type]
+            elif mode == "limit":
+                lim = hit[factor] if hit else None
+                new[factor] = lim
+                new[derived] = "unknown" if lim is None else ("yes" if float(r[num]) > lim else "no")  # type: ignore[arg-type]
+            else:
+                new["region"] = hit["region"] if hit else ""
+                new[derived] = "yes" if hit else "no"
+            rows.append(new)
+        lk_rows = [{on: v, **e} for v, e in lookup.items() if v not in missing]
+        rng.shuffle(lk_rows)
+        messy = ctx.difficulty >= 4 and on != src.key
+        if messy:  # hand-maintained lookups drift in case and spacing
+            for lr in lk_rows:
+                if rng.random() < 0.5:
+                    lr[on] = rng.choice((str(lr[on]).upper(), f" {lr[on]} ", str(lr[on]).title()))
+        lk_cols = [on, owner_col, factor]
+        lk_fmt = rng.choice(("csv", "json"))
+        lk_path = f"input/{on}_lookup.{lk_fmt}"
+        lk_text = to_csv(lk_cols, lk_rows) if lk_fmt == "csv" else json.dumps(lk_rows, indent=2) + "\n"
+        fmt = rng.choice(("csv", "json"))
+        stem = src.label.replace(" ", "_")
+        out = Table(columns=list(src.columns) + [owner_col, factor, derived], rows=rows,
+                    path=f"output/step{ctx.step}_{stem}_enriched.{fmt}", fmt=fmt, label=f"enriched {src.label}",
+                    key=src.key, numeric=list(src.numeric) + ([factor, derived] if mode == "weight" else []),
+                    category=src.category or owner_col)
+        if mode == "weight":
+            rule = (f"`weight` from the lookup (1 when there is no match) and `{derived}` = `{num}` × `weight`, "
+                    f"rounded to 2 decimals")
+        elif mode == "limit":
+            rule = (f"`{factor}` from the lookup (empty when there is no match) and `over_limit` = `yes` when `{num}` "
+                    f"is greater than `{factor}`, `no` when it is not, `unknown` when there is no match")
+        else:
+            rule = "`region` from the lookup (empty when there is no match) and `matched` = `yes` or `no`"
+        match = (" Match the values ignoring case and surrounding spaces (the lookup was typed by hand), but keep "
+                 f"`{on}` as it is in `{src.path}`." if messy else "")
+        cols = ", ".join(f"`{c}`" for c in out.columns)
+        instruction = pick(rng, (
+            f"Enrich `{src.path}` with `{lk_path}` (a lookup keyed by `{on}`): a left join on `{on}` that keeps every "
+            f"row and the original row order, adding `{owner_col}` (`{default_owner}` when the lookup has no match), "
+            f"{rule}.{match} Save it to `{out.path}` as {describe_format(fmt)} with the columns {cols}.",
+            f"Join the {src.label} in `{src.path}` to `{lk_path}` on `{on}` (left join: every row stays, same order). "
+            f"Add `{owner_col}` (use `{default_owner}` if a `{on}` is not in the lookup), then {rule}.{match} Write the "
+            f"result to `{out.path}` ({describe_format(fmt)}; columns {cols}, in that order).",
+        ))
+        checks = [ck.table_equal(f"step{ctx.step}_enriched_table", out),
+                  ck.table_equal(f"step{ctx.step}_enriched_{owner_col}", _cols(out, [on, owner_col]), exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_enriched_{factor}", _cols(out, [on, factor]), exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_enriched_{derived}", _cols(out, [on, derived]), exact_columns=False)]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(out.path, serialize(out))],
+            checks=checks,
+            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
+            artifact=out,
+            input_files={lk_path: lk_text.encode()},
         )
