@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -24,6 +25,8 @@ from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
 from clawgym_env.transcript import to_openclaw_session
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, run_code_verifier
+from clawgym_env.verify.hybrid import combine, rubric_plan
+from clawgym_env.verify.rubric import JudgeConfig, RubricJudge, workspace_text_files
 
 MAX_TEXT = 4_000_000
 _PRINTABLE = "".join(chr(c) for c in range(32, 127)) + "\n\t"
@@ -69,6 +72,10 @@ class ClawGymEnv(gym.Env[str, Any]):
         verifier_timeout_s: the verifier's wall limit (contract: 120 s).
         exec_timeout_s: default exec timeout when the model gives none.
         max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
+        judge: an OpenAI-compatible endpoint (``JudgeConfig`` or its fields as a dict) that scores
+            the rubric of tasks that have one (PinchBench llm_judge/hybrid, ClawGym rules). None:
+            such tasks report their code score and ``info["rubric"]["scored"] = False``; judge-only
+            tasks score 0.0 with ``info["unscored"] = True``. See ``clawgym_env.verify.hybrid``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -91,6 +98,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         max_tool_calls_per_step: int | None = None,
         sandbox_config: SandboxConfig | None = None,
         render_mode: str | None = None,
+        judge: JudgeConfig | Mapping[str, Any] | None = None,
     ):
         if task is None:
             if source is None or task_id is None:
@@ -116,6 +124,9 @@ class ClawGymEnv(gym.Env[str, Any]):
         self.sandbox_config = SandboxConfig(**{**base.__dict__, "network": net})
         self.observation_space = TextSpace()
         self.action_space = TextSpace()
+        self.judge_config = JudgeConfig(**judge) if isinstance(judge, Mapping) else judge
+        self._judge = RubricJudge(self.judge_config) if self.judge_config is not None else None
+        self._rubric_plan = rubric_plan(task)
 
         self._initial_files = _initial_workspace(task)
         self._bootstrap = bootstrap_files(fresh=True)
@@ -248,23 +259,35 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._done = True
         sandbox = self._sandbox
         assert sandbox is not None
+        transcript = to_openclaw_session(self._messages)
         verdict = run_code_verifier(
-            sandbox, self.task, final_message=final_message, transcript=to_openclaw_session(self._messages),
-            timeout_s=self.verifier_timeout_s,
+            sandbox, self.task, final_message=final_message, transcript=transcript, timeout_s=self.verifier_timeout_s,
         )
         self._last_verifier = verdict
         self.last_timings["verifier_s"] = verdict.duration_s
+        plan = self._rubric_plan
+        judge_files = None
+        if plan is not None and self._judge is not None and verdict.infra_error is None:
+            # read now: the verifier stopped the agent's sandbox and the next one has not started
+            judge_files = workspace_text_files(sandbox.host_workspace, first=plan.rubric.priority_files)
         try:
             sandbox.launch()  # warm start for the next reset; the workspace is restored there
             self._sandbox_fresh = True
         except SandboxError:
             self._sandbox_fresh = False
+        judged = None  # the judge (a network call) runs while the next sandbox starts
+        if judge_files is not None and plan is not None and self._judge is not None:
+            judged = self._judge.grade(plan.rubric, transcript, judge_files)
+        score = combine(float(verdict.reward), plan, judged, judge_configured=self._judge is not None)
         info = self._info(tool_results=tool_results)
         info["final_message"] = final_message
         info["verifier"] = verdict.to_info()
-        info["infra_error"] = verdict.infra_error
+        info["infra_error"] = verdict.infra_error or score.infra_error
         info["subscores"] = verdict.subscores
-        return observation, float(verdict.reward), terminated, not terminated, info
+        info["code_score"] = score.code_score
+        info["rubric"] = score.rubric
+        info["unscored"] = score.unscored
+        return observation, float(score.reward), terminated, not terminated, info
 
     def _stop_sandbox(self) -> None:
         if self._sandbox is not None:
@@ -316,6 +339,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        if self._judge is not None:
+            self._judge.close()
         super().close()
 
     def __del__(self) -> None:

@@ -296,6 +296,15 @@ def check_archive_manifest(ws, c):
     return True
 
 
+def check_includes_file(ws, c):
+    """``path`` contains the whole text of the workspace file ``source`` (runs of whitespace collapsed):
+    judged against the agent's own upstream output, so a chain step that quotes it stays fair."""
+    text, src = _read(ws, c["path"]), _read(ws, c["source"])
+    if text is None or src is None or not src.strip():
+        return False
+    return " ".join(src.split()) in " ".join(text.split())
+
+
 def check_file_equal(ws, c):
     """``path`` exists with exactly ``content`` (trailing whitespace ignored)."""
     text = _read(ws, c["path"])
@@ -333,6 +342,7 @@ CHECKS = {
     "word_range": check_word_range,
     "archive_members": check_archive_members,
     "file_equal": check_file_equal,
+    "includes_file": check_includes_file,
     "moved": check_moved,
     "archive_contents": check_archive_contents,
     "archive_manifest": check_archive_manifest,

@@ -7,10 +7,11 @@ from typing import Iterator, Protocol, runtime_checkable
 
 from clawgym_env.tasks.folder import FolderSource, dump_data_entry, load_task, write_task
 from clawgym_env.tasks.model import WORKSPACE, Task, TaskFormatError
+from clawgym_env.tasks.pinchbench import PinchBenchSource, is_pinchbench_dir, load_pinchbench_task
 
 __all__ = [
-    "WORKSPACE", "FolderSource", "Task", "TaskFormatError", "TaskSource", "dump_data_entry", "load_task",
-    "open_source", "write_task",
+    "WORKSPACE", "FolderSource", "PinchBenchSource", "Task", "TaskFormatError", "TaskSource", "dump_data_entry",
+    "load_pinchbench_task", "load_task", "open_source", "write_task",
 ]
 
 
@@ -31,8 +32,11 @@ class TaskSource(Protocol):
 
 
 def open_source(path_or_source: "str | os.PathLike[str] | TaskSource") -> TaskSource:
-    """A TaskSource from a source object or a path (one task folder or a folder of them)."""
+    """A TaskSource from a source object or a path: one task folder or a folder of them, or a
+    PinchBench checkout (its root, its ``tasks/`` folder or one task file)."""
     if isinstance(path_or_source, (str, os.PathLike)):
+        if is_pinchbench_dir(path_or_source):
+            return PinchBenchSource(path_or_source)
         return FolderSource(path_or_source)
     if isinstance(path_or_source, TaskSource):
         return path_or_source

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import random
 import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from clawgym_env.synth import checks as ck
-from clawgym_env.synth.artifacts import Table, Text, fmt_number
+from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, fmt_number, serialize
+from clawgym_env.synth.datagen import PEOPLE
 from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
-from clawgym_env.synth.phrasing import pick
+from clawgym_env.synth.phrasing import join_list, pick
 
 
 class StatusReport:
@@ -90,6 +94,16 @@ def _some_date(rng: random.Random, lo: int = 20, hi: int = 320) -> date:
     return date(2026, 1, 1) + timedelta(days=rng.randrange(lo, hi))
 
 
+def _fact_check(name: str, path: str, value: str) -> dict[str, object]:
+    """``value`` appears as a whole token run: '7' must not pass as '70', nor '$506.50' as '$506.505'."""
+    pattern = re.escape(value)
+    if value[:1].isalnum():
+        pattern = r"(?<![\w.])" + pattern
+    if value[-1:].isalnum():
+        pattern += r"(?!\w|[.,-]\w)"
+    return ck.regex(name, path, pattern, ci=True)
+
+
 def _long_date(d: date) -> str:
     """How people write dates in prose ('Friday 10 April 2026')."""
     return f"{d:%A} {d.day} {d:%B} {d.year}"
@@ -101,12 +115,15 @@ class _EmailPlan:
     """What an email states, decided from the upstream artifact."""
 
     subject: str
-    shown_subject: str
-    """The subject as the instruction shows it."""
     body: str
     facts: list[str]
     described: list[list[str]]
     asks: str
+    extra_checks: list[dict[str, object]] = field(default_factory=list)
+    slack: int = 12
+    """Words of leeway above the oracle's length."""
+    mutable: list[str] = field(default_factory=list)
+    """More text the gate may alter (beyond ``facts``) that the checks depend on."""
 
 
 class DraftMessage:
@@ -145,18 +162,17 @@ class DraftMessage:
         elif src.facts.get("described"):
             plan = self._from_described(rng, src, iso)
         else:
-            plan = self._forward(rng, src, iso)
-        subject, body, facts, described, asks, shown = (plan.subject, plan.body, plan.facts, plan.described,
-                                                        plan.asks, plan.shown_subject)
+            plan = self._forward(rng, src, iso, path, f"step{ctx.step}")
+        subject, facts = plan.subject, plan.facts
 
-        content = (f"To: {recipient} <{email}>\nSubject: {subject}\n\n{greeting}\n\n{body}\n\n"
+        content = (f"To: {recipient} <{email}>\nSubject: {subject}\n\n{greeting}\n\n{plan.body}\n\n"
                    f"{signoff}\n{me}\n")
-        lo, hi = _word_span(content, rng)
+        lo, hi = _word_span(content, rng, slack=plan.slack)
         header = pick(rng, (
             f"Draft an email to {recipient} ({email}) and save it as plain text to `{path}`. It must start with the "
-            f"header lines `To: {recipient} <{email}>` and `Subject: {shown}`, then a blank line and the body.",
+            f"header lines `To: {recipient} <{email}>` and `Subject: {subject}`, then a blank line and the body.",
             f"Write an email for {recipient} <{email}> into `{path}` (plain text): first line `To: {recipient} "
-            f"<{email}>`, second line `Subject: {shown}`, a blank line, then the message.",
+            f"<{email}>`, second line `Subject: {subject}`, a blank line, then the message.",
         ))
         tail = pick(rng, (
             f"Ask them to reply by {_long_date(deadline)}, written as `Reply by: <YYYY-MM-DD>` on its own line. "
@@ -165,20 +181,23 @@ class DraftMessage:
             f"Include a line `Reply by: <date>` with {_long_date(deadline)} as YYYY-MM-DD, end with your name "
             f"`{me}` as the very last line, and keep the file between {lo} and {hi} words in total.",
         ))
-        instruction = f"{header} {asks} {tail}"
+        instruction = f"{header} {plan.asks} {tail}"
         step = f"step{ctx.step}"
         checks = [ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True),
                   ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True)]
-        checks += [ck.contains(f"{step}_email_fact_{i}", path, [f]) for i, f in enumerate(facts)]
-        checks += [ck.contains(f"{step}_email_reply_by", path, [f"Reply by: {iso}"]),
+        checks += [_fact_check(f"{step}_email_fact_{i}", path, f) for i, f in enumerate(facts)] + plan.extra_checks
+        checks += [_fact_check(f"{step}_email_reply_by", path, f"Reply by: {iso}"),
                    ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z"),
                    ck.word_range(f"{step}_email_length", path, lo, hi)]
+        # a value the gate alters must occur once, or the copy it leaves would still satisfy the check
+        targets = tuple(v for v in facts + plan.mutable + [f"Reply by: {iso}"]
+                        if content.lower().count(v.lower()) == 1)
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
-            outputs=[OutputSpec(path, ("missing", "value"), checked_values=tuple(facts) + (f"Reply by: {iso}",))],
+            outputs=[OutputSpec(path, ("missing", "value"), checked_values=targets)],
             artifact=Text(path=path, content=content, label=f"email to {recipient}",
                           facts={"facts": facts + [iso],
-                                 "described": described + [["the reply-by date", iso]]}),
+                                 "described": plan.described + [["the reply-by date", iso]]}),
         )
 
     @staticmethod
@@ -192,9 +211,9 @@ class DraftMessage:
         numeric = [c for c in src.numeric if all(_is_number(r.get(c)) for r in src.rows)]
         if numeric:
             col = rng.choice(numeric)
-            values = [r[col] for r in src.rows]
-            whole = all(isinstance(v, int) for v in values)
-            total = str(sum(values)) if whole else f"{sum(float(v) for v in values):.2f}"  # type: ignore[arg-type]
+            values = [float(r[col]) for r in src.rows]  # type: ignore[arg-type]
+            whole = all(isinstance(r[col], int) for r in src.rows)
+            total = str(int(sum(values))) if whole else f"{sum(values):.2f}"
             top = min(src.rows, key=lambda r: (-float(r[col]), str(r[key])))[key]  # type: ignore[arg-type]
             facts += [f"Total {col}: {total}", f"Top {key} by {col}: {top}"]
             described += [[f"the total {col}", total], [f"the {key} with the highest {col}", str(top)]]
@@ -216,7 +235,7 @@ class DraftMessage:
         body = "\n".join([intro, "", *facts, f"Reply by: {iso}", "", closing])
         lead = pick(rng, ("In the body, after a short greeting and intro, put these lines using exactly these labels: ",
                           "The body must contain, besides a greeting, these labelled lines: "))
-        return _EmailPlan(subject, subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`).")
+        return _EmailPlan(subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`).")
 
     @staticmethod
     def _from_described(rng: random.Random, src: Text, iso: str) -> _EmailPlan:
@@ -232,30 +251,497 @@ class DraftMessage:
             f"written in that file.",
             f"Summarise `{src.path}` for them: mention {wanted}, spelled exactly as they appear there.",
         ))
-        return _EmailPlan(subject, subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks)
+        return _EmailPlan(subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks)
 
     @staticmethod
-    def _forward(rng: random.Random, src: Text, iso: str) -> _EmailPlan:
-        lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
-        if not lines:
+    def _forward(rng: random.Random, src: Text, iso: str, path: str, step: str) -> _EmailPlan:
+        """Forward the document itself: checked against the agent's own upstream file, whatever its wording."""
+        if not src.content.strip():
             raise TypeError("draft_message cannot forward an empty document")
-        title = lines[0].lstrip("#").strip()
-        facts = [lines[0]] + [ln for ln in lines[1:] if any(ch.isdigit() for ch in ln)][:3]
-        subject = f"Fwd: {title}"
+        marker = "---------- Forwarded document ----------"
+        subject = f"Fwd: {src.label}"
         note = pick(rng, ("Forwarding the document below for your review.",
                           "Sharing this with you before we meet; the full text is below."))
-        body = "\n".join([note, f"Reply by: {iso}", "", "---------- Forwarded document ----------",
-                          src.content.strip()])
+        body = "\n".join([note, f"Reply by: {iso}", "", marker, src.content.strip()])
         asks = pick(rng, (
-            f"Use `Fwd: ` plus the first line of `{src.path}` (without any leading `#`) as the subject. After a "
-            f"one-line note, add a line `---------- Forwarded document ----------` and paste the full text of "
-            f"`{src.path}` unchanged below it.",
-            f"The subject is `Fwd: <first line of {src.path}, leading # removed>`. Below a short note, put the line "
-            f"`---------- Forwarded document ----------` and then the complete, unedited contents of `{src.path}`.",
+            f"After a one-line note, add the line `{marker}` and paste the full text of `{src.path}` unchanged "
+            f"below it.",
+            f"Below a short note, put the line `{marker}` followed by the complete, unedited contents of "
+            f"`{src.path}`.",
         ))
-        # the title is the agent's own upstream output: the instruction describes it instead of stating it
-        return _EmailPlan(subject, f"Fwd: <first line of {src.path}>", body, facts, [], asks)
+        lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
+        extra = [ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$"),
+                 ck.includes_file(f"{step}_email_forwarded", path, src.path)]
+        # the gate alters the document's lines in the email: the forwarded copy must then fail
+        return _EmailPlan(subject, body, [], [], asks, extra_checks=extra,
+                          slack=20 + len(src.content.split()) // 2, mutable=lines)
 
 
 def _is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# ---------------------------------------------------------------- rewrite_message
+# Each banned phrase comes with a filler sentence that puts it in the draft, so the constraint bites.
+_BANNED: dict[str, str] = {
+    "ASAP": "Please get back to me ASAP if anything here is unclear.",
+    "circle back": "I'll circle back on the remaining details later.",
+    "per my last email": "Per my last email, we had already flagged this as a possible risk.",
+    "touch base": "Happy to touch base by phone if that is easier.",
+    "to be honest": "To be honest, it has been a hectic few weeks on our side.",
+    "kind of": "It has been kind of a busy month around here.",
+    "sorry to bother you": "Sorry to bother you with yet another message about this.",
+    "at the end of the day": "At the end of the day we just want this to go smoothly.",
+    "going forward": "Going forward we will try to give more notice.",
+    "hopefully": "Hopefully this all makes sense.",
+    "basically": "Basically nothing else changes.",
+    "no worries": "No worries if you need a day to think about it.",
+}
+_NEUTRAL_FILLER = ("Hope your week is going well.", "Thanks again for your patience with all of this.",
+                   "I know this is a lot of detail for one message.", "Let me know what you think.",
+                   "I wanted to make sure everyone hears it from us first.")
+
+
+@dataclass
+class _Point:
+    """One fact of a message: how the draft rambles about it and how a clean version states it."""
+
+    desc: str
+    value: str
+    """As the rewrite must contain it."""
+    raw: str
+    """As the draft writes it (differs from ``value`` only for dates the rewrite must normalise)."""
+    concise: str
+    verbose: str
+
+    def short(self) -> str:
+        return self.concise.format(v=self.value)
+
+    def long(self) -> str:
+        return self.verbose.format(v=self.raw)
+
+
+def _date_point(desc: str, d: date, iso_dates: bool, concise: str, verbose: str) -> _Point:
+    return _Point(desc, d.isoformat(), _long_date(d) if iso_dates else d.isoformat(), concise, verbose)
+
+
+def _money(rng: random.Random, lo: int, hi: int) -> str:
+    return f"${rng.randrange(lo, hi) + rng.choice((0, 0.5, 0.25, 0.9)):,.2f}"
+
+
+def _message_scenario(rng: random.Random, iso_dates: bool,
+                      exclude: tuple[str, ...]) -> tuple[str, bool, str, list[_Point]]:
+    """(subject, addressed to a team?, recipient, points) for one kind of message."""
+    kind = rng.randrange(4)
+    recipient, colleague = _other_people(rng, 2, exclude)
+    when = _some_date(rng, 40, 330)
+    if kind == 0:
+        po = f"PO-{rng.randrange(4000, 9999)}"
+        return f"Order {po} delivery update", False, recipient, [
+            _Point("the order number", po, po,
+                   "Your order {v} will not ship on the original date because our supplier delivered parts late.",
+                   "I am writing because, unfortunately, your order {v} is not going to ship on the date we originally "
+                   "gave you, mainly because our own supplier delivered some of the parts quite a bit later than they "
+                   "had promised us."),
+            _date_point("the new delivery date", when, iso_dates, "The new delivery date is {v}.",
+                        "After a lot of back and forth with the warehouse team, the new delivery date that we can "
+                        "realistically commit to at this point is {v}, assuming nothing else goes wrong."),
+            _Point("the credit amount", (m := _money(rng, 60, 2400)), m,
+                   "To make up for the delay, we will credit {v} to your account.",
+                   "Because we know this causes extra work on your side, we have decided that we would like to credit "
+                   "{v} to your account as a small gesture to make up for the delay."),
+            _Point("the contact person", colleague, colleague, "If you have questions, please contact {v}.",
+                   "If any questions come up in the meantime, the best person to talk to is my colleague {v}, who is "
+                   "handling the shipment day to day and knows all the details."),
+        ]
+    if kind == 1:
+        system = rng.choice(("billing portal", "shared drive", "room booking system", "VPN gateway", "HR system"))
+        start = rng.randrange(17, 22)
+        window = f"{start:02d}:00-{start + 2:02d}:30"
+        ticket = f"CHG-{rng.randrange(1000, 9999)}"
+        return f"Planned downtime: {system}", True, recipient, [
+            _Point("the system", system, system, "The {v} will be offline for planned maintenance.",
+                   "As some of you may already have heard, the {v} is going to be taken offline for some planned "
+                   "maintenance work that the vendor has been asking us to schedule for quite a while now."),
+            _date_point("the maintenance date", when, iso_dates, "The work happens on {v}.",
+                        "The work is currently planned for {v}, which was the only slot that worked for both the "
+                        "vendor and our own infrastructure people."),
+            _Point("the time window", window, window, "Expect downtime between {v}.",
+                   "During that evening you should expect the system to be unavailable for most of the time between "
+                   "{v}, although it might come back a little earlier if everything goes to plan."),
+            _Point("the change ticket", ticket, ticket, "The change is tracked as {v}.",
+                   "For those who like to follow along, the whole change is being tracked under ticket {v} in the "
+                   "service desk, where you can also leave comments."),
+            _Point("the contact person", colleague, colleague, "Questions go to {v}.",
+                   "If you have any questions or concerns about any of this, please reach out to {v}, who is "
+                   "coordinating the work with the vendor."),
+        ]
+    if kind == 2:
+        meeting = rng.choice(("quarterly budget review", "project kickoff", "supplier review", "board prep session"))
+        room = rng.choice(("Room 3.12", "the Harbor meeting room", "Room B204", "the second-floor lounge"))
+        time = f"{rng.randrange(9, 16):02d}:{rng.choice(('00', '15', '30', '45'))}"
+        return f"New date for the {meeting}", True, recipient, [
+            _Point("the meeting", meeting, meeting, "The {v} has to move.",
+                   "I am really sorry to do this again, but it looks like the {v} that we all had in our calendars is "
+                   "going to have to move, because several people cannot make the original slot."),
+            _date_point("the new date", when, iso_dates, "The new date is {v}.",
+                        "After checking everyone's calendars more than once, the new date that seems to work for "
+                        "nearly all of us is {v}."),
+            _Point("the start time", time, time, "We start at {v}.",
+                   "We will start at {v} sharp, so please try to be there a few minutes early so that we can get "
+                   "going on time."),
+            _Point("the room", room, room, "We meet in {v}.",
+                   "Because the usual room is being renovated, we will be meeting in {v} instead, which should have "
+                   "enough space for everybody."),
+            _Point("the presenter", colleague, colleague, "{v} will present the first agenda item.",
+                   "The first item on the agenda will be presented by {v}, who has kindly agreed to prepare a few "
+                   "slides for it."),
+        ]
+    order = f"ORD-{rng.randrange(10000, 99999)}"
+    ref = f"RF-{rng.randrange(1000, 9999)}"
+    return f"Your refund for order {order}", False, recipient, [
+        _Point("the order number", order, order, "We have approved the refund for order {v}.",
+               "Thank you so much for your patience while we looked into this, and I am happy to tell you that after "
+               "reviewing everything we have now approved the refund for your order {v}."),
+        _Point("the refund amount", (m := _money(rng, 15, 900)), m, "The refund amount is {v}.",
+               "The total amount that will be refunded to you, including the original shipping costs, comes to {v}."),
+        _date_point("the refund date", when, iso_dates, "You will receive it by {v}.",
+                    "Depending on your bank it can take a few days to show up, but you should have received the money "
+                    "by {v} at the latest."),
+        _Point("the refund reference", ref, ref, "The reference is {v}.",
+               "In case you need to contact us about it again, the reference number for this refund is {v}."),
+    ]
+
+
+class RewriteMessage:
+    """Rewrite a rambling draft (an email, or a chat thread) into a clean message under constraints.
+
+    Checks: every fact kept (one check each), each banned phrase gone (one each), a word range, the
+    required greeting and sign-off. A good agent's wording is free; only the constraints are scored.
+    """
+
+    name = "rewrite_message"
+    category = "communication"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        me = ctx.persona.name
+        iso_dates = ctx.difficulty >= 3
+        subject, to_team, recipient, points = _message_scenario(rng, iso_dates, ())
+        if ctx.difficulty <= 2:
+            points = points[:3]
+        thread = to_team and rng.random() < 0.5
+        r_first = recipient.split()[0]
+        greeting = "Hi all," if to_team else pick(rng, (f"Hi {r_first},", f"Dear {r_first},", f"Hello {r_first},"))
+        signoff = pick(rng, ("Best regards,", "Kind regards,", "Thanks,", "All the best,"))
+        banned = rng.sample(sorted(_BANNED), k=2 + min(ctx.difficulty, 4) // 2)
+
+        fillers = [_BANNED[b] for b in banned] + rng.sample(_NEUTRAL_FILLER, k=2)
+        rng.shuffle(fillers)
+        if thread:
+            src_path = "input/slack_thread.txt"
+            source = self._thread(rng, me, recipient, points, fillers)
+        else:
+            src_path = "input/draft_email.txt"
+            source = self._draft(rng, me, recipient, subject, r_first, to_team, points, fillers)
+        out_ext = rng.choice(("txt", "md"))
+        path = f"output/step{ctx.step}_message.{out_ext}"
+        content = f"{greeting}\n\n" + " ".join(p.short() for p in points) + f"\n\n{signoff}\n{me}\n"
+        lo, hi = _word_span(content, rng, slack=8)
+        assert not any(b.lower() in content.lower() for b in _BANNED), "the clean rewrite uses a banned phrase"
+        assert len(_WORD_RE.findall(source)) > hi and len(source.split()) > hi, "the draft must be too long"
+
+        quoted = join_list([f'"{b}"' for b in banned])
+        what = ("the Slack thread in `input/slack_thread.txt` into one clean announcement for the team"
+                if thread else f"my draft email in `{src_path}` into a clean message to "
+                               f"{'the team' if to_team else recipient}")
+        instruction = pick(rng, (
+            f"Rewrite {what} and save it to `{path}`. Keep every name, date, time, amount and reference number "
+            f"mentioned in it exactly as written{', except that every date must be written as YYYY-MM-DD' if iso_dates else ''}; "
+            f"leave out the phrases {quoted} entirely; keep it between {lo} and {hi} words. Start with the line "
+            f"`{greeting}` and end with `{signoff}` followed by `{me}` on the next line.",
+            f"Turn {what}, saved as `{path}`: open with `{greeting}`, close with `{signoff}` and then `{me}` on its "
+            f"own line, stay within {lo}-{hi} words, and do not use any of these phrases: {quoted}. All the concrete "
+            f"details (people, dates, times, amounts, reference numbers) must survive unchanged"
+            + (", with dates rewritten as YYYY-MM-DD." if iso_dates else "."),
+        ))
+        step = f"step{ctx.step}"
+        checks = [_fact_check(f"{step}_kept_fact_{i}", path, p.value) for i, p in enumerate(points)]
+        checks += [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
+                   for b in banned]
+        checks += [ck.word_range(f"{step}_length", path, lo, hi),
+                   ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}"),
+                   ck.regex(f"{step}_signoff", path, rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z")]
+        return OpStep(
+            op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
+            outputs=[OutputSpec(path, ("missing", "value"), checked_values=tuple(p.value for p in points))],
+            artifact=Text(path=path, content=content, label="rewritten message",
+                          facts={"facts": [p.value for p in points],
+                                 "described": [[p.desc, p.value] for p in points]}),
+            input_files={src_path: source.encode()},
+        )
+
+    @staticmethod
+    def _draft(rng: random.Random, me: str, recipient: str, subject: str, r_first: str, to_team: bool,
+               points: list[_Point], fillers: list[str]) -> str:
+        sentences = [p.long() for p in points]
+        for f in fillers:  # fillers anywhere but before the first fact
+            sentences.insert(rng.randrange(1, len(sentences) + 1), f)
+        cut = max(1, len(sentences) // 2)
+        to = "To: team@" + rng.choice(_MAIL_DOMAINS) if to_team else f"To: {recipient} <{_address(recipient, rng)}>"
+        hello = "Hey everyone!!" if to_team else f"Hey {r_first}!!"
+        return (f"{to}\nSubject: {subject}\n\n{hello}\n\n" + " ".join(sentences[:cut]) + "\n\n"
+                + " ".join(sentences[cut:]) + f"\n\nCheers,\n{me.split()[0]}\n")
+
+    @staticmethod
+    def _thread(rng: random.Random, me: str, recipient: str, points: list[_Point], fillers: list[str]) -> str:
+        people = [recipient, me] + _other_people(rng, 1, (recipient,))
+        minute = 9 * 60 + rng.randrange(0, 90)
+        lines = ["#team-announcements (thread export)", ""]
+        chatter = ["can someone turn this into one proper announcement?"] + [p.long() for p in points]
+        for f in fillers:
+            chatter.insert(rng.randrange(1, len(chatter) + 1), f)
+        for i, text in enumerate(chatter):
+            who = people[0] if i == 0 else rng.choice(people)
+            lines.append(f"[{minute // 60:02d}:{minute % 60:02d}] {who}: {text}")
+            minute += rng.randrange(1, 6)
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- action_items
+@dataclass(frozen=True)
+class _Topic:
+    name: str
+    prefix: str
+    tasks: tuple[tuple[str, tuple[str, ...]], ...]
+    """(task as said in the meeting, words one of which any fair summary keeps)."""
+    decision: str
+    options: tuple[str, ...]
+
+
+_TOPICS = (
+    _Topic("Budget", "BUD", (("send the revised budget to finance", ("budget",)),
+                             ("collect the missing supplier quotes", ("quote",)),
+                             ("reconcile the travel expenses", ("travel", "expense"))),
+           "We agreed to cap the event budget at {v}.", ("$12,000", "$8,500", "$15,250")),
+    _Topic("Venue", "VEN", (("confirm the room booking with facilities", ("room", "booking")),
+                            ("check step-free access at the side entrance", ("access", "step-free", "entrance")),
+                            ("order extra chairs for the main hall", ("chair",))),
+           "{v} will be the main room.", ("Hall B", "Room 204", "Atrium Hall")),
+    _Topic("Hiring", "HIR", (("schedule the second-round interviews", ("interview",)),
+                             ("post the job ad on the careers page", ("job", "careers")),
+                             ("send the offer letter draft to legal", ("offer",))),
+           "The role will be advertised with a salary band of {v}.", ("$58,000-$64,000", "$47,500-$52,000")),
+    _Topic("Website", "WEB", (("update the FAQ page", ("faq",)),
+                              ("fix the broken signup form", ("signup", "sign-up", "sign up")),
+                              ("replace the outdated team photos", ("photo",))),
+           "The new site will be built on {v}.", ("Ghost", "WordPress", "Webflow")),
+    _Topic("Training", "TRN", (("book the first-aid trainer", ("first-aid", "first aid", "trainer")),
+                               ("share the onboarding slides", ("slide", "onboarding")),
+                               ("collect the feedback forms from the last session", ("feedback",))),
+           "Training sessions will be held in {v}.", ("Room 3.12", "Room 1.05", "Studio C")),
+    _Topic("Inventory", "STK", (("count the spare laptops in storage", ("laptop",)),
+                                ("order replacement visitor badges", ("badge",)),
+                                ("label the new printer cartridges", ("cartridge",))),
+           "We will keep a minimum stock of {v}.", ("20 toner cartridges", "15 spare keyboards", "30 visitor lanyards")),
+    _Topic("Communications", "COM", (("draft the newsletter announcement", ("newsletter",)),
+                                     ("send the reminder to all volunteers", ("reminder", "volunteer")),
+                                     ("update the shared calendar", ("calendar",))),
+           "The newsletter will be sent through {v} from now on.", ("Mailchimp", "Buttondown", "Brevo")),
+    _Topic("Vendors", "VND", (("renew the cleaning contract", ("cleaning",)),
+                              ("ask the caterer for a vegetarian menu", ("menu", "vegetarian", "caterer")),
+                              ("request a second quote for the printing", ("print",))),
+           "We are switching to {v} for catering.", ("Green Fork Catering", "Maple Kitchen", "Urban Plate")),
+    _Topic("Security", "SEC", (("rotate the shared Wi-Fi password", ("password", "wi-fi", "wifi")),
+                               ("review the door access logs", ("access log", "door")),
+                               ("remove former staff from the group inbox", ("inbox",))),
+           "Everyone moves to {v} by the end of the quarter.", ("Bitwarden", "1Password", "KeePassXC")),
+)
+_MEETINGS = ("Weekly ops sync", "Planning meeting", "Team check-in", "Monthly coordination call",
+             "Project steering meeting")
+
+
+@dataclass
+class _Item:
+    ref: str
+    owner: str
+    topic: str
+    due: date
+    task: str
+    keywords: tuple[str, ...]
+
+
+class ActionItems:
+    """Extract the action items (owner, tracker ref, due date) buried in meeting notes or a transcript.
+
+    The table holds only facts with one right answer (ref, owner's full name, agenda topic, ISO due
+    date, days left), so it can feed later steps; the optional checklist is scored per line on owner +
+    due date + a keyword, so the agent's wording of each task does not matter.
+    """
+
+    name = "action_items"
+    category = "communication"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        d = ctx.difficulty
+        day = _some_date(rng, 10, 280)
+        day -= timedelta(days=max(0, day.weekday() - 4))  # meetings happen on weekdays
+        title = rng.choice(_MEETINGS)
+        topics = rng.sample(_TOPICS, min(3 + d // 2, 5))
+        attendees = _other_people(rng, 3 + d // 2)
+        by_first = {p.split()[0]: p for p in attendees}
+        firsts = list(by_first)
+        transcript = rng.random() < 0.5
+        used_refs: set[str] = set()
+
+        def new_ref(prefix: str) -> str:
+            while True:
+                ref = f"{prefix}-{rng.randrange(100, 1000)}"
+                if ref not in used_refs:
+                    used_refs.add(ref)
+                    return ref
+
+        def say_due(due: date) -> str:
+            return f"{due:%A}, {due:%B} {due.day}" if d >= 3 and rng.random() < 0.6 else due.isoformat()
+
+        items: list[_Item] = []
+        decisions: list[tuple[str, str]] = []  # (sentence, the value a summary must keep)
+        sections: list[tuple[str, list[tuple[str, str]]]] = []  # (topic, [(speaker first name or "", text)])
+        for topic in topics:
+            n_items = 1 if d <= 2 else rng.choice((1, 2))
+            picked = rng.sample(topic.tasks, n_items + 1)
+            lines: list[tuple[str, str]] = []
+            a, b = rng.sample(firsts, 2)
+            lines.append((a, pick(rng, (f"Quick update on {topic.name.lower()}: nothing is blocked yet.",
+                                        f"I went through the open questions on {topic.name.lower()} with {b}.",
+                                        f"Not much news on {topic.name.lower()} since last time."))))
+            if d >= 2:
+                lines.append((b, f"{new_ref(topic.prefix)} was closed last week, so that one is off the list."))
+            for task, keywords in picked[:n_items]:
+                owner = rng.choice(firsts)
+                due = day + timedelta(days=rng.randrange(2, 29))
+                ref = new_ref(topic.prefix)
+                items.append(_Item(ref, by_first[owner], topic.name, due, task, keywords))
+                other = rng.choice([f for f in firsts if f != owner])
+                phrasings = [
+                    [(owner, f"I'll {task} by {say_due(due)}. Logging it as {ref}.")],
+                    [(other, f"{owner}, can you {task} by {say_due(due)}?"),
+                     (owner, f"Sure, I'll take it. It's {ref} in the tracker.")],
+                ]
+                if owner != firsts[0]:  # the chair hands items to others, not to themself
+                    phrasings.append([(firsts[0], f"So {ref} goes to {owner}: {task}, due {say_due(due)}.")])
+                lines += pick(rng, phrasings)
+            if d >= 2:
+                idea = picked[n_items][0]
+                lines.append((a, pick(rng, (f"We should probably {idea} at some point, but nobody has time this month.",
+                                            f"Would be nice if someone could {idea} eventually.",
+                                            f"Parking this one: maybe {idea} next quarter."))))
+            value = rng.choice(topic.options)
+            decisions.append((topic.decision.format(v=value), value))
+            lines.append((firsts[0], f"Decision: {decisions[-1][0]}"))
+            sections.append((topic.name, lines))
+        if d >= 4:  # a deadline moved later in the meeting
+            moved = rng.choice(items)
+            moved.due = moved.due + timedelta(days=rng.randrange(3, 11))
+            who = moved.owner.split()[0]
+            sections.append(("Any other business", [
+                (who, f"Heads-up: {moved.ref} slips to {say_due(moved.due)}, I'm out that week."),
+                (firsts[0], "Noted, thanks.")]))
+        items.sort(key=lambda it: (it.due, it.ref))
+
+        date_text = _long_date(day) if d >= 4 else day.isoformat()
+        if transcript:
+            src_path = "input/meeting_transcript.txt"
+            source = self._transcript(rng, title, date_text, attendees, sections)
+        else:
+            src_path = "input/meeting_notes.md"
+            source = self._notes(title, date_text, attendees, ctx.persona.name, sections)
+
+        fmt = rng.choice(("csv", "json"))
+        columns = ["ref", "owner", "topic", "due", "days_left"]
+        rows: list[Row] = [{"ref": it.ref, "owner": it.owner, "topic": it.topic, "due": it.due.isoformat(),
+                            "days_left": (it.due - day).days} for it in items]
+        table = Table(columns=columns, rows=rows, path=f"output/step{ctx.step}_action_items.{fmt}", fmt=fmt,  # type: ignore[arg-type]
+                      label="action items", key="ref", numeric=["days_left"], category="owner")
+        kind = "transcript" if transcript else "notes"
+        instruction = pick(rng, (
+            f"Go through the meeting {kind} in `{src_path}` and pull out the action items: tasks an attendee "
+            f"committed to, each with a due date and a tracker reference such as `{topics[0].prefix}-123`. Skip work "
+            f"reported as already closed and ideas nobody took on.",
+            f"Extract every action item from `{src_path}` (meeting {kind}). An action item is a task that a named "
+            f"attendee agreed to do by a due date, with a tracker reference like `{topics[0].prefix}-123`; ignore "
+            f"tickets mentioned as closed and suggestions nobody picked up.",
+        )) + (
+            f" Save them to `{table.path}` as {describe_format(fmt)} with exactly the columns `ref`, `owner` (the "
+            f"person's full name as listed under Attendees), `topic` (the agenda section where the item was raised, "
+            f"named as in the {kind}), `due` (YYYY-MM-DD"
+            + ("; a date without a year is in the meeting's year" if d >= 3 else "")
+            + ") and `days_left` (whole days from the meeting date to `due`), sorted by `due` and then `ref`."
+            + (" If a deadline is moved later in the meeting, use the new date; the topic stays the section where the "
+               "item was first raised." if d >= 4 else ""))
+        step = f"step{ctx.step}"
+        checks = [ck.table_equal(f"{step}_action_items", table),
+                  ck.table_equal(f"{step}_action_owners_due",
+                                 Table(columns=["ref", "owner", "due"], rows=rows, path=table.path, fmt=table.fmt),
+                                 ordered=False, exact_columns=False)]
+        outputs = [OutputSpec(table.path, ("missing", "value", "format", "order"))]
+        oracle = [write_call(table.path, serialize(table))]
+        if d >= 2:
+            md = f"output/step{ctx.step}_followups.md"
+            md_lines = [f"# Follow-ups: {title}", ""]
+            md_lines += [f"- [ ] {it.owner} - {it.task[0].upper() + it.task[1:]} - due {it.due.isoformat()} ({it.ref})"
+                         for it in items]
+            values = [it.due.isoformat() for it in items]
+            if d >= 3:
+                md_lines += ["", "## Decisions", ""] + [f"- {sentence}" for sentence, _ in decisions]
+            oracle.append(write_call(md, "\n".join(md_lines) + "\n"))
+            instruction += pick(rng, (
+                f" Then write `{md}`: a Markdown checklist with one line per action item in the same order, formatted "
+                f"`- [ ] <owner full name> - <short description of the task> - due <YYYY-MM-DD>`",
+                f" Also write a checklist I can post, `{md}`: a Markdown to-do list in the same order, each line "
+                f"`- [ ] <owner's full name> - <what they will do, in a few words> - due <YYYY-MM-DD>`",
+            )) + (", followed by a `## Decisions` section with one bullet per decision taken in the meeting (names, "
+                  "amounts and numbers exactly as stated)." if d >= 3 else ".")
+            for i, it in enumerate(items):
+                kw = "|".join(re.escape(k) for k in it.keywords)
+                checks.append(ck.regex(f"{step}_followup_{i}", md, rf"^- \[ \] (?=[^\n]*{re.escape(it.owner)})"
+                                                                rf"(?=[^\n]*{re.escape(it.due.isoformat())})(?=[^\n]*(?:{kw}))",
+                                       ci=True))
+            if d >= 3:
+                for i, (_, value) in enumerate(decisions):
+                    checks.append(ck.ordered(f"{step}_decision_{i}", md, ["## Decisions", value]))
+                values += [value for _, value in decisions]
+            outputs.append(OutputSpec(md, ("missing", "value", "format"), checked_values=tuple(values)))
+        return OpStep(op=self.name, instruction=instruction, oracle=oracle, checks=checks, outputs=outputs,
+                      artifact=table, input_files={src_path: source.encode()})
+
+    @staticmethod
+    def _notes(title: str, date_text: str, attendees: list[str], scribe: str,
+               sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
+        out = [f"# {title} - {date_text}", "", f"Attendees: {', '.join(attendees)}", f"Notes taken by: {scribe}", ""]
+        for topic, lines in sections:
+            out += [f"## {topic}", ""]
+            for who, text in lines:
+                out.append(f"- {who}: {text}" if who else f"- {text}")
+            out.append("")
+        return "\n".join(out)
+
+    @staticmethod
+    def _transcript(rng: random.Random, title: str, date_text: str, attendees: list[str],
+                    sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
+        out = [f"Meeting: {title}", f"Date: {date_text}", f"Attendees: {', '.join(attendees)}", ""]
+        minute = 10 * 60 + rng.randrange(0, 30)
+        for topic, lines in sections:
+            out += [f"--- Topic: {topic} ---"]
+            for who, text in lines:
+                out.append(f"[{minute // 60:02d}:{minute % 60:02d}] {who}: {text}")
+                minute += rng.randrange(1, 4)
+            out.append("")
+        return "\n".join(out)

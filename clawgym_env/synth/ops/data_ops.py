@@ -7,11 +7,11 @@ import io
 import json
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
-from clawgym_env.synth.datagen import COMPANIES, PEOPLE, make_rows, schema_for
+from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows, schema_for
 from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -93,24 +93,31 @@ class AggregateStats:
         overall = {"count": len(src.rows), "total": round(sum(sum(v) for v in groups.values()), 2)}
         path = f"output/step{ctx.step}_{group}_summary.json"
         doc = {"by_" + group: summary, "overall": overall}
+        # the same groups as rows, so a later step filters, joins or reports on a real table
+        table = Table(columns=[group, "count", "total", "mean"], rows=[{group: g, **v} for g, v in summary.items()],
+                      path=f"output/step{ctx.step}_{group}_summary.csv", fmt="csv", label=f"{group} groups",
+                      key=group, numeric=["count", "total", "mean"])
 
         instruction = pick(rng, (
             f"Summarise `{src.path}` by `{group}`: for each value give the number of {src.label}, the total and "
             f"the mean of `{col}` (rounded to 2 decimals). Save it as JSON to `{path}` in the shape "
-            f'`{{"by_{group}": {{"<{group}>": {{"count": n, "total": x, "mean": y}}}}, "overall": {{"count": n, "total": x}}}}`.',
+            f'`{{"by_{group}": {{"<{group}>": {{"count": n, "total": x, "mean": y}}}}, "overall": {{"count": n, "total": x}}}}`, '
+            f"and the same groups as `{table.path}` (a CSV file with columns `{group},count,total,mean`, one row per "
+            f"`{group}` in alphabetical order).",
             f"Write `{path}`: a JSON object with key `by_{group}` mapping every `{group}` in `{src.path}` to its "
             f"`count`, `total` and `mean` of `{col}` (2 decimals), plus an `overall` object with the total `count` "
-            f"and `total`.",
+            f"and `total`. Also write those per-`{group}` figures to `{table.path}` as CSV (header "
+            f"`{group},count,total,mean`, rows sorted by `{group}`).",
         ))
         return OpStep(
             op=self.name, instruction=instruction,
-            oracle=[write_call(path, json.dumps(doc, indent=2) + "\n")],
+            oracle=[write_call(path, json.dumps(doc, indent=2) + "\n"), write_call(table.path, serialize(table))],
             checks=[ck.json_equal(f"step{ctx.step}_groups", path, summary, key_path=[f"by_{group}"]),
-                    ck.json_equal(f"step{ctx.step}_overall", path, overall, key_path=["overall"])],
-            outputs=[OutputSpec(path, ("missing", "value", "format"))],
-            artifact=Table(columns=[group, "count", "total", "mean"],
-                           rows=[{group: g, **v} for g, v in summary.items()], path=path, fmt="json",
-                           label=f"{group} groups", key=group, numeric=["count", "total", "mean"]),
+                    ck.json_equal(f"step{ctx.step}_overall", path, overall, key_path=["overall"]),
+                    ck.table_equal(f"step{ctx.step}_groups_csv", table)],
+            outputs=[OutputSpec(path, ("missing", "value", "format")),
+                     OutputSpec(table.path, ("missing", "value", "format", "order"))],
+            artifact=table,
         )
 
 
@@ -129,10 +136,15 @@ def table_checks(step: int, name: str, table: Table, *, ordered: bool = True) ->
     checks = [ck.table_equal(f"step{step}_{name}_table", table, ordered=ordered),
               ck.table_equal(f"step{step}_{name}_{key}_list", _cols(table, [key]), ordered=ordered,
                              exact_columns=False)]
-    for col in [c for c in table.numeric if c in table.columns and c != key][:2]:
+    for col in [c for c in table.numeric if c in table.columns and c != key][:1]:
         checks.append(ck.table_equal(f"step{step}_{name}_{col}", _cols(table, [key, col]), ordered=ordered,
                                      exact_columns=False))
     return checks
+
+
+def pick_fmt(rng: Any) -> Literal["csv", "json"]:
+    """CSV or JSON for an output table (typed for :class:`Table`)."""
+    return "json" if rng.randrange(2) else "csv"
 
 
 def _as_float(v: Any) -> float | None:
@@ -168,7 +180,7 @@ def _log_source(ctx: OpContext) -> _Extraction:
     wanted = ("ERROR",) if rng.random() < 0.4 else ("WARN", "ERROR")
     n = 18 + 6 * ctx.difficulty
     levels = [rng.choices(("DEBUG", "INFO", "WARN", "ERROR"), (15, 50, 18, 17))[0] for _ in range(n)]
-    while sum(lv in wanted for lv in levels) < 3:
+    while levels.count("ERROR") < 3:  # ERROR lines always describe a request, so rows >= 3
         levels[rng.randrange(n)] = "ERROR"
     day = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 300))
     t = datetime(day.year, day.month, day.day, 8, rng.randrange(0, 50), rng.randrange(0, 60))
@@ -362,10 +374,10 @@ class ExtractRecords:
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
         ex = rng.choice((_log_source, _html_source, _email_source))(ctx)
-        fmt = rng.choice(("csv", "json"))
+        fmt = pick_fmt(rng)
         stem = ex.table.label.replace(" ", "_")
         out = ex.table
-        out.path, out.fmt = f"output/step{ctx.step}_{stem}.{fmt}", fmt  # type: ignore[assignment]
+        out.path, out.fmt = f"output/step{ctx.step}_{stem}.{fmt}", fmt
         cols = ", ".join(f"`{c}`" for c in out.columns)
         instruction = pick(rng, (
             f"`{ex.src}` is {ex.what}. Extract {ex.rules}. Save the records to `{out.path}` as {describe_format(fmt)} "
@@ -405,6 +417,23 @@ def _join_column(src: Table) -> str:
     return src.key if src.key in src.columns else src.columns[0]
 
 
+_VALUE_POOLS: tuple[tuple[str, ...], ...] = (
+    COMPANIES, PEOPLE, CITIES, ITEMS, TEAMS, ("paid", "open", "overdue", "disputed"),
+    ("low", "medium", "high", "urgent", "critical"), ("DHL", "UPS", "FedEx", "PostNL", "GLS"),
+    ("north", "south", "east", "west", "central"), ("travel", "meals", "software", "training", "office", "equipment"),
+    ("data", "design", "security", "leadership", "marketing"), ("river", "meadow", "forest", "wetland", "estuary"),
+    ("api", "billing", "search", "auth", "storage", "notifications", "worker"))
+
+
+def _distractors(rng: Any, values: list[str]) -> list[str]:
+    """Lookup rows nobody references, drawn from the same kind of values (a real lookup has extras)."""
+    for pool in _VALUE_POOLS:
+        if any(v in pool for v in values):
+            unused = [p for p in pool if p not in values]
+            return rng.sample(unused, min(len(unused), 2))
+    return []
+
+
 class JoinEnrich:
     """Left-join a lookup file onto the previous table and derive a column from the joined value."""
 
@@ -424,11 +453,10 @@ class JoinEnrich:
         missing: list[str] = []
         if ctx.difficulty >= 2 and len(values) >= 3:
             missing = rng.sample(values, 1 + (ctx.difficulty >= 4 and len(values) >= 5))
-        extras = [f"{on.upper()[:3]}-{rng.randint(100, 999)}" if on == src.key else rng.choice(("archived", "legacy", "pending review"))]
-        extras = [e for e in extras if e not in values]
+        extras = _distractors(rng, values)
         owner_pool = rng.choice((PEOPLE, TEAMS))
         owner_col = "owner" if owner_pool is PEOPLE else "team"
-        num = rng.choice(nums) if nums else None
+        num = rng.choice(nums) if nums else ""
         mode = rng.choice(("weight", "limit")) if num else "region"
         lookup: dict[str, dict[str, Any]] = {}
         for v in values + extras:
@@ -437,9 +465,9 @@ class JoinEnrich:
                 entry["weight"] = rng.choice((0.5, 0.75, 0.9, 1.1, 1.25, 1.5, 2))
             elif mode == "limit":
                 col_vals = sorted(float(r[num]) for r in src.rows)  # type: ignore[arg-type]
-                mid = col_vals[len(col_vals) // 2]
-                lim = mid * rng.uniform(0.6, 1.4)
-                entry[f"{num}_limit"] = int(round(lim)) if lim >= 20 else round(lim, 2)
+                lim = col_vals[len(col_vals) // 2] * rng.uniform(0.6, 1.4)
+                whole = lim >= 20 or all(x.is_integer() for x in col_vals)
+                entry[f"{num}_limit"] = max(1, round(lim)) if whole else round(lim, 2)
             else:
                 entry["region"] = rng.choice(("EMEA", "APAC", "Americas", "Nordics"))
             lookup[v] = entry
@@ -457,9 +485,9 @@ class JoinEnrich:
                 new["weight"] = w
                 new[derived] = round(float(r[num]) * w, 2)  # type: ignore[arg-type]
             elif mode == "limit":
-                lim = hit[factor] if hit else None
-                new[factor] = lim
-                new[derived] = "unknown" if lim is None else ("yes" if float(r[num]) > lim else "no")  # type: ignore[arg-type]
+                limit = hit[factor] if hit else None
+                new[factor] = limit
+                new[derived] = "unknown" if limit is None else ("yes" if float(r[num]) > limit else "no")  # type: ignore[arg-type]
             else:
                 new["region"] = hit["region"] if hit else ""
                 new[derived] = "yes" if hit else "no"
@@ -472,10 +500,10 @@ class JoinEnrich:
                 if rng.random() < 0.5:
                     lr[on] = rng.choice((str(lr[on]).upper(), f" {lr[on]} ", str(lr[on]).title()))
         lk_cols = [on, owner_col, factor]
-        lk_fmt = rng.choice(("csv", "json"))
+        lk_fmt = pick_fmt(rng)
         lk_path = f"input/{on}_lookup.{lk_fmt}"
         lk_text = to_csv(lk_cols, lk_rows) if lk_fmt == "csv" else json.dumps(lk_rows, indent=2) + "\n"
-        fmt = rng.choice(("csv", "json"))
+        fmt = pick_fmt(rng)
         stem = src.label.replace(" ", "_")
         out = Table(columns=list(src.columns) + [owner_col, factor, derived], rows=rows,
                     path=f"output/step{ctx.step}_{stem}_enriched.{fmt}", fmt=fmt, label=f"enriched {src.label}",
@@ -497,7 +525,7 @@ class JoinEnrich:
             f"row and the original row order, adding `{owner_col}` (`{default_owner}` when the lookup has no match), "
             f"{rule}.{match} Save it to `{out.path}` as {describe_format(fmt)} with the columns {cols}.",
             f"Join the {src.label} in `{src.path}` to `{lk_path}` on `{on}` (left join: every row stays, same order). "
-            f"Add `{owner_col}` (use `{default_owner}` if a `{on}` is not in the lookup), then {rule}.{match} Write the "
+            f"Add `{owner_col}` (use `{default_owner}` when the row's `{on}` is not in the lookup), then {rule}.{match} Write the "
             f"result to `{out.path}` ({describe_format(fmt)}; columns {cols}, in that order).",
         ))
         checks = [ck.table_equal(f"step{ctx.step}_enriched_table", out),
@@ -511,4 +539,146 @@ class JoinEnrich:
             outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
             artifact=out,
             input_files={lk_path: lk_text.encode()},
+        )
+
+
+# ---------------------------------------------------------------- clean_dedupe
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _messy_date(rng: Any, iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return rng.choice((iso, f"{d.day:02d}/{d.month:02d}/{d.year}", f"{d.day} {d.strftime('%b')} {d.year}"))
+
+
+def _messy_text(rng: Any, s: str, p: float) -> str:
+    if rng.random() < p:
+        s = s.replace(" ", "  ", 1) if " " in s and rng.random() < 0.5 else s
+        s = rng.choice((" ", "", "  ")) + s + rng.choice((" ", "  ", ""))
+    return s
+
+
+def _messy_case(rng: Any, s: str, p: float) -> str:
+    return rng.choice((s.upper(), s.title(), s.capitalize())) if rng.random() < p else s
+
+
+def _messy_number(rng: Any, v: Any, is_money: bool, p: float) -> str:
+    if rng.random() >= p:
+        return cell(v)
+    if is_money:
+        return rng.choice((f"${float(v):,.2f}", f"{float(v):,.2f}", f" {fmt_number(float(v))} "))
+    return rng.choice((f" {v}", f"{v} ", f"{v}.0"))
+
+
+class CleanDedupe:
+    """Clean a dirty export by explicit rules (ids, case, spacing, dates, numbers, blanks), drop
+    duplicates, and report what was removed and filled."""
+
+    name = "clean_dedupe"
+    category = "data_analysis"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        schema = schema_for(rng)
+        n = 8 + 3 * ctx.difficulty + rng.randrange(3)
+        truth = make_rows(rng, schema, n)
+        cols = [c.name for c in schema.columns]
+        key, cat = schema.key, schema.category
+        numeric = [c.name for c in schema.columns if c.numeric]
+        money = {c for c in numeric if any(isinstance(r[c], float) for r in truth)}
+        date_col = next((c for c in cols if all(_ISO.match(str(r[c])) for r in truth)), None)
+        texts = [c for c in cols if c not in (key, cat, date_col) and c not in numeric]
+        p = 0.25 + 0.08 * ctx.difficulty
+        for r in truth:
+            r[cat] = str(r[cat]).lower()
+        # blanks: a few numbers are missing (never in rows that get duplicated below)
+        n_blank = 1 + ctx.difficulty // 2
+        blank_cells = {(i, rng.choice(numeric)) for i in rng.sample(range(n), min(n, n_blank))}
+        blank_rows = {i for i, _ in blank_cells}
+        na = ("", "N/A") if ctx.difficulty >= 3 else ("",)
+
+        def dirty(r: Row, i: int) -> dict[str, str]:
+            out = {key: _messy_text(rng, str(r[key]).lower() if rng.random() < p else str(r[key]), p / 2),
+                   cat: _messy_text(rng, _messy_case(rng, str(r[cat]), p), p)}
+            for c in texts:
+                out[c] = _messy_text(rng, str(r[c]), p)
+            if date_col:
+                out[date_col] = _messy_date(rng, str(r[date_col]))
+            for c in numeric:
+                out[c] = rng.choice(na) if (i, c) in blank_cells else _messy_number(rng, r[c], c in money, p)
+            return out
+
+        raw: list[dict[str, str]] = [dirty(r, i) for i, r in enumerate(truth)]
+        # exact duplicates once cleaned, inserted after their original
+        n_dup = 1 + ctx.difficulty // 2
+        dup_src = rng.sample([i for i in range(n) if i not in blank_rows], min(n_dup, n - len(blank_rows)))
+        for i in sorted(dup_src, reverse=True):
+            pos = rng.randint(i + 1, len(raw))
+            raw.insert(pos, dirty(truth[i], i))
+        # rows without an id (half-filled lines from the export) are dropped
+        n_noid = (ctx.difficulty >= 2) + (ctx.difficulty >= 4)
+        for _ in range(n_noid):
+            junk = make_rows(rng, schema, 1)[0]
+            junk[cat] = str(junk[cat]).lower()
+            junk_row = dirty(junk, -1)
+            junk_row[key] = rng.choice(("", " "))
+            raw.insert(rng.randint(1, len(raw)), junk_row)
+        clean_rows: list[Row] = []
+        for i, r in enumerate(truth):
+            clean: Row = dict(r)
+            for c in numeric:
+                if (i, c) in blank_cells:
+                    clean[c] = 0
+            clean_rows.append(clean)
+        filled = len(blank_cells)
+        report = {"rows_read": len(raw), "missing_id_dropped": n_noid, "duplicates_removed": len(dup_src),
+                  "values_filled": filled, "rows_written": len(clean_rows)}
+        base = schema.base_name
+        src_path = f"input/{base}_raw.csv"
+        fmt = pick_fmt(rng)
+        out = Table(columns=cols, rows=clean_rows, path=f"output/step{ctx.step}_{base}_clean.{fmt}", fmt=fmt,
+                    label=schema.label, key=key, numeric=numeric, category=cat)
+        report_path = f"output/step{ctx.step}_cleaning_report.json"
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        for raw_row in raw:
+            w.writerow([raw_row[c] for c in cols])
+        rules = [f"drop rows whose `{key}` is empty",
+                 "trim spaces at both ends of every value and collapse repeated spaces inside values to one",
+                 f"write `{key}` in upper case and `{cat}` in lower case"]
+        if date_col:
+            rules.append(f"write `{date_col}` as YYYY-MM-DD (the file mixes YYYY-MM-DD, DD/MM/YYYY and forms like "
+                         f"`7 Mar 2026`)")
+        blank_words = "empty or `N/A`" if len(na) > 1 else "empty"
+        rules += [f"write numbers ({join_list([f'`{c}`' for c in numeric])}) as plain numbers without `$` or thousands "
+                  f"separators; a number that is {blank_words} becomes 0",
+                  "then remove every row that is identical to an earlier row, keeping the first one; keep the remaining "
+                  "rows in their original order"]
+        bullets = "".join(f"\n   - {r};" for r in rules)[:-1] + "."
+        instruction = pick(rng, (
+            f"Clean `{src_path}` (a messy export of {schema.label}) and save the result to `{out.path}` as "
+            f"{describe_format(fmt)} with the same columns in the same order, applying these rules in order:{bullets}\n"
+            f"   Then write `{report_path}`, a JSON object with the integer counts `rows_read` (data rows in the raw file), "
+            f"`missing_id_dropped`, `duplicates_removed`, `values_filled` (numbers set to 0) and `rows_written`.",
+            f"`{src_path}` is an export of {schema.label} with inconsistent formatting and repeated rows. Produce a "
+            f"clean copy at `{out.path}` ({describe_format(fmt)}, columns unchanged) using these rules, in this order:"
+            f"{bullets}\n   Also save a JSON report to `{report_path}` with the keys `rows_read`, `missing_id_dropped`, "
+            f"`duplicates_removed`, `values_filled` and `rows_written` (integers).",
+        ))
+        checks = table_checks(ctx.step, "clean", out)
+        checks += [ck.json_equal(f"step{ctx.step}_report_{k}", report_path, v, key_path=[k], tol=0)
+                   for k, v in report.items()]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(out.path, serialize(out)), write_call(report_path, json.dumps(report, indent=2) + "\n")],
+            checks=checks,
+            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order")),
+                     OutputSpec(report_path, ("missing", "value", "format"))],
+            artifact=out,
+            input_files={src_path: buf.getvalue().encode()},
         )

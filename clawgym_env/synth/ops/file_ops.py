@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
 from clawgym_env.synth import checks as ck
-from clawgym_env.synth.artifacts import Table, describe_format, serialize
+from clawgym_env.synth.artifacts import Table, Text, cell, describe_format, serialize
 from clawgym_env.synth.datagen import make_table, schema_for
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.ops.base import Mutation, OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.personas import FIRST_NAMES, LAST_NAMES
 from clawgym_env.synth.phrasing import join_list, pick
 
 
@@ -57,6 +66,10 @@ class ReadExtract:
 
 
 # ================================================================= write_structured
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
 def _snake(label: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in label.lower()).strip("_") or "records"
 
@@ -79,10 +92,11 @@ class WriteStructured:
         variants = ["records", "markdown"]
         if any("|" in cell(r.get(c)) or "\n" in cell(r.get(c)) for r in src.rows for c in src.columns):
             variants.remove("markdown")  # a Markdown table cannot hold these cells unambiguously
-        if src.category and src.category in src.columns and len({str(r[src.category]) for r in src.rows}) > 1:
+        n_groups = len({str(r[src.category]) for r in src.rows}) if src.category in src.columns else 0
+        if src.category and src.category != key and 1 < n_groups < len(src.rows):
             variants.append("grouped")
-        keys = [cell(r.get(key)) for r in src.rows]
-        if all(keys) and len(set(keys)) == len(keys) and len(src.columns) > 1:
+        keys = [r.get(key) for r in src.rows]
+        if all(isinstance(k, str) and k for k in keys) and len(set(keys)) == len(keys) and len(src.columns) > 1:
             variants.append("keyed")
         variant = rng.choice(variants)
         build = {"records": self._records, "markdown": self._markdown, "grouped": self._grouped,
@@ -122,7 +136,8 @@ class WriteStructured:
         title = pick(rng, (src.label.capitalize(), f"{src.label.capitalize()} overview", f"{src.label.capitalize()} list"))
         path = f"output/step{ctx.step}_{_snake(src.label)}_table.md"
         rows = [dict(r) for r in src.rows]
-        sort_col = rng.choice(src.numeric) if src.numeric and ctx.difficulty >= 3 else None
+        sortable = [c for c in src.numeric if all(_is_number(r.get(c)) for r in src.rows)]
+        sort_col = rng.choice(sortable) if sortable and ctx.difficulty >= 3 else None
         if sort_col:
             rows.sort(key=lambda r: (-float(r[sort_col]), cell(r.get(key))))  # type: ignore[arg-type]
             order = f"sorted by `{sort_col}` from highest to lowest (ties by `{key}`, A to Z)"
@@ -204,3 +219,275 @@ class WriteStructured:
             outputs=[OutputSpec(path, ("missing", "value", "format"))],
             artifact=None,
         )
+
+
+# ================================================================= edit_document
+@dataclass(frozen=True)
+class _Fact:
+    """A fact the document states (``old``) that the edit must change to ``new`` everywhere."""
+
+    what: str
+    old: str
+    new: str
+    kind: Literal["change", "typo", "line"] = "change"
+    """How the edit is asked for: a changed fact, a misspelling to fix, or a whole line to set."""
+
+
+@dataclass
+class _Doc:
+    stem: str
+    label: str
+    text: str
+    """The document as it stands (old facts), Markdown with '## ' sections."""
+    facts: list[_Fact]
+    removable: list[tuple[str, str]]
+    """(heading, a phrase only that section contains) for sections free of facts."""
+    additions: list[tuple[str, str]]
+    """(heading, the one line of body) for sections the user may ask to add."""
+
+
+def _two(rng: random.Random, options: tuple[str, ...]) -> tuple[str, str]:
+    a, b = rng.sample(options, 2)
+    return a, b
+
+
+def _iso(rng: random.Random, lo: date, span: int) -> str:
+    return (lo + timedelta(days=rng.randrange(span))).isoformat()
+
+
+def _misspell(rng: random.Random, name: str) -> str:
+    """A plausible typo of the surname (swapped or dropped letter)."""
+    first, last = name.split(" ", 1)
+    i = rng.randrange(1, len(last) - 2)
+    if rng.random() < 0.5:
+        wrong = last[:i] + last[i + 1] + last[i] + last[i + 2:]
+    else:
+        wrong = last[:i] + last[i + 1:]
+    if wrong == last:  # swapped two equal letters: double one instead
+        wrong = last[: i + 1] + last[i:]
+    return f"{first} {wrong}"
+
+
+def _event_brief(rng: random.Random) -> _Doc:
+    event = rng.choice(("Spring volunteer summit", "Regional data workshop", "Annual partner day",
+                        "Customer advisory meeting", "Team offsite"))
+    owner = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    d_old = _iso(rng, date(2026, 3, 2), 60)
+    d_new = (date.fromisoformat(d_old) + timedelta(days=7 * rng.randint(1, 3))).isoformat()
+    v_old, v_new = _two(rng, ("Room 204", "Harbor Hall", "Lakeside Pavilion", "Conference Room B", "Atrium Hall"))
+    t_old, t_new = _two(rng, ("08:30", "09:00", "09:30", "10:00"))
+    b_old = rng.randrange(30, 60) * 100
+    b_new = b_old + rng.randrange(3, 15) * 100
+    c_old, c_new = _two(rng, ("Green Fork Catering", "Blue Plate Kitchen", "Saffron & Sage", "Maple Street Deli"))
+    email = f"{owner.split()[0].lower()}.{owner.split()[1].lower()}@example.org"
+    upd_old, upd_new = _iso(rng, date(2026, 1, 5), 40), _iso(rng, date(2026, 2, 20), 10)
+    typo = _misspell(rng, owner)
+    n = rng.randrange(40, 160)
+    text = (
+        f"# {event} — planning brief\n\nLast updated: {upd_old}\nOwner: {typo}\n\n"
+        f"## Overview\nThe {event.lower()} brings together about {n} participants for a day of talks and workshops.\n"
+        f"Please send questions about logistics to the owner by email.\n\n"
+        f"## Date and venue\n- Date: {d_old}\n- Doors open: {t_old}\n- Venue: {v_old}, 14 Canal Street\n\n"
+        f"## Budget\n- Approved budget: ${b_old:,}\n- Catering: {c_old} (lunch and two coffee breaks)\n\n"
+        f"## Agenda\n1. Welcome and introductions\n2. Keynote and open questions\n3. Breakout sessions\n"
+        f"4. Wrap-up and feedback survey\n\n"
+        f"## Parking\nLimited parking is available behind the building; carpooling is encouraged.\n\n"
+        f"## Draft notes\nSeating plan still pending; do not forward this section outside the team.\n\n"
+        f"## Contacts\n- Coordinator: {typo} ({email})\n- Facilities desk: extension 2210\n")
+    return _Doc("event_brief", "event brief", text, [
+        _Fact("the event date", d_old, d_new), _Fact("the venue", v_old, v_new), _Fact("the doors-open time", t_old, t_new),
+        _Fact("the approved budget", f"${b_old:,}", f"${b_new:,}"), _Fact("the caterer", c_old, c_new),
+        _Fact("the owner's name", typo, owner, kind="typo"),
+        _Fact("the `Last updated:` line", f"Last updated: {upd_old}", f"Last updated: {upd_new}", kind="line"),
+    ], [("Parking", "carpooling is encouraged"), ("Draft notes", "Seating plan still pending")],
+        [("Accessibility", "Step-free access is available through the north entrance."),
+         ("Remote attendance", "A livestream link will be shared the day before the event."),
+         ("Dress code", "Business casual; name badges are handed out at registration.")])
+
+
+def _onboarding(rng: random.Random) -> _Doc:
+    team = rng.choice(("Operations", "Data", "Customer Support", "Finance", "Platform"))
+    manager = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    buddy_old, buddy_new = _two(rng, tuple(f"{f} {l}" for f, l in zip(FIRST_NAMES[::3], LAST_NAMES[1::2])))
+    start_old = _iso(rng, date(2026, 4, 1), 50)
+    start_new = (date.fromisoformat(start_old) + timedelta(days=rng.choice((7, 14)))).isoformat()
+    p_old, p_new = _two(rng, ("IT desk, floor 2", "Room B12", "front reception", "east wing service point"))
+    s_old, s_new = _two(rng, ("09:15", "09:30", "10:00", "10:15"))
+    slug = team.lower().replace(" ", "-")
+    ch_old, ch_new = f"#{slug}-team", f"#{slug}-{rng.choice(('crew', 'hub', 'desk'))}"
+    x_old, x_new = str(rng.randrange(4100, 4500)), str(rng.randrange(4600, 4999))
+    typo = _misspell(rng, manager)
+    upd_old, upd_new = _iso(rng, date(2026, 1, 5), 40), _iso(rng, date(2026, 2, 20), 10)
+    text = (
+        f"# Onboarding guide: {team} team\n\nLast updated: {upd_old}\nPrepared by: {typo}\n\n"
+        f"## Welcome\nWelcome to the {team} team! Your manager is {typo}, and your onboarding buddy is {buddy_old}.\n\n"
+        f"## First week\n- Start date: {start_old}\n- Laptop pickup: {p_old} on your first morning\n"
+        f"- Team stand-up: every weekday at {s_old}\n\n"
+        f"## Tools and access\n- Chat channel: {ch_old}\n- Request access through the IT portal; approvals usually take "
+        f"one business day.\n- Shared drive: ask your buddy for the team folder link.\n\n"
+        f"## Old VPN instructions\nThe legacy VPN client is no longer supported; ignore any setup emails about it.\n\n"
+        f"## Parking and transit\nStaff parking permits are issued by reception; the number 12 bus stops outside.\n\n"
+        f"## Contacts\n- Manager: {typo}\n- IT help desk: extension {x_old}\n")
+    return _Doc("onboarding_guide", "onboarding guide", text, [
+        _Fact("the start date", start_old, start_new), _Fact("the laptop pickup location", p_old, p_new),
+        _Fact("the stand-up time", s_old, s_new), _Fact("the chat channel", ch_old, ch_new),
+        _Fact("the IT help desk extension", f"extension {x_old}", f"extension {x_new}"),
+        _Fact("the onboarding buddy", buddy_old, buddy_new), _Fact("the manager's name", typo, manager, kind="typo"),
+        _Fact("the `Last updated:` line", f"Last updated: {upd_old}", f"Last updated: {upd_new}", kind="line"),
+    ], [("Old VPN instructions", "legacy VPN client"), ("Parking and transit", "Staff parking permits")],
+        [("Security training", "Complete the security awareness course within your first two weeks."),
+         ("Equipment returns", "Return any spare hardware to the IT desk with a ticket number."),
+         ("Time off", "Request leave in the HR portal at least two weeks ahead.")])
+
+
+def _runbook(rng: random.Random) -> _Doc:
+    service = rng.choice(("billing-api", "search-indexer", "auth-gateway", "report-builder", "media-store"))
+    lead = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+    r_old, r_new = _two(rng, ("eu-west-1", "eu-central-1", "us-east-2", "ap-southeast-1"))
+    day_old, day_new = _two(rng, ("Sunday", "Saturday", "Tuesday", "Wednesday"))
+    w_old, w_new = _two(rng, ("02:00-04:00", "03:00-05:00", "01:00-03:00", "22:00-23:30"))
+    m_old, m_new = _two(rng, ("10 minutes", "15 minutes", "20 minutes", "30 minutes"))
+    ph_old, ph_new = f"+1 555 01{rng.randrange(10, 50)}", f"+1 555 01{rng.randrange(50, 99)}"
+    pg_old, pg_new = _two(rng, ("PagerDuty", "Opsgenie", "the team pager"))
+    upd_old, upd_new = _iso(rng, date(2026, 1, 5), 40), _iso(rng, date(2026, 2, 20), 10)
+    typo = _misspell(rng, lead)
+    text = (
+        f"# Runbook: {service}\n\nLast updated: {upd_old}\nService lead: {typo}\n\n"
+        f"## Overview\nThe {service} service runs in {r_old} and is deployed from the main branch after review.\n\n"
+        f"## Dashboards\n- Metrics: open the {service} board in the monitoring tool\n"
+        f"- Logs: filter on service={service} in the log viewer\n\n"
+        f"## Maintenance window\nPlanned maintenance happens every {day_old} between {w_old} UTC.\n\n"
+        f"## Escalation\n1. Page the on-call engineer via {pg_old}.\n"
+        f"2. If nobody acknowledges within {m_old}, call {typo} at {ph_old}.\n\n"
+        f"## Known issues\n- Cache warm-up after a deploy can take several minutes.\n\n"
+        f"## Deprecated endpoints\nThe /v1/export endpoint was retired; clients must call /v2/export instead.\n")
+    return _Doc("runbook", "runbook", text, [
+        _Fact("the region", r_old, r_new), _Fact("the maintenance day", day_old, day_new),
+        _Fact("the maintenance window", w_old, w_new), _Fact("the acknowledgement timeout", m_old, m_new),
+        _Fact("the lead's phone number", ph_old, ph_new), _Fact("the paging route", pg_old, pg_new),
+        _Fact("the service lead's name", typo, lead, kind="typo"),
+        _Fact("the `Last updated:` line", f"Last updated: {upd_old}", f"Last updated: {upd_new}", kind="line"),
+    ], [("Deprecated endpoints", "/v1/export endpoint was retired"), ("Known issues", "Cache warm-up after a deploy")],
+        [("Rollback", "Redeploy the previous release tag from the deployment dashboard."),
+         ("Capacity", "Scale out when CPU stays above 70 percent for ten minutes."),
+         ("Owners", "The platform team reviews this runbook every quarter.")])
+
+
+DOC_TEMPLATES: tuple[Callable[[random.Random], _Doc], ...] = (_event_brief, _onboarding, _runbook)
+
+
+def _remove_section(text: str, heading: str) -> str:
+    lines, out, skipping = text.split("\n"), [], False
+    for ln in lines:
+        if ln.startswith("## "):
+            skipping = ln == f"## {heading}"
+        if not skipping:
+            out.append(ln)
+    return "\n".join(out)
+
+
+class EditDocument:
+    """Revise an existing document: change stated facts, fix a name, drop and add sections."""
+
+    name = "edit_document"
+    category = "file_content"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        doc = rng.choice(DOC_TEMPLATES)(rng)
+        src_path = f"input/{doc.stem}.md"
+        path = f"output/step{ctx.step}_{doc.stem}.md"
+        k = 2 + (ctx.difficulty >= 3) + (ctx.difficulty >= 5)
+        facts = rng.sample(doc.facts, k=k)
+
+        def apply(fs: list[_Fact]) -> str:
+            text = doc.text
+            for f in fs:
+                text = text.replace(f.old, f.new)
+            return text
+
+        # keep only edits whose old wording really disappears and whose new wording is really new
+        trial = apply(facts)
+        facts = [f for f in facts if f.old.lower() not in trial.lower() and f.new.lower() not in doc.text.lower()]
+        for f in doc.facts:  # a typo nobody asked to fix would tempt a careful agent to fix it anyway
+            if f.kind == "typo" and f not in facts:
+                doc.text = doc.text.replace(f.old, f.new)
+        new = apply(facts)
+        removed = rng.choice(doc.removable) if ctx.difficulty >= 2 or rng.random() < 0.5 else None
+        if removed:
+            new = _remove_section(new, removed[0])
+        added = rng.choice(doc.additions) if ctx.difficulty >= 3 or not removed else None
+        last_heading = [ln for ln in new.split("\n") if ln.startswith("## ")][-1]
+        if added:
+            new = new.rstrip("\n") + f"\n\n## {added[0]}\n{added[1]}\n"
+        edits = []
+        for f in facts:
+            if f.kind == "typo":
+                edits.append(f"{f.what} is misspelled as `{f.old}` — correct it to `{f.new}` everywhere")
+            elif f.kind == "line":
+                edits.append(f"set {f.what} to `{f.new}`")
+            else:
+                edits.append(f"change {f.what} from `{f.old}` to `{f.new}` (every mention)")
+        if removed:
+            edits.append(f"delete the whole `## {removed[0]}` section (heading and text)")
+        if added:
+            edits.append(f"add a new last section `## {added[0]}` whose text is the single line “{added[1]}”")
+        body = "; ".join(f"({i}) {e}" for i, e in enumerate(edits, 1))
+        instruction = pick(rng, (
+            f"Revise the {doc.label} `{src_path}` and save the revised copy as `{path}` (leave the original as is): "
+            f"{body}. Everything else must stay word for word the same.",
+            f"Make these edits to the {doc.label} in `{src_path}`, writing the result to `{path}` rather than "
+            f"overwriting the input: {body}. Keep all other lines unchanged.",
+        ))
+        s = ctx.step
+        checks: list[dict[str, Any]] = []
+        for i, f in enumerate(facts):
+            checks.append(ck.contains(f"step{s}_edit{i}_new", path, [f.new], ci=False))
+            checks.append(ck.absent_words(f"step{s}_edit{i}_old_gone", path, [f.old]))
+        if removed:
+            checks.append(ck.absent_words(f"step{s}_section_removed", path, [f"## {removed[0]}", removed[1]]))
+        if added:
+            checks.append(ck.regex(f"step{s}_section_added", path, rf"^## {re.escape(added[0])}\s*$"))
+            checks.append(ck.contains(f"step{s}_section_text", path, [added[1]]))
+            checks.append(ck.ordered(f"step{s}_section_last", path, [last_heading, f"## {added[0]}"]))
+        kept = self._kept_lines(rng, doc.text, new, facts, removed)
+        checks += [ck.contains(f"step{s}_kept{i}", path, [ln]) for i, ln in enumerate(kept)]
+        targets = [v for v in [f.new for f in facts] + kept + ([added[1]] if added else [])
+                   if new.count(v) == 1 and new.lower().count(v.lower()) == 1]
+        mutations: tuple[Mutation, ...] = ("missing", "value") + (("format", "order") if added else ())
+        return OpStep(
+            op=self.name, instruction=instruction, oracle=[write_call(path, new)], checks=checks,
+            outputs=[OutputSpec(path, mutations, checked_values=tuple(targets))],
+            artifact=Text(path=path, content=new, label=f"revised {doc.label}",
+                          facts={"changed": {f.what: f.new for f in facts},
+                                 "described": [self._described(f) for f in facts],
+                                 "removed_section": removed[0] if removed else None,
+                                 "added_section": added[0] if added else None}),
+            input_files={src_path: doc.text.encode()},
+        )
+
+    @staticmethod
+    def _described(f: _Fact) -> list[str]:
+        """(what, value as written in the revised file): lets a later message restate the changes."""
+        if f.kind == "line":
+            return ["the last-updated date", f.new.split(": ", 1)[1]]
+        return [f.what.replace("`", ""), f.new]
+
+    @staticmethod
+    def _kept_lines(rng: random.Random, old: str, new: str, facts: list[_Fact],
+                    removed: tuple[str, str] | None) -> list[str]:
+        """Two untouched lines (list markers stripped) that must survive the edit verbatim."""
+        candidates = []
+        for ln in old.split("\n"):
+            body = ln.lstrip("-0123456789. ").strip()
+            if len(body) < 25 or ln.startswith("#") or any(f.old in ln for f in facts):
+                continue
+            if body not in new or new.lower().count(body.lower()) != 1:
+                continue
+            if removed and removed[1] in body:
+                continue
+            candidates.append(body)
+        return rng.sample(candidates, k=min(2, len(candidates)))

@@ -15,9 +15,10 @@ import io
 import json
 import random
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, fmt_number, serialize
@@ -355,9 +356,9 @@ def _page_table(table_id: str, caption: str, columns: list[str], rows: list[Row]
                      for r in rows)
     foot = ""
     if total_col:
-        cells = "".join(
-            f"<td>{_display(c, round(sum(float(r[c]) for r in rows), 2), False)}</td>" if c == total_col  # type: ignore[arg-type]
-            else ("<td>Total</td>" if i == 0 else "<td></td>") for i, c in enumerate(columns))
+        total = round(sum(float(str(r[total_col])) for r in rows), 2)
+        cells = "".join(f"<td>{_display(c, total, False)}</td>" if c == total_col
+                        else ("<td>Total</td>" if i == 0 else "<td></td>") for i, c in enumerate(columns))
         foot = f"\n    <tfoot><tr class=\"total\">{cells}</tr></tfoot>"
     return (f'  <table id="{table_id}" class="data-table">\n    <caption>{html.escape(caption)}</caption>\n'
             f"    <thead><tr>{head}</tr></thead>\n    <tbody>\n{body}\n    </tbody>{foot}\n  </table>")
@@ -530,11 +531,12 @@ class DownloadResource:
         cols = [c for c in target.columns if c == target.key or c == target.category or c in picked]
         rows = target.rows
         cat_value = None
-        values = sorted({str(r[target.category]) for r in rows}) if target.category else []
+        cat = target.category or ""
+        values = sorted({str(r[cat]) for r in rows}) if cat else []
         if ctx.difficulty >= 2 and len(values) > 1:
-            counts = {v: sum(str(r[target.category]) == v for r in rows) for v in values}
+            counts = {v: sum(str(r[cat]) == v for r in rows) for v in values}
             cat_value = max(values, key=lambda v: (counts[v], v))
-            rows = [r for r in rows if str(r[target.category]) == cat_value]
+            rows = [r for r in rows if str(r[cat]) == cat_value]
         fmt = rng.choice(("csv", "json"))
         out = Table(columns=cols, rows=[{c: r[c] for c in cols} for r in rows],
                     path=f"output/step{ctx.step}_{schema.base_name}_download.{fmt}", fmt=fmt,  # type: ignore[arg-type]
@@ -543,10 +545,14 @@ class DownloadResource:
 
         which = (f"the newest {schema.label} export listed in `mirror/index.txt` (releases are named by quarter)"
                  if by_newest else f"`{target_url}`")
-        save = (f"save it as `{download_path}` (same file name as in the URL, bytes unchanged)" if by_newest
-                else f"save it as `{download_path}`")
-        if archive:
-            save += (f", then unpack it inside `downloads/` so its data file ends up at `{data_path}`")
+        if by_newest:  # naming the saved file would give away which release is the newest
+            save = "save it in `downloads/` under the file name the URL ends with (bytes unchanged)"
+            if archive:
+                save += ", then unpack it inside `downloads/`, keeping the archive's folder structure"
+        else:
+            save = f"save it as `{download_path}`"
+            if archive:
+                save += f", then unpack it inside `downloads/` so its data file ends up at `{data_path}`"
         keep = f" keeping only the rows whose `{target.category}` is `{cat_value}`," if cat_value else ""
         col_list = ",".join(cols)
         instruction = pick(rng, (

@@ -1,0 +1,196 @@
+"""HFAgent: a local Hugging Face transformers model as an agent (SFT checkpoints, small baselines).
+
+Each turn renders the conversation with the tokenizer's own chat template (tools included, as the
+model was trained), generates in a worker thread (``model.generate`` takes seconds to minutes and
+must not stall the event loop other episodes share), and parses tool calls from the generated
+text with :func:`clawgym_env.tools.parsing.parse_action`, as a vLLM tool parser would.
+
+The exact prompt and response token ids go into ``AgentTurn.raw`` (DESIGN contract 9: never
+re-tokenize history for training; it drifts from what the model generated).
+
+torch and transformers are imported when an HFAgent is created (``pip install torch==2.13.0`` first
+on a CPU machine, then ``pip install 'clawgym[train]'``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Any
+
+from clawgym_env.agents.base import AgentTurn
+from clawgym_env.agents.common import AgentError, count_tool_calls, turn_message
+from clawgym_env.tasks.model import Task
+from clawgym_env.tools.parsing import parse_action
+
+__all__ = ["HFAgent", "template_messages"]
+
+
+class HFAgent:
+    """An agent that runs a transformers causal LM in-process.
+
+    Args:
+        model_or_path: a loaded ``PreTrainedModel`` (used as given: its train/eval mode is yours, e.g.
+            when a trainer shares it) or a local path / hub id for ``from_pretrained`` (put in eval mode).
+        tokenizer: a tokenizer with a chat template; default: loaded from ``model_or_path``.
+        max_new_tokens: generation limit per turn.
+        temperature: 0 = greedy; otherwise sampling with ``top_p``.
+        device: where the model runs (``"cpu"``, ``"cuda"``, ...).
+        dtype: torch dtype name for loading from a path (``"float32"``, ``"bfloat16"``); default float32.
+        chat_template_kwargs: extra variables for the template (e.g. ``{"enable_thinking": False}``).
+        stop_token_ids: ids that end a turn; default: the generation config's and tokenizer's eos.
+    """
+
+    def __init__(
+        self,
+        model_or_path: Any,
+        tokenizer: Any = None,
+        *,
+        max_new_tokens: int = 1024,
+        temperature: float = 0.7,
+        top_p: float = 1.0,
+        device: str = "cpu",
+        dtype: str | None = None,
+        chat_template_kwargs: dict[str, Any] | None = None,
+        stop_token_ids: list[int] | None = None,
+        text_tool_calls: bool = True,
+        name: str = "hf",
+    ):
+        try:
+            import torch
+            import transformers
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError("HFAgent needs torch and transformers: pip install torch==2.13.0, then "
+                              "pip install 'clawgym[train]'") from exc
+        self.name = name
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self.device = device
+        self.chat_template_kwargs = dict(chat_template_kwargs or {})
+        self.text_tool_calls = text_tool_calls
+        self._torch = torch
+
+        if isinstance(model_or_path, str):
+            torch_dtype = getattr(torch, dtype or "float32")
+            model = transformers.AutoModelForCausalLM.from_pretrained(model_or_path, dtype=torch_dtype).eval()
+            self.model_name = model_or_path
+        else:
+            model = model_or_path
+            self.model_name = str(getattr(model, "name_or_path", "") or type(model).__name__)
+        if tokenizer is None:
+            source = model_or_path if isinstance(model_or_path, str) else getattr(model, "name_or_path", None)
+            if not source:
+                raise ValueError("give a tokenizer: the model has no path to load one from")
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source)
+        if not getattr(tokenizer, "chat_template", None):
+            raise ValueError("the tokenizer has no chat template; set tokenizer.chat_template")
+        self.model = model.to(device)
+        self.tokenizer = tokenizer
+        self.stop_token_ids = stop_token_ids if stop_token_ids is not None else _eos_ids(model, tokenizer)
+        if not self.stop_token_ids:
+            raise ValueError("no stop token: the tokenizer and generation config name no eos; give stop_token_ids")
+        self._lock = threading.Lock()  # one generate at a time per agent; concurrent episodes queue here
+
+    # ------------------------------------------------------------------ Agent protocol
+    def begin_episode(self, task: Task) -> None:
+        """Stateless between turns: one instance can serve many episodes (their turns take turns)."""
+
+    async def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AgentTurn:
+        started = time.perf_counter()
+        raw = await asyncio.to_thread(self.generate, messages, tools)
+        parsed = parse_action(raw["text"], id_offset=count_tool_calls(messages)) if self.text_tool_calls \
+            else parse_action({"role": "assistant", "content": raw["text"]}, text_tool_calls=False)
+        message, raw["malformed_tool_calls"] = turn_message(parsed)
+        return AgentTurn(
+            message=message,
+            usage={"prompt_tokens": len(raw["prompt_ids"]), "completion_tokens": len(raw["response_ids"])},
+            latency_s=time.perf_counter() - started,
+            model=self.model_name,
+            raw=raw,
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "agent": "hf", "name": self.name, "model": self.model_name, "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature, "top_p": self.top_p, "device": self.device,
+            "chat_template_kwargs": dict(self.chat_template_kwargs), "stop_token_ids": list(self.stop_token_ids),
+        }
+
+    # ------------------------------------------------------------------ generation (worker thread)
+    def render(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
+        """The prompt text: the chat template over the conversation, tools and generation prompt."""
+        return self.tokenizer.apply_chat_template(
+            template_messages(messages), tools=tools or None, add_generation_prompt=True, tokenize=False,
+            **self.chat_template_kwargs,
+        )
+
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        """Blocking: render, tokenize, generate. Returns the token ids, texts and finish reason."""
+        torch = self._torch
+        prompt_text = self.render(messages, tools)
+        prompt_ids: list[int] = self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        sampling: dict[str, Any] = {"do_sample": False}
+        if self.temperature > 0:
+            sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_token_ids[0]
+        input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=self.device)
+        try:
+            with self._lock, torch.inference_mode():
+                out = self.model.generate(
+                    input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                    max_new_tokens=self.max_new_tokens, eos_token_id=list(self.stop_token_ids), pad_token_id=pad,
+                    **sampling,
+                )
+        except RuntimeError as exc:  # out of memory, device errors: not the model's answer
+            raise AgentError(f"{self.model_name}: generate failed: {exc}", kind="backend") from exc
+        response_ids: list[int] = out[0, len(prompt_ids):].tolist()
+        stopped = bool(response_ids) and response_ids[-1] in self.stop_token_ids
+        body_ids = response_ids[:-1] if stopped else response_ids
+        return {
+            "prompt_ids": prompt_ids,
+            "response_ids": response_ids,
+            "prompt_text": prompt_text,
+            "response_text": self.tokenizer.decode(response_ids, skip_special_tokens=False),
+            "text": self.tokenizer.decode(body_ids, skip_special_tokens=False),
+            "finish_reason": "stop" if stopped else "length",
+        }
+
+
+def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as chat templates expect them: tool-call arguments as objects (Qwen2.5's template
+    applies ``tojson`` to them, which would double-encode a JSON string), content never None.
+    Arguments that are not a JSON object stay as the model wrote them."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        if m.get("content") is None:
+            m["content"] = ""
+        if m.get("tool_calls"):
+            calls = []
+            for c in m["tool_calls"]:
+                fn = dict(c.get("function") or {})
+                args = fn.get("arguments")
+                if isinstance(args, str):
+                    try:
+                        value = json.loads(args)
+                    except ValueError:
+                        value = None
+                    if isinstance(value, dict):
+                        fn["arguments"] = value
+                calls.append({**c, "function": fn})
+            m["tool_calls"] = calls
+        out.append(m)
+    return out
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    ids: list[int] = []
+    config_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    for value in (config_eos, tokenizer.eos_token_id):
+        for i in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(i, int) and i not in ids:
+                ids.append(i)
+    return ids

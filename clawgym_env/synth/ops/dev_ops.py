@@ -1,0 +1,1228 @@
+"""Development and execution operations: run a script, read code, fix a bug, run tests, read logs.
+
+All five start a chain: each writes a tiny, realistic project (stdlib Python 3 only, so it runs in the
+sandbox) or a log file into the workspace. Expected results are computed here by mirroring what the
+code does, never by running it, so building a task stays in memory and takes about a millisecond; the
+quality gate then proves the mirror right by running the oracle (which does execute the code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from clawgym_env.synth import checks as ck
+from clawgym_env.synth.artifacts import Row, Table, Text, cell, serialize
+from clawgym_env.synth.datagen import PEOPLE, make_table, schema_for
+from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, exec_call, write_call
+from clawgym_env.synth.phrasing import join_list, pick
+
+# ================================================================ a small bank of real modules
+# Six self-contained utility modules, each with a correct implementation, one realistic bug (a
+# snippet of the correct code and its broken replacement) and unit tests whose data come from the
+# RNG. fix_bug plants the bug; run_tests plants bugs and unfinished stubs; inspect_code reads them.
+
+
+@dataclass(frozen=True)
+class _Func:
+    name: str
+    params: str
+    doc: str
+    body: str
+    """Body lines, each indented by four spaces."""
+    todo: str
+    """What a developer would leave as a TODO/FIXME in this function."""
+    calls: tuple[str, ...] = ()
+    """Other functions of the module it calls (a stub there makes its tests error too)."""
+
+    @property
+    def param_count(self) -> int:
+        return len([p for p in self.params.split(",") if p.strip()])
+
+
+@dataclass(frozen=True)
+class _Case:
+    name: str
+    lines: tuple[str, ...]
+    uses: tuple[str, ...]
+    catches_bug: bool
+    """Whether this test fails while the module's bug is present."""
+
+
+@dataclass(frozen=True)
+class _Module:
+    name: str
+    doc: str
+    imports: tuple[str, ...]
+    funcs: tuple[_Func, ...]
+    bug_func: str
+    fixed: str
+    """A snippet of the correct code (unique in the file) ..."""
+    broken: str
+    """... and what the bug looks like instead (unique in the broken file)."""
+    symptom: str
+    """A user-facing bug report that does not name the function."""
+    cause: str
+    test_class: str
+    cases: Callable[[random.Random], list[_Case]]
+
+
+def _pricing_cases(rng: random.Random) -> list[_Case]:
+    price = rng.choice((80, 120, 45.5, 249.99, 19.9, 64, 310, 72.4))
+    pct = rng.choice((10, 15, 20, 25, 30, 40))
+    rate = rng.choice((0.07, 0.1, 0.2, 0.21))
+    qty = rng.randint(2, 9)
+    disc = round(price * (100 - pct) / 100, 2)
+    return [
+        _Case("test_apply_discount", (f"self.assertAlmostEqual(apply_discount({price!r}, {pct}), {disc!r}, places=2)",),
+              ("apply_discount",), True),
+        _Case("test_zero_discount_keeps_price",
+              (f"self.assertAlmostEqual(apply_discount({price!r}, 0), {price!r}, places=2)",), ("apply_discount",), True),
+        _Case("test_discount_above_100_rejected", ("with self.assertRaises(ValueError):", f"    apply_discount({price!r}, 120)"),
+              ("apply_discount",), False),
+        _Case("test_add_tax", (f"self.assertAlmostEqual(add_tax({price!r}, {rate!r}), {round(price * (1 + rate), 2)!r}, places=2)",),
+              ("add_tax",), False),
+        _Case("test_line_total",
+              (f"self.assertAlmostEqual(line_total({price!r}, {qty}, {pct}), {round(disc * qty, 2)!r}, places=2)",),
+              ("line_total",), True),
+    ]
+
+
+def _pagination_cases(rng: random.Random) -> list[_Case]:
+    per = rng.choice((5, 8, 10, 12))
+    n = rng.randint(23, 47)
+    if n % per == 0:
+        n += 1
+    pages = math.ceil(n / per)
+    idx = rng.randint(0, n - 1)
+    items = f"items = list(range(1, {n + 1}))"
+    return [
+        _Case("test_page_count", (f"self.assertEqual(page_count({n}, {per}), {pages})",), ("page_count",), False),
+        _Case("test_empty_list_has_one_page", (f"self.assertEqual(page_count(0, {per}), 1)",), ("page_count",), False),
+        _Case("test_first_page", (items, f"self.assertEqual(paginate(items, 1, {per}), list(range(1, {per + 1})))"),
+              ("paginate",), True),
+        _Case("test_last_page_is_partial",
+              (items, f"self.assertEqual(paginate(items, {pages}, {per}), list(range({(pages - 1) * per + 1}, {n + 1})))"),
+              ("paginate",), True),
+        _Case("test_page_zero_rejected", (items, "with self.assertRaises(ValueError):", f"    paginate(items, 0, {per})"),
+              ("paginate",), False),
+        _Case("test_page_of", (f"self.assertEqual(page_of({idx}, {per}), {idx // per + 1})",), ("page_of",), False),
+    ]
+
+
+def _inventory_cases(rng: random.Random) -> list[_Case]:
+    level = rng.randint(10, 60)
+    target = level * rng.choice((2, 3, 4))
+    below = level - rng.randint(1, level - 1)
+    above = level + rng.randint(1, 40)
+    skus = [f"SKU-{n}" for n in rng.sample(range(1000, 9999), 3)]
+    stock = {skus[0]: level, skus[1]: below, skus[2]: above}
+    return [
+        _Case("test_below_level_needs_reorder", (f"self.assertTrue(needs_reorder({below}, {level}))",), ("needs_reorder",), False),
+        _Case("test_at_level_needs_reorder", (f"self.assertTrue(needs_reorder({level}, {level}))",), ("needs_reorder",), True),
+        _Case("test_above_level_is_fine", (f"self.assertFalse(needs_reorder({above}, {level}))",), ("needs_reorder",), False),
+        _Case("test_reorder_quantity_at_level",
+              (f"self.assertEqual(reorder_quantity({level}, {level}, {target}), {target - level})",), ("reorder_quantity",), True),
+        _Case("test_no_reorder_above_level", (f"self.assertEqual(reorder_quantity({above}, {level}, {target}), 0)",),
+              ("reorder_quantity",), False),
+        _Case("test_low_stock", (f"stock = {stock!r}", f"self.assertEqual(low_stock(stock, {level}), {sorted(skus[:2])!r})"),
+              ("low_stock",), True),
+    ]
+
+
+def _durations_cases(rng: random.Random) -> list[_Case]:
+    h, m = rng.randint(1, 3), rng.randint(5, 55)
+    h2, m2 = rng.randint(1, 4), rng.randint(5, 55)
+    total = rng.randint(61, 600)
+    return [
+        _Case("test_hours_and_minutes", (f"self.assertEqual(parse_duration({f'{h}h{m}m'!r}), {h * 60 + m})",),
+              ("parse_duration",), True),
+        _Case("test_minutes_only", (f"self.assertEqual(parse_duration({f'{m2}m'!r}), {m2})",), ("parse_duration",), True),
+        _Case("test_rejects_garbage", ("with self.assertRaises(ValueError):", "    parse_duration('soon')"),
+              ("parse_duration",), False),
+        _Case("test_format_minutes", (f"self.assertEqual(format_minutes({total}), {f'{total // 60}h{total % 60:02d}m'!r})",),
+              ("format_minutes",), False),
+        _Case("test_total_minutes",
+              (f"self.assertEqual(total_minutes([{f'{h2}h'!r}, {f'{m}m'!r}]), {h2 * 60 + m})",), ("total_minutes",), True),
+    ]
+
+
+def _contacts_cases(rng: random.Random) -> list[_Case]:
+    first, last = rng.sample(PEOPLE, 2)
+    dom = rng.choice(("example.org", "northwind.io", "acme-mail.com", "fieldwork.net"))
+    low = first.lower().replace(" ", ".") + "@" + dom
+    mixed = first.replace(" ", ".") + "@" + dom.split(".")[0].capitalize() + "." + dom.split(".")[1].upper()
+    other = last.lower().replace(" ", ".") + "@" + dom
+    contacts = [{"name": first, "email": low}, {"name": last, "email": other}, {"name": first + " (old)", "email": mixed}]
+    padded = [{"name": first, "email": low}, {"name": first, "email": "  " + low + " "}]
+    return [
+        _Case("test_normalize_lowercases", (f"self.assertEqual(normalize_email({mixed!r}), {low!r})",), ("normalize_email",), False),
+        _Case("test_normalize_trims_whitespace", (f"self.assertEqual(normalize_email({'  ' + low + ' '!r}), {low!r})",),
+              ("normalize_email",), True),
+        _Case("test_domain_of", (f"self.assertEqual(domain_of({mixed!r}), {dom!r})",), ("domain_of",), False),
+        _Case("test_dedupe_keeps_first_spelling",
+              (f"contacts = {contacts!r}", "self.assertEqual(dedupe_contacts(contacts), contacts[:2])"), ("dedupe_contacts",), False),
+        _Case("test_dedupe_ignores_padding", (f"contacts = {padded!r}", "self.assertEqual(len(dedupe_contacts(contacts)), 1)"),
+              ("dedupe_contacts",), True),
+    ]
+
+
+def _stats_cases(rng: random.Random) -> list[_Case]:
+    odd = rng.sample(range(1, 100), 5)
+    even = rng.sample(range(1, 100), rng.choice((4, 6)))
+    s = sorted(even)
+    med_even = (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+    old = rng.randint(50, 400)
+    new = old + rng.randint(-40, 120)
+    return [
+        _Case("test_mean", (f"self.assertAlmostEqual(mean({odd!r}), {sum(odd) / len(odd)!r}, places=4)",), ("mean",), False),
+        _Case("test_mean_of_empty_list_raises", ("with self.assertRaises(ValueError):", "    mean([])"), ("mean",), False),
+        _Case("test_median_odd_count", (f"self.assertEqual(median({odd!r}), {sorted(odd)[2]})",), ("median",), False),
+        _Case("test_median_even_count", (f"self.assertEqual(median({even!r}), {med_even!r})",), ("median",), True),
+        _Case("test_percent_change",
+              (f"self.assertAlmostEqual(percent_change({old}, {new}), {round((new - old) / old * 100, 1)!r}, places=1)",),
+              ("percent_change",), False),
+    ]
+
+
+MODULES: tuple[_Module, ...] = (
+    _Module(
+        "pricing", "Price calculations for quotes and invoices.", (),
+        (
+            _Func("apply_discount", "price, percent", "Price after a percentage discount, rounded to cents.",
+                  "    if not 0 <= percent <= 100:\n"
+                  "        raise ValueError(\"percent must be between 0 and 100\")\n"
+                  "    return round(price * (100 - percent) / 100, 2)",
+                  "support fixed-amount coupons as well as percentages"),
+            _Func("add_tax", "price, rate", "Price including tax at ``rate`` (0.2 means 20 %), rounded to cents.",
+                  "    return round(price * (1 + rate), 2)", "read the default tax rate from config"),
+            _Func("line_total", "unit_price, quantity, percent=0", "Total of one invoice line: discounted unit price times quantity.",
+                  "    return round(apply_discount(unit_price, percent) * quantity, 2)",
+                  "confirm with finance whether to round per line or per invoice", ("apply_discount",)),
+        ),
+        "apply_discount", "price * (100 - percent) / 100", "price * percent / 100",
+        "quotes come out far too cheap: a 20 % discount on a 100.00 item shows 20.00 instead of 80.00",
+        "it returned the discount amount itself instead of the price left after the discount",
+        "PricingTests", _pricing_cases),
+    _Module(
+        "pagination", "Split long result lists into pages for the listing screens.", ("import math",),
+        (
+            _Func("page_count", "total_items, per_page", "Number of pages needed for ``total_items`` (always at least 1).",
+                  "    if per_page <= 0:\n"
+                  "        raise ValueError(\"per_page must be positive\")\n"
+                  "    return max(1, math.ceil(total_items / per_page))",
+                  "cache the count for the admin listing"),
+            _Func("paginate", "items, page, per_page", "The items shown on 1-based ``page``.",
+                  "    if page < 1:\n"
+                  "        raise ValueError(\"pages are numbered from 1\")\n"
+                  "    start = (page - 1) * per_page\n"
+                  "    return items[start:start + per_page]",
+                  "return a Page object with has_next and has_prev"),
+            _Func("page_of", "index, per_page", "1-based page that shows the item at 0-based ``index``.",
+                  "    return index // per_page + 1", "validate negative indexes"),
+        ),
+        "paginate", "start = (page - 1) * per_page", "start = page * per_page",
+        "the first page of every listing skips the first batch of results and the last page is always empty",
+        "it computed the start offset from the page number as if pages were numbered from 0",
+        "PaginationTests", _pagination_cases),
+    _Module(
+        "inventory", "Stock level helpers used by the nightly reorder job.", (),
+        (
+            _Func("needs_reorder", "on_hand, reorder_level", "True when stock is at or below the reorder level.",
+                  "    return on_hand <= reorder_level", "support per-warehouse reorder levels"),
+            _Func("reorder_quantity", "on_hand, reorder_level, target",
+                  "Units to order to get back to ``target`` (0 when no reorder is needed).",
+                  "    if not needs_reorder(on_hand, reorder_level):\n"
+                  "        return 0\n"
+                  "    return max(0, target - on_hand)",
+                  "respect supplier minimum order quantities", ("needs_reorder",)),
+            _Func("low_stock", "stock, reorder_level", "SKUs that need reordering, sorted.",
+                  "    return sorted(sku for sku, qty in stock.items() if needs_reorder(qty, reorder_level))",
+                  "include items with pending deliveries", ("needs_reorder",)),
+        ),
+        "needs_reorder", "on_hand <= reorder_level", "on_hand < reorder_level",
+        "items whose stock is exactly at the reorder level never get reordered",
+        "it compared with a strict less-than, so stock exactly at the reorder level was treated as fine",
+        "InventoryTests", _inventory_cases),
+    _Module(
+        "durations", "Parse and format the durations people type into timesheets.", ("import re",),
+        (
+            _Func("parse_duration", "text", "Minutes in a duration such as '1h30m', '45m' or '2h'.",
+                  "    cleaned = text.strip().lower()\n"
+                  "    match = re.fullmatch(r\"(?:(\\d+)h)?(?:(\\d+)m)?\", cleaned)\n"
+                  "    if not cleaned or match is None:\n"
+                  "        raise ValueError(f\"not a duration: {text!r}\")\n"
+                  "    hours, minutes = match.groups()\n"
+                  "    return int(hours or 0) * 60 + int(minutes or 0)",
+                  "accept decimal hours such as '1.5h'"),
+            _Func("format_minutes", "total", "'1h05m' style text for a number of minutes.",
+                  "    hours, minutes = divmod(total, 60)\n"
+                  "    return f\"{hours}h{minutes:02d}m\"", "localize the unit suffixes"),
+            _Func("total_minutes", "entries", "Sum of several duration strings, in minutes.",
+                  "    return sum(parse_duration(entry) for entry in entries)", "skip blank entries instead of failing",
+                  ("parse_duration",)),
+        ),
+        "parse_duration", "int(hours or 0) * 60 + int(minutes or 0)", "int(hours or 0) + int(minutes or 0) * 60",
+        "a timesheet entry of '45m' is booked as 2700 minutes and '2h' as 2 minutes",
+        "it multiplied the minutes by 60 instead of the hours",
+        "DurationTests", _durations_cases),
+    _Module(
+        "contacts", "Clean up the contact list exported from the CRM.", (),
+        (
+            _Func("normalize_email", "address", "Trimmed, lower-case e-mail address, so duplicates compare equal.",
+                  "    return address.strip().lower()", "drop '+tag' suffixes for mailboxes that ignore them"),
+            _Func("domain_of", "address", "The part after the last '@', normalized.",
+                  "    return normalize_email(address).rsplit(\"@\", 1)[1]", "handle addresses without an '@'",
+                  ("normalize_email",)),
+            _Func("dedupe_contacts", "contacts", "First contact for every distinct e-mail address, in input order.",
+                  "    seen = set()\n"
+                  "    unique = []\n"
+                  "    for contact in contacts:\n"
+                  "        key = normalize_email(contact[\"email\"])\n"
+                  "        if key in seen:\n"
+                  "            continue\n"
+                  "        seen.add(key)\n"
+                  "        unique.append(contact)\n"
+                  "    return unique",
+                  "merge phone numbers of duplicates instead of dropping them", ("normalize_email",)),
+        ),
+        "normalize_email", "address.strip().lower()", "address.lower()",
+        "contacts pasted with a stray space around their address are not recognised as duplicates",
+        "it lower-cased the address but no longer trimmed surrounding whitespace",
+        "ContactTests", _contacts_cases),
+    _Module(
+        "stats", "Small statistics helpers for the weekly KPI sheet.", (),
+        (
+            _Func("mean", "values", "Arithmetic mean; ValueError for an empty list.",
+                  "    if not values:\n"
+                  "        raise ValueError(\"mean of an empty list\")\n"
+                  "    return sum(values) / len(values)", "switch to statistics.fmean"),
+            _Func("median", "values", "Middle value; the mean of the two middle values when the count is even.",
+                  "    if not values:\n"
+                  "        raise ValueError(\"median of an empty list\")\n"
+                  "    ordered = sorted(values)\n"
+                  "    mid = len(ordered) // 2\n"
+                  "    if len(ordered) % 2:\n"
+                  "        return ordered[mid]\n"
+                  "    return (ordered[mid - 1] + ordered[mid]) / 2",
+                  "accept any iterable, not only lists"),
+            _Func("percent_change", "old, new", "Change from ``old`` to ``new`` in percent, rounded to 1 decimal.",
+                  "    return round((new - old) / old * 100, 1)", "guard against old == 0"),
+        ),
+        "median", "(ordered[mid - 1] + ordered[mid]) / 2", "(ordered[mid] + ordered[mid + 1]) / 2",
+        "the median of an even number of values is too high (for 1, 2, 3, 4 the sheet shows 3.5 instead of 2.5)",
+        "for an even count it averaged the wrong pair of middle values (one position too far right)",
+        "StatsTests", _stats_cases),
+)
+
+
+@dataclass
+class _Rendered:
+    text: str
+    spans: dict[str, tuple[int, int]]
+    """Function name -> (line of its def, line of its last body line), 1-based."""
+    todos: list[tuple[int, str, str]]
+    """(line, tag, text) of each TODO/FIXME comment."""
+
+
+def _render_module(mod: _Module, *, stubs: tuple[str, ...] = (), todos: dict[str, str] | None = None) -> _Rendered:
+    """The module's source (correct code); ``stubs`` become NotImplementedError, ``todos`` maps function -> tag."""
+    lines = [f'"""{mod.doc}"""', ""]
+    if mod.imports:
+        lines += [*mod.imports]
+    spans: dict[str, tuple[int, int]] = {}
+    found: list[tuple[int, str, str]] = []
+    for f in mod.funcs:
+        lines += ["", ""] if mod.imports or f is not mod.funcs[0] else [""]
+        start = len(lines) + 1
+        lines += [f"def {f.name}({f.params}):", f'    """{f.doc}"""']
+        if todos and f.name in todos:
+            lines.append(f"    # {todos[f.name]}: {f.todo}")
+            found.append((len(lines), todos[f.name], f.todo))
+        if f.name in stubs:
+            lines.append(f'    raise NotImplementedError("{f.name} is planned for the next release")')
+        else:
+            lines += f.body.split("\n")
+        spans[f.name] = (start, len(lines))
+    return _Rendered("\n".join(lines) + "\n", spans, found)
+
+
+def _break(text: str, mod: _Module) -> str:
+    assert text.count(mod.fixed) == 1, mod.name
+    broken = text.replace(mod.fixed, mod.broken)
+    assert broken.count(mod.broken) == 1, mod.name
+    return broken
+
+
+def _render_tests(mod: _Module, cases: list[_Case], skips: dict[str, str] | None = None) -> str:
+    names = sorted({u for c in cases for u in c.uses})
+    lines = [f'"""Unit tests for {mod.name}.py."""', "", "import unittest", "", f"from {mod.name} import {', '.join(names)}",
+             "", "", f"class {mod.test_class}(unittest.TestCase):"]
+    for i, c in enumerate(cases):
+        if i:
+            lines.append("")
+        if skips and c.name in skips:
+            lines.append(f"    @unittest.skip({skips[c.name]!r})")
+        lines.append(f"    def {c.name}(self):")
+        lines += ["        " + ln for ln in c.lines]
+    lines += ["", "", 'if __name__ == "__main__":', "    unittest.main()"]
+    return "\n".join(lines) + "\n"
+
+
+def _closure(mod: _Module, names: tuple[str, ...]) -> set[str]:
+    """The functions a test reaches through the module's own calls."""
+    by_name = {f.name: f for f in mod.funcs}
+    todo, seen = list(names), set()
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(by_name[n].calls)
+    return seen
+
+
+TESTS_INIT = '"""Unit tests for the project (run with: python3 -m unittest)."""\n'
+
+# The verifier's "test files untouched" check: every (path, sha256) pair must match.
+_SAME_FILES_SRC = (
+    "import hashlib, sys\n"
+    "args = sys.argv[1:]\n"
+    "def digest(p):\n"
+    "    with open(p, 'rb') as fh:\n"
+    "        return hashlib.sha256(fh.read().replace(b'\\r\\n', b'\\n').rstrip()).hexdigest()\n"
+    "sys.exit(0 if all(digest(p) == h for p, h in zip(args[::2], args[1::2])) else 1)\n"
+)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode().replace(b"\r\n", b"\n").rstrip()).hexdigest()
+
+
+def _unittest_argv(root: str) -> list[str]:
+    """``cd root && python3 -m unittest`` without a shell: discover from the workspace."""
+    return ["python3", "-m", "unittest", "discover", "-s", f"{root}/tests", "-t", root]
+
+
+# ================================================================ run_script
+
+_SUMMARIZE_SRC = '''#!/usr/bin/env python3
+"""Summarise {label} from a CSV export: count, total and mean of one column per group.
+
+Example:
+    python3 {path} --input export.csv --group-by region --metric amount --sort total
+"""
+
+import argparse
+import csv
+import sys
+
+
+def load_rows(path):
+    """Read the CSV export into a list of dicts, one per record."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def summarize(rows, group_by, metric, minimum=0.0):
+    """(group, count, total, mean) per group, ignoring rows whose metric is below ``minimum``."""
+    groups = {{}}
+    for row in rows:
+        value = float(row[metric])
+        if value < minimum:
+            continue
+        groups.setdefault(row[group_by], []).append(value)
+    summary = []
+    for name, values in groups.items():
+        total = sum(values)
+        summary.append((name, len(values), round(total, 2), round(total / len(values), 2)))
+    return summary
+
+
+def sort_summary(summary, order):
+    """By group name, or by total / count (largest first, ties by name)."""
+    if order == "total":
+        return sorted(summary, key=lambda s: (-s[2], s[0]))
+    if order == "count":
+        return sorted(summary, key=lambda s: (-s[1], s[0]))
+    return sorted(summary, key=lambda s: s[0])
+
+
+def write_csv(summary, group_by, fh):
+    writer = csv.writer(fh, lineterminator="\\n")
+    writer.writerow([group_by, "count", "total", "mean"])
+    for name, count, total, mean in summary:
+        writer.writerow([name, count, f"{{total:.2f}}", f"{{mean:.2f}}"])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Summarise a CSV export by group.")
+    parser.add_argument("--input", required=True, help="CSV file to read")
+    parser.add_argument("--group-by", required=True, help="column whose values form the groups")
+    parser.add_argument("--metric", required=True, help="numeric column to count, add up and average")
+    parser.add_argument("--min", type=float, default=0.0, help="skip rows whose metric is below this value")
+    parser.add_argument("--sort", choices=("name", "total", "count"), default="name",
+                        help="row order: group name (default), or largest total / count first")
+    parser.add_argument("--output", help="write the CSV to this file instead of standard output")
+    args = parser.parse_args(argv)
+    rows = load_rows(args.input)
+    summary = sort_summary(summarize(rows, args.group_by, args.metric, args.min), args.sort)
+    if args.output:
+        with open(args.output, "w", newline="", encoding="utf-8") as fh:
+            write_csv(summary, args.group_by, fh)
+        matched = sum(s[1] for s in summary)
+        print(f"wrote {{len(summary)}} groups ({{matched}} of {{len(rows)}} rows matched) to {{args.output}}")
+    else:
+        write_csv(summary, args.group_by, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+_TOP_SRC = '''#!/usr/bin/env python3
+"""List the top {label} of a CSV export, ranked by one numeric column (largest first).
+
+Example:
+    python3 {path} --input export.csv --sort-by amount --limit 5 --where status=open --fields id,amount
+"""
+
+import argparse
+import csv
+import sys
+
+
+def load_rows(path):
+    """The export's column names and its records (dicts of strings)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames), list(reader)
+
+
+def top_rows(rows, sort_by, limit, tie_field):
+    """The ``limit`` rows with the largest ``sort_by`` (ties: ``tie_field`` ascending)."""
+    ranked = sorted(rows, key=lambda r: (-float(r[sort_by]), r[tie_field]))
+    return ranked[:limit]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Rank the records of a CSV export by one column.")
+    parser.add_argument("--input", required=True, help="CSV file to read")
+    parser.add_argument("--sort-by", required=True, help="numeric column to rank by, largest first")
+    parser.add_argument("--limit", type=int, default=10, help="how many rows to keep (default 10)")
+    parser.add_argument("--where", help="keep only rows where COLUMN=VALUE (exact match)")
+    parser.add_argument("--fields", help="comma-separated columns to output (default: all); "
+                                         "ties in the ranking are broken by the first one")
+    parser.add_argument("--output", help="write the CSV to this file instead of standard output")
+    args = parser.parse_args(argv)
+    columns, rows = load_rows(args.input)
+    if args.where:
+        column, _, wanted = args.where.partition("=")
+        rows = [r for r in rows if r[column] == wanted]
+    fields = args.fields.split(",") if args.fields else columns
+    picked = top_rows(rows, args.sort_by, args.limit, fields[0])
+    fh = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore", lineterminator="\\n")
+    writer.writeheader()
+    writer.writerows(picked)
+    if args.output:
+        fh.close()
+        print(f"wrote {{len(picked)}} rows to {{args.output}}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+
+def _threshold(values: list[float], frac: float) -> int | float:
+    v = sorted(values)[int(len(values) * frac)]
+    return int(v) if float(v).is_integer() else round(v, 2)
+
+
+class RunScript:
+    """Run a provided command-line script with the right arguments and capture what it produces."""
+
+    name = "run_script"
+    category = "development"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        schema = schema_for(rng)
+        n = 8 + 4 * ctx.difficulty + rng.randrange(0, 5)
+        src = make_table(rng, schema, n, f"input/{schema.base_name}.csv", "csv")
+        # What the script sees: the CSV's strings (the float of a cell equals the generated value).
+        text_rows = [{c: cell(r[c]) for c in src.columns} for r in src.rows]
+        to_file = rng.random() < 0.5
+        if rng.random() < 0.5:
+            script = f"project/tools/summarize_{schema.base_name}.py"
+            code = _SUMMARIZE_SRC.format(label=src.label, path=script)
+            out, args, words, log_line = self._summarize(ctx, src, text_rows)
+        else:
+            script = f"project/tools/top_{schema.base_name}.py"
+            code = _TOP_SRC.format(label=src.label, path=script)
+            out, args, words, log_line = self._top(ctx, src, text_rows)
+        log_path = f"output/step{ctx.step}_run.log"
+        cmd = f"python3 {script} {args}"
+        if to_file:
+            cmd += f" --output {out.path}"
+        exact = rng.random() < 0.5
+        if to_file and exact:
+            how = pick(rng, (
+                f"it writes the CSV to `{out.path}` itself; save the one-line message it prints to `{log_path}`",
+                f"besides the CSV it writes to `{out.path}`, it prints a one-line message: capture that into `{log_path}`",
+            ))
+        elif to_file:
+            how = pick(rng, (
+                f"have it write its CSV to `{out.path}` (its `--output` option) and save the one-line message it "
+                f"prints to `{log_path}`",
+                f"pass `--output {out.path}` so it writes the CSV there, and capture what it prints on the terminal "
+                f"into `{log_path}`",
+            ))
+        else:
+            how = pick(rng, (
+                f"save its standard output, unchanged, to `{out.path}`",
+                f"redirect what it prints (a CSV) into `{out.path}` without editing it",
+            ))
+        if exact:
+            instruction = pick(rng, (
+                f"Run the helper script from the workspace root exactly as `{cmd}`; {how}.",
+                f"From the workspace root, run `{cmd}`; {how}.",
+            ))
+        else:
+            instruction = pick(rng, (
+                f"Use the script `{script}` (check its `--help`) on `{src.path}` to {words}; {how}.",
+                f"Our helper `{script}` takes command-line options (see `python3 {script} --help`). Run it on "
+                f"`{src.path}` to {words}; {how}.",
+            ))
+        header = ",".join(out.columns)
+        checks = [ck.regex(f"step{ctx.step}_script_header", out.path, r"\A\ufeff?" + header.replace(".", r"\.") + r"\r?$"),
+                  ck.table_equal(f"step{ctx.step}_script_output", out)]
+        outputs = [OutputSpec(out.path, ("missing", "value", "format", "order"))]
+        oracle_cmd = f"mkdir -p output && {cmd}" + (f" > {log_path}" if to_file else f" > {out.path}")
+        if to_file:
+            checks.append(ck.lines_equal(f"step{ctx.step}_script_message", log_path, [log_line]))
+            outputs.append(OutputSpec(log_path, ("missing", "value")))
+        return OpStep(
+            op=self.name, instruction=instruction, oracle=[exec_call(oracle_cmd)], checks=checks, outputs=outputs,
+            artifact=out, input_files={src.path: serialize(src).encode(), script: code.encode()},
+        )
+
+    @staticmethod
+    def _summarize(ctx: OpContext, src: Table, text_rows: list[dict[str, str]]) -> tuple[Table, str, str, str]:
+        """Mirror of summarize.py: groups of rows at or above --min, with count, total, mean."""
+        rng = ctx.rng
+        group = src.category or src.columns[1]
+        metric = rng.choice(src.numeric)
+        minimum = _threshold([float(r[metric]) for r in text_rows], rng.choice((0.2, 0.3)))
+        order = rng.choice(("name", "total", "count"))
+        groups: dict[str, list[float]] = {}
+        for r in text_rows:
+            value = float(r[metric])
+            if value < float(minimum):
+                continue
+            groups.setdefault(r[group], []).append(value)
+        summary = [(name, len(v), round(sum(v), 2), round(sum(v) / len(v), 2)) for name, v in groups.items()]
+        if order == "total":
+            summary.sort(key=lambda s: (-s[2], s[0]))
+        elif order == "count":
+            summary.sort(key=lambda s: (-s[1], s[0]))
+        else:
+            summary.sort(key=lambda s: s[0])
+        rows: list[Row] = [{group: s[0], "count": s[1], "total": s[2], "mean": s[3]} for s in summary]
+        path = f"output/step{ctx.step}_{group}_summary.csv"
+        out = Table(columns=[group, "count", "total", "mean"], rows=rows, path=path, fmt="csv",
+                    label=f"{group} totals of {src.label}", key=group, numeric=["count", "total", "mean"])
+        args = f"--input {src.path} --group-by {group} --metric {metric} --min {minimum}"
+        if order != "name" or rng.random() < 0.5:
+            args += f" --sort {order}"
+        sort_words = {"name": "ordered by group name", "total": "ordered by total, largest first",
+                      "count": "ordered by count, largest first"}[order]
+        words = (f"summarise `{metric}` per `{group}`, ignoring rows whose `{metric}` is below {minimum}, "
+                 f"with the groups {sort_words}")
+        matched = sum(s[1] for s in summary)
+        log_line = f"wrote {len(summary)} groups ({matched} of {len(text_rows)} rows matched) to {path}"
+        return out, args, words, log_line
+
+    @staticmethod
+    def _top(ctx: OpContext, src: Table, text_rows: list[dict[str, str]]) -> tuple[Table, str, str, str]:
+        """Mirror of top.py: optional COLUMN=VALUE filter, rank by a number, keep the first N, some fields."""
+        rng = ctx.rng
+        key = src.key or src.columns[0]
+        sort_by = rng.choice(src.numeric)
+        rows = list(zip(src.rows, text_rows))
+        where = None
+        if src.category and (ctx.difficulty >= 3 or rng.random() < 0.4):
+            counts: dict[str, int] = {}
+            for _, t in rows:
+                counts[t[src.category]] = counts.get(t[src.category], 0) + 1
+            common = sorted((v for v, c in counts.items() if c >= 3), key=lambda v: (-counts[v], v))
+            if common:
+                where = (src.category, rng.choice(common[:2]))
+                rows = [(r, t) for r, t in rows if t[src.category] == where[1]]
+        limit = rng.randint(3, min(8, len(rows)))
+        others = [c for c in src.columns if c not in (key, sort_by)]
+        extra = rng.sample(others, k=min(len(others), 1 + ctx.difficulty // 2))
+        fields = [key] + [c for c in src.columns if c in extra or c == sort_by]
+        rows.sort(key=lambda rt: (-float(rt[1][sort_by]), rt[1][key]))
+        picked = rows[:limit]
+        path = f"output/step{ctx.step}_top_{src.label.replace(' ', '_')}.csv"
+        out = Table(columns=fields, rows=[{f: r[f] for f in fields} for r, _ in picked], path=path, fmt="csv",
+                    label=f"top {src.label}", key=key, numeric=[c for c in src.numeric if c in fields],
+                    category=src.category if src.category in fields else None)
+        args = f"--input {src.path} --sort-by {sort_by} --limit {limit}"
+        if where:
+            args += f" --where {where[0]}={where[1]}"
+        args += f" --fields {','.join(fields)}"
+        cond = f" with `{where[0]}` equal to `{where[1]}`" if where else ""
+        words = (f"list the top {limit} {src.label}{cond} ranked by `{sort_by}` (largest first), with only the fields "
+                 f"{join_list([f'`{f}`' for f in fields])} in that order")
+        log_line = f"wrote {len(picked)} rows to {path}"
+        return out, args, words, log_line
+
+
+# ================================================================ inspect_code
+
+_PACKAGES = ("storekit", "opsdesk", "ledgerline", "fieldnotes", "rostertools", "shiplog", "clinicdesk", "kpiboard")
+_CONSTANTS: tuple[tuple[str, Callable[[random.Random], Any], str], ...] = (
+    ("MAX_RETRIES", lambda r: r.randint(2, 6), "retries before a job is marked failed"),
+    ("REQUEST_TIMEOUT_SECONDS", lambda r: r.choice((10, 15, 20, 30, 45)), "timeout for outgoing HTTP calls"),
+    ("PAGE_SIZE", lambda r: r.choice((20, 25, 50, 100)), "rows per page in listings"),
+    ("DEFAULT_CURRENCY", lambda r: r.choice(("EUR", "USD", "GBP", "CHF", "CAD")), "currency for new quotes"),
+    ("LOW_STOCK_THRESHOLD", lambda r: r.randint(5, 40), "default reorder level"),
+    ("REPORT_TIMEZONE", lambda r: r.choice(("Europe/Lisbon", "America/Toronto", "Asia/Tokyo", "Africa/Nairobi")),
+     "timezone used in exported reports"),
+    ("ENABLE_EMAIL_DIGEST", lambda r: r.random() < 0.5, "send the weekly digest e-mail"),
+    ("VAT_RATE", lambda r: r.choice((0.07, 0.19, 0.2, 0.21, 0.25)), "default tax rate"),
+    ("ARCHIVE_AFTER_DAYS", lambda r: r.choice((30, 60, 90, 180)), "move closed records to the archive after this"),
+)
+_CONFIG_NOTES = (
+    ("FIXME", "move the API token out of the source tree before the next release"),
+    ("TODO", "load overrides from an environment-specific file"),
+    ("TODO", "document every setting in the README"),
+)
+
+
+def _literal(v: Any) -> str:
+    """A Python literal as the project's style writes it (double-quoted strings)."""
+    return json.dumps(v) if isinstance(v, str) else repr(v)
+
+
+class InspectCode:
+    """Answer questions about a small Python package by reading its source (no running)."""
+
+    name = "inspect_code"
+    category = "development"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        pkg = rng.choice(_PACKAGES)
+        root = f"project/{pkg}"
+        mods = sorted(rng.sample(MODULES, 2 + (ctx.difficulty >= 4)), key=lambda m: m.name)
+        all_funcs = [(m, f) for m in mods for f in m.funcs]
+        n_todos = min(len(all_funcs), 2 + ctx.difficulty // 2)
+        tagged = rng.sample(all_funcs, n_todos)
+        files: dict[str, str] = {}
+        func_rows: list[Row] = []
+        todo_rows: list[dict[str, Any]] = []
+        for m in mods:
+            tags = {f.name: rng.choice(("TODO", "FIXME")) for mm, f in tagged if mm is m}
+            r = _render_module(m, todos=tags)
+            path = f"{root}/{m.name}.py"
+            files[path] = r.text
+            for f in m.funcs:
+                start, end = r.spans[f.name]
+                func_rows.append({"module": path, "function": f.name, "line": start, "params": f.param_count,
+                                  "lines": end - start + 1})
+            todo_rows += [{"file": path, "line": ln, "tag": tag, "text": text} for ln, tag, text in r.todos]
+        # config.py: constants with comments, a NOTE (not a TODO) and, when harder, a later override.
+        consts = rng.sample(_CONSTANTS, 6)
+        values = {name: make(rng) for name, make, _ in consts}
+        lines = [f'"""Settings shared by the {pkg} modules."""', "", f'APP_NAME = "{pkg}"']
+        for name, _, comment in consts:
+            lines.append(f"{name} = {values[name]!r}  # {comment}")
+        lines.append("")
+        note_tag, note_text = rng.choice(_CONFIG_NOTES)
+        lines.append(f"# {note_tag}: {note_text}")
+        todo_rows.append({"file": f"{root}/config.py", "line": len(lines), "tag": note_tag, "text": note_text})
+        lines.append('API_BASE_URL = "https://api.internal.example/v2"')
+        lines.append("# NOTE: values below were agreed with the operations team")
+        asked = [name for name, _, _ in rng.sample(consts, 2 + (ctx.difficulty >= 3))]
+        if ctx.difficulty >= 3:
+            name = asked[0]
+            make = next(mk for n, mk, _ in consts if n == name)
+            new = make(rng)
+            for _ in range(10):
+                if new != values[name]:
+                    break
+                new = make(rng)
+            if new != values[name]:
+                lines.append(f"{name} = {new!r}  # override after the spring review")
+                values[name] = new
+        files[f"{root}/config.py"] = "\n".join(lines) + "\n"
+        version = f"0.{rng.randint(2, 9)}.{rng.randint(0, 9)}"
+        files[f"{root}/__init__.py"] = f'"""{pkg}: internal helpers for {ctx.persona.domain}."""\n\n__version__ = "{version}"\n'
+
+        func_rows.sort(key=lambda r: (str(r["module"]), int(r["line"])))  # type: ignore[arg-type]
+        todo_rows.sort(key=lambda r: (r["file"], r["line"]))
+        fn_path = f"output/step{ctx.step}_functions.csv"
+        notes_path = f"output/step{ctx.step}_code_notes.json"
+        table = Table(columns=["module", "function", "line", "params", "lines"], rows=func_rows, path=fn_path, fmt="csv",
+                      label="functions", key="function", numeric=["line", "params", "lines"], category="module")
+        notes = {"todos": todo_rows, "constants": {n: values[n] for n in asked}}
+        names = join_list([f"`{n}`" for n in asked])
+        instruction = pick(rng, (
+            f"Read the Python package in `{root}/` (read the code, no need to run it) and write two files. "
+            f"(a) `{fn_path}`, a CSV with header `module,function,line,params,lines`: one row per top-level function "
+            f"(`def`) in the package, where `module` is the file's path relative to the workspace (like "
+            f"`{root}/<name>.py`), `line` the line number of the `def`, `params` its number of parameters and `lines` "
+            f"the number of lines from the `def` line to the function's last line inclusive; rows sorted by `module` "
+            f"then `line`. (b) `{notes_path}`, a JSON object with `todos`: a list of every `TODO` and `FIXME` comment "
+            f"in the package as objects `{{\"file\", \"line\", \"tag\", \"text\"}}` (`tag` is TODO or FIXME, `text` is "
+            f"the comment after `TODO:`/`FIXME:`), sorted by file then line, and `constants`: an object giving the "
+            f"values of {names} in `{root}/config.py` (the value each has once the module has been loaded, as a JSON "
+            f"number, string or boolean).",
+            f"I need an inventory of the code in `{root}/`. Without modifying anything, create `{fn_path}` (CSV, "
+            f"columns `module,function,line,params,lines`) listing every top-level `def` of the package — `module` "
+            f"is the workspace-relative file path (e.g. `{root}/<name>.py`), `line` is where the `def` is, `params` "
+            f"counts its parameters, `lines` spans from the `def` to its last line (inclusive) — ordered by module "
+            f"path and line. Also create `{notes_path}` holding a JSON object: `todos` lists each `TODO`/`FIXME` "
+            f"comment as `{{\"file\": path, \"line\": n, \"tag\": \"TODO\" or \"FIXME\", \"text\": what follows the "
+            f"colon}}`, ordered by file then line; `constants` maps {names} to their final values in "
+            f"`{root}/config.py` (JSON types: numbers, strings, booleans).",
+        ))
+        checks = [
+            ck.table_equal(f"step{ctx.step}_functions_listed", _project(table, ["module", "function"]), exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_functions_def_lines", _project(table, ["function", "line"]), exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_functions_params", _project(table, ["function", "params"]), exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_functions_lengths", _project(table, ["function", "lines"]), exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_functions_table", table),
+            ck.json_equal(f"step{ctx.step}_todos", notes_path, todo_rows, key_path=["todos"]),
+        ] + [ck.json_equal(f"step{ctx.step}_constant_{n.lower()}", notes_path, values[n], key_path=["constants", n], tol=0.0001)
+             for n in asked]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(fn_path, serialize(table)), write_call(notes_path, json.dumps(notes, indent=2) + "\n")],
+            checks=checks,
+            outputs=[OutputSpec(fn_path, ("missing", "value", "format", "order")),
+                     OutputSpec(notes_path, ("missing", "value", "format"))],
+            artifact=table, input_files={p: t.encode() for p, t in files.items()},
+        )
+
+
+def _project(table: Table, columns: list[str]) -> Table:
+    """The same output file, checked on some columns only."""
+    return Table(columns=columns, rows=[{c: r[c] for c in columns} for r in table.rows], path=table.path, fmt=table.fmt)
+
+
+# ================================================================ fix_bug
+
+
+class FixBug:
+    """Fix a real bug in a small project so its unittest suite passes, and say what was fixed."""
+
+    name = "fix_bug"
+    category = "development"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        root = "project"
+        buggy = rng.choice(MODULES)
+        mods = [buggy]
+        if ctx.difficulty >= 3:
+            mods.append(rng.choice([m for m in MODULES if m is not buggy]))
+        files: dict[str, str] = {f"{root}/tests/__init__.py": TESTS_INIT}
+        n_tests = 0
+        test_paths = []
+        for m in mods:
+            text = _render_module(m).text
+            files[f"{root}/{m.name}.py"] = _break(text, m) if m is buggy else text
+            cases = m.cases(rng)
+            n_tests += len(cases)
+            tpath = f"{root}/tests/test_{m.name}.py"
+            files[tpath] = _render_tests(m, cases)
+            test_paths.append(tpath)
+        mod_path = f"{root}/{buggy.name}.py"
+        note = f"output/step{ctx.step}_fix.md"
+        instruction = pick(rng, (
+            f"A user reports that {buggy.symptom}, and the unit tests in `{root}/` fail (run them with "
+            f"`cd {root} && python3 -m unittest`). Find the bug and fix the code (do not change the tests) so the "
+            f"whole suite passes, then write a short note to `{note}` naming the file you changed (its path "
+            f"relative to the workspace, e.g. `{root}/<file>.py`) and the function you fixed.",
+            f"The test suite of the small project in `{root}/` is red (`cd {root} && python3 -m unittest`); the "
+            f"related complaint is that {buggy.symptom}. Fix the bug in the source code — leave the test files "
+            f"exactly as they are — until all tests pass, and record in `{note}` (Markdown) the workspace-relative "
+            f"path of the file you edited (like `{root}/<file>.py`) and the name of the function with the bug.",
+        ))
+        content = (f"# Bug fix\n\n- File: `{mod_path}`\n- Function: `{buggy.bug_func}`\n- Cause: {buggy.cause}.\n"
+                   f"- Result: all {n_tests} unit tests pass again.\n")
+        argv = ["python3", "-c", _SAME_FILES_SRC]
+        for p in test_paths:
+            argv += [p, _digest(files[p])]
+        checks = [
+            # The whole suite must pass (new regression tests are welcome); the next check proves the original
+            # test files are still there, unchanged.
+            ck.command(f"step{ctx.step}_tests_pass", _unittest_argv(root)),
+            ck.command(f"step{ctx.step}_tests_unchanged", argv, requires=note),
+            ck.contains(f"step{ctx.step}_note_file", note, [mod_path]),
+            ck.contains(f"step{ctx.step}_note_function", note, [buggy.bug_func]),
+        ]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[{"name": "edit", "arguments": {"path": mod_path, "oldText": buggy.broken, "newText": buggy.fixed}},
+                    exec_call(f"cd {root} && python3 -m unittest"),
+                    write_call(note, content)],
+            checks=checks,
+            outputs=[OutputSpec(note, ("missing", "value"), checked_values=(mod_path, buggy.bug_func)),
+                     OutputSpec(mod_path, ("missing", "value"), checked_values=(buggy.fixed,))],
+            artifact=Text(path=note, content=content, label="bug fix note",
+                          facts={"file": mod_path, "function": buggy.bug_func, "tests": n_tests}),
+            input_files={p: t.encode() for p, t in files.items()},
+        )
+
+
+# ================================================================ run_tests
+
+_COLLECT_SRC = '''"""Run the unit tests in project/ and record one status per test (pass, fail, error, skip)."""
+
+import csv
+import os
+import unittest
+
+RESULTS = "{results}"
+SUMMARY = "{summary}"
+
+
+class StatusResult(unittest.TestResult):
+    """Remembers the outcome of every test by its id."""
+
+    def __init__(self):
+        super().__init__()
+        self.status = {{}}
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.status[test.id()] = "pass"
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.status[test.id()] = "fail"
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.status[test.id()] = "error"
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.status[test.id()] = "skip"
+
+
+def main():
+    root = os.getcwd()
+    os.chdir("project")
+    suite = unittest.defaultTestLoader.discover(".")
+    result = StatusResult()
+    suite.run(result)
+    os.chdir(root)
+    rows = sorted(result.status.items())
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\\n")
+        writer.writerow(["test_id", "status"])
+        writer.writerows(rows)
+    modules = {{}}
+    for test_id, status in rows:
+        counts = modules.setdefault(test_id.rsplit(".", 2)[0], {{"pass": 0, "fail": 0, "error": 0, "skip": 0}})
+        counts[status] += 1
+    with open(SUMMARY, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\\n")
+        writer.writerow(["module", "tests", "passed", "failed", "errors", "skipped"])
+        for module in sorted(modules):
+            c = modules[module]
+            writer.writerow([module, sum(c.values()), c["pass"], c["fail"], c["error"], c["skip"]])
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+class RunTests:
+    """Run a unittest suite in which some tests fail by design and report every test's status."""
+
+    name = "run_tests"
+    category = "development"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        root = "project"
+        mods = sorted(rng.sample(MODULES, 2 + (ctx.difficulty >= 3)), key=lambda m: m.name)
+        roles = ["bug", "stub"] + [rng.choice(("bug", "stub", "clean")) for _ in mods[2:]]
+        if rng.random() < 0.3:
+            roles[rng.randrange(2)] = "clean"
+        rng.shuffle(roles)
+        files: dict[str, str] = {f"{root}/tests/__init__.py": TESTS_INIT}
+        results: list[Row] = []
+        all_cases = [(m, m.cases(rng)) for m in mods]
+        skip_at = rng.randrange(len(mods) + 1)  # one module gets a skipped test, or none
+        for i, ((m, cases), role) in enumerate(zip(all_cases, roles)):
+            stubs: tuple[str, ...] = ()
+            if role == "stub":
+                stubs = (rng.choice([f.name for f in m.funcs]),)
+            text = _render_module(m, stubs=stubs).text
+            files[f"{root}/{m.name}.py"] = _break(text, m) if role == "bug" else text
+            status: dict[str, str] = {}
+            for c in cases:
+                if _closure(m, c.uses) & set(stubs):
+                    status[c.name] = "error"
+                elif role == "bug" and c.catches_bug:
+                    status[c.name] = "fail"
+                else:
+                    status[c.name] = "pass"
+            skips = {}
+            passing = [c.name for c in cases if status[c.name] == "pass"]
+            if i == skip_at and len(passing) > 1:  # skip a test that would pass, so no failure is hidden
+                name = rng.choice(passing)
+                skips[name] = rng.choice(("needs the staging database", "flaky on CI, see issue 214",
+                                          "waiting for the new fixtures"))
+                status[name] = "skip"
+            files[f"{root}/tests/test_{m.name}.py"] = _render_tests(m, cases, skips)
+            results += [{"test_id": f"tests.test_{m.name}.{m.test_class}.{c.name}", "status": status[c.name]}
+                        for c in cases]
+        results.sort(key=lambda r: str(r["test_id"]))
+        summary: list[Row] = []
+        for m in mods:
+            mine = [r["status"] for r in results if str(r["test_id"]).startswith(f"tests.test_{m.name}.")]
+            summary.append({"module": f"tests.test_{m.name}", "tests": len(mine), "passed": mine.count("pass"),
+                            "failed": mine.count("fail"), "errors": mine.count("error"), "skipped": mine.count("skip")})
+        res_path = f"output/step{ctx.step}_test_results.csv"
+        sum_path = f"output/step{ctx.step}_test_summary.csv"
+        res_table = Table(columns=["test_id", "status"], rows=results, path=res_path, fmt="csv", label="test results",
+                          key="test_id", category="status")
+        sum_table = Table(columns=["module", "tests", "passed", "failed", "errors", "skipped"], rows=summary,
+                          path=sum_path, fmt="csv", label="test modules", key="module",
+                          numeric=["tests", "passed", "failed", "errors", "skipped"])
+        instruction = pick(rng, (
+            f"Run the unit tests of the project in `{root}/` (`cd {root} && python3 -m unittest -v`). Some tests fail "
+            f"on purpose (unfinished features), so do not change anything in `{root}/`. Write `{res_path}`, a CSV "
+            f"with header `test_id,status` and one row per test: `test_id` as unittest names it "
+            f"(`tests.test_<module>.<TestClass>.<test_method>`) and `status` one of `pass`, `fail` (an assertion "
+            f"failed), `error` (it raised an exception) or `skip`; rows sorted by `test_id` (plain string order). "
+            f"Then write `{sum_path}` with header `module,tests,passed,failed,errors,skipped`: one row per test "
+            f"module (`tests.test_<module>`), sorted by module, counting its tests by status.",
+            f"I want a test report for `{root}/`. Run its unittest suite from inside `{root}` (`python3 -m unittest "
+            f"-v`) without fixing anything — some failures are expected. Save `{res_path}` (CSV, columns `test_id,status`): "
+            f"every test once, `test_id` in unittest's dotted form `tests.test_<module>.<TestClass>.<test_method>`, "
+            f"`status` = `pass`, `fail` (assertion failure), `error` (unexpected exception) or `skip`, sorted by "
+            f"`test_id`. Also save `{sum_path}` (CSV, columns `module,tests,passed,failed,errors,skipped`) with one "
+            f"row per test module `tests.test_<module>`, in module order.",
+        ))
+        script = f"scratch/step{ctx.step}_collect_results.py"
+        checks = [
+            ck.table_equal(f"step{ctx.step}_tests_listed", _project(res_table, ["test_id"]), exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_test_statuses", res_table),
+            ck.table_equal(f"step{ctx.step}_test_summary", sum_table),
+        ]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(script, _COLLECT_SRC.format(results=res_path, summary=sum_path)),
+                    exec_call(f"python3 {script}")],
+            checks=checks,
+            outputs=[OutputSpec(res_path, ("missing", "value", "format", "order")),
+                     OutputSpec(sum_path, ("missing", "value", "format", "order"))],
+            artifact=sum_table, input_files={p: t.encode() for p, t in files.items()},
+        )
+
+
+# ================================================================ analyze_logs
+
+_SERVICES = ("orderdesk", "roomplanner", "shipfast", "labtrack", "payrollsync", "ticketbay")
+# (exception, message, frames as (component/file, function, code)); the innermost frame is last.
+_TRACEBACKS: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...] = (
+    ("ZeroDivisionError", "division by zero",
+     (("worker/jobs.py", "run_job", "result = handler(payload)"),
+      ("billing/invoices.py", "average_line_value", "return total / len(lines)"))),
+    ("KeyError", "'customer_id'",
+     (("api/handlers.py", "create_order", "body = serialize_order(order)"),
+      ("api/serializers.py", "serialize_order", "\"customer\": order[\"customer_id\"],"))),
+    ("ValueError", "invalid literal for int() with base 10: 'twelve'",
+     (("api/handlers.py", "update_stock", "qty = parse_quantity(form)"),
+      ("inventory/forms.py", "parse_quantity", "return int(form[\"quantity\"])"))),
+    ("AttributeError", "'NoneType' object has no attribute 'email'",
+     (("scheduler/runner.py", "send_digests", "mailer.send(build_digest(team))"),
+      ("mailer/digest.py", "build_digest", "lines.append(render_entry(entry))"),
+      ("mailer/render.py", "render_entry", "return f\"{entry.owner.email}: {entry.title}\""))),
+    ("TypeError", "unsupported operand type(s) for +: 'int' and 'NoneType'",
+     (("worker/jobs.py", "run_job", "result = handler(payload)"),
+      ("reports/weekly.py", "build_totals", "totals[day] = totals.get(day, 0) + row.get(\"hours\")"))),
+)
+_PLAIN_ERRORS = (
+    ("TimeoutError", "request to {dep} timed out after {s}s"),
+    ("ConnectionError", "could not connect to {dep}:{port}"),
+    ("PermissionError", "[Errno 13] Permission denied: '/var/lib/{svc}/exports'"),
+    ("TimeoutError", "lock on table {table} not acquired within {s}s"),
+    ("ConnectionError", "connection to {dep} reset by peer"),
+)
+_INFO = ("request completed in {ms}ms (GET /api/{res})", "job {job} finished in {ms}ms", "user {uid} signed in",
+         "cache warmed with {n} keys", "processed batch of {n} {res}", "health check ok")
+_DEBUG = ("payload size {n} bytes", "cache lookup {res}:{uid}", "retry budget {k}/5 remaining",
+          "sql: select * from {table} limit {n}")
+_WARN = ("slow response from {dep}: {ms}ms", "retrying request to {dep} (attempt {k}/3)",
+         "queue depth {n} above soft limit", "deprecated setting 'timeout' used, use 'request_timeout'",
+         "disk usage at {pct}% on /var/lib/{svc}")
+_EXTRA_COMPONENTS = ("api", "auth", "billing", "cache", "db", "mailer", "scheduler", "search", "worker", "reports")
+_DEPS = ("payments-gateway", "postgres-primary", "redis", "smtp-relay", "search-cluster", "geo-api")
+
+
+def _fill(rng: random.Random, template: str, svc: str) -> str:
+    return template.format(
+        ms=rng.randint(12, 4800), res=rng.choice(("orders", "invoices", "users", "rooms", "reports")),
+        job=rng.randint(1000, 9999), uid=rng.randint(100, 9999), n=rng.randint(2, 900), k=rng.randint(1, 3),
+        dep=rng.choice(_DEPS), s=rng.choice((5, 10, 30, 60)), port=rng.choice((443, 5432, 6379, 25, 9200)),
+        table=rng.choice(("orders", "invoices", "sessions")), pct=rng.randint(81, 97), svc=svc)
+
+
+class AnalyzeLogs:
+    """Summarise an application log: entries per component, error types, and the last traceback."""
+
+    name = "analyze_logs"
+    category = "development"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        svc = rng.choice(_SERVICES)
+        style = rng.choice(("plain", "logfmt"))
+        tbs = rng.sample(_TRACEBACKS, 1 + (ctx.difficulty >= 3))
+        comps = sorted({tb[2][0][0].split("/")[0] for tb in tbs})
+        comps += rng.sample([c for c in _EXTRA_COMPONENTS if c not in comps], k=2 + ctx.difficulty // 2)
+        comps = sorted(comps)
+        n = 18 + 7 * ctx.difficulty + rng.randrange(0, 6)
+        levels = [rng.choices(("DEBUG", "INFO", "WARNING", "ERROR"), weights=(15, 50, 20, 15))[0] for _ in range(n)]
+        entry_comps = [rng.choice(comps) for _ in range(n)]
+        for i, c in enumerate(comps):  # every component shows up
+            entry_comps[(i * 5 + 1) % n] = c
+        tb_at = sorted(rng.sample(range(2, n), len(tbs)))
+        plain_err = [i for i in range(n) if levels[i] == "ERROR" and i not in tb_at]
+        while len(plain_err) < 2:
+            i = rng.choice([j for j in range(1, n) if j not in tb_at and j not in plain_err])
+            levels[i] = "ERROR"
+            plain_err.append(i)
+        t = datetime(2026, rng.randint(1, 11), rng.randint(1, 28), rng.randint(0, 20), rng.randint(0, 59), rng.randint(0, 59))
+        lines: list[str] = []
+        stamps: list[str] = []
+        error_types: dict[str, int] = {}
+        last_tb: dict[str, Any] = {}
+        for i in range(n):
+            t += timedelta(seconds=rng.randint(1, 95))
+            ts = t.strftime("%Y-%m-%d %H:%M:%S") if style == "plain" else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamps.append(ts)
+            trace: list[str] = []
+            if i in tb_at:
+                exc, msg, frames = tbs[tb_at.index(i)]
+                level, comp = "ERROR", frames[0][0].split("/")[0]
+                entry_comps[i] = comp
+                text = f"{exc}: {msg}"
+                trace = ["Traceback (most recent call last):"]
+                line_no = 0
+                for rel, func, code in frames:
+                    line_no = rng.randint(18, 420)
+                    trace += [f'  File "/srv/{svc}/{rel}", line {line_no}, in {func}', f"    {code}"]
+                trace.append(text)
+                last_tb = {"exception": exc, "file": f"/srv/{svc}/{frames[-1][0]}", "line": line_no,
+                           "function": frames[-1][1]}
+            else:
+                level, comp = levels[i], entry_comps[i]
+                if level == "ERROR":
+                    exc, tmpl = rng.choice(_PLAIN_ERRORS)
+                    text = f"{exc}: {_fill(rng, tmpl, svc)}"
+                else:
+                    text = _fill(rng, rng.choice({"DEBUG": _DEBUG, "INFO": _INFO, "WARNING": _WARN}[level]), svc)
+            levels[i] = level
+            if level == "ERROR":
+                name = text.split(":", 1)[0]
+                error_types[name] = error_types.get(name, 0) + 1
+            if style == "plain":
+                lines.append(f"{ts} {level:<7} [{comp}] {text}")
+            else:
+                lv = {"WARNING": "warn"}.get(level, level.lower())
+                lines.append(f'ts={ts} level={lv} component={comp} msg="{text}"')
+            lines += trace
+        log_path = f"input/logs/{svc}.log"
+        rows: list[Row] = []
+        for c in comps:
+            idx = [i for i in range(n) if entry_comps[i] == c]
+            rows.append({"component": c, "entries": len(idx), "warnings": sum(levels[i] == "WARNING" for i in idx),
+                         "errors": sum(levels[i] == "ERROR" for i in idx), "first_seen": stamps[idx[0]],
+                         "last_seen": stamps[idx[-1]]})
+        errs = [i for i in range(n) if levels[i] == "ERROR"]
+        comp_path = f"output/step{ctx.step}_log_components.csv"
+        json_path = f"output/step{ctx.step}_log_errors.json"
+        table = Table(columns=["component", "entries", "warnings", "errors", "first_seen", "last_seen"], rows=rows,
+                      path=comp_path, fmt="csv", label="log components", key="component",
+                      numeric=["entries", "warnings", "errors"])
+        doc = {"entries": n, "error_types": dict(sorted(error_types.items())), "first_error": stamps[errs[0]],
+               "last_error": stamps[errs[-1]], "last_traceback": last_tb}
+        fmt_words = ("`<timestamp> <LEVEL> [<component>] <message>`" if style == "plain" else
+                     "`ts=<timestamp> level=<level> component=<component> msg=\"<message>\"`")
+        instruction = pick(rng, (
+            f"The log of our `{svc}` service is saved at `{log_path}`: one entry per line as {fmt_words}; lines that "
+            f"do not start with a timestamp are traceback lines belonging to the entry above and are not entries. "
+            f"Write `{comp_path}`, a CSV with header `component,entries,warnings,errors,first_seen,last_seen`: one row "
+            f"per component, sorted by name, with its number of entries (all levels), of warning entries and of error "
+            f"entries, and the timestamps of its first and last entry copied exactly as written in the log. Then write "
+            f"`{json_path}`, a JSON object with `entries` (total entries), `error_types` (for error entries, the "
+            f"exception name before the first `:` of the message, mapped to how many times it occurs), `first_error` "
+            f"and `last_error` (timestamps of the first and last error entry, as written), and `last_traceback`: for "
+            f"the last traceback in the file, an object with `exception`, and the `file`, `line` (a number) and "
+            f"`function` of its innermost frame (the last `File ...` line).",
+            f"Please analyse `{log_path}` (entries look like {fmt_words}; indented and `Traceback`/exception lines "
+            f"continue the entry before them and do not count as entries). Produce `{comp_path}` (CSV, columns "
+            f"`component,entries,warnings,errors,first_seen,last_seen`, one row per component in alphabetical order: "
+            f"entry count over all levels, warning count, error count, first and last timestamp exactly as in the "
+            f"log) and `{json_path}` with keys `entries` (number of entries), `error_types` (exception name — the text "
+            f"before the first colon of each error message — to count), `first_error`, `last_error` (timestamps as "
+            f"written) and `last_traceback` (`exception`, plus `file`, `line` as a number and `function` taken from "
+            f"the innermost `File` line of the final traceback in the log).",
+        ))
+        checks = [
+            ck.table_equal(f"step{ctx.step}_component_counts", _project(table, ["component", "entries", "warnings", "errors"]),
+                           exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_component_times", _project(table, ["component", "first_seen", "last_seen"]),
+                           exact_columns=False),
+            ck.table_equal(f"step{ctx.step}_component_table", table),
+            ck.json_equal(f"step{ctx.step}_entry_total", json_path, n, key_path=["entries"]),
+            ck.json_equal(f"step{ctx.step}_error_types", json_path, doc["error_types"], key_path=["error_types"]),
+            ck.json_equal(f"step{ctx.step}_first_error", json_path, doc["first_error"], key_path=["first_error"]),
+            ck.json_equal(f"step{ctx.step}_last_error", json_path, doc["last_error"], key_path=["last_error"]),
+            ck.json_equal(f"step{ctx.step}_last_traceback", json_path, last_tb, key_path=["last_traceback"]),
+        ]
+        return OpStep(
+            op=self.name, instruction=instruction,
+            oracle=[write_call(comp_path, serialize(table)), write_call(json_path, json.dumps(doc, indent=2) + "\n")],
+            checks=checks,
+            outputs=[OutputSpec(comp_path, ("missing", "value", "format", "order")),
+                     OutputSpec(json_path, ("missing", "value", "format"))],
+            artifact=table, input_files={log_path: ("\n".join(lines) + "\n").encode()},
+        )

@@ -1,0 +1,347 @@
+"""Planning and knowledge organization operations: schedules from task graphs, indexes of notes."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from clawgym_env.synth import checks as ck
+from clawgym_env.synth.artifacts import Row, Table, describe_format, serialize
+from clawgym_env.synth.datagen import PEOPLE
+from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.phrasing import join_list, pick
+
+# ---------------------------------------------------------------- schedule_plan
+# Task names in a sensible working order; dependencies only ever point to earlier names.
+_PROJECTS: dict[str, tuple[str, ...]] = {
+    "Spring volunteer fair": (
+        "Confirm date and venue", "Draft the budget", "Recruit volunteers", "Order supplies", "Design flyers",
+        "Print flyers", "Set up registration form", "Arrange catering", "Brief volunteers", "Venue walkthrough",
+        "Send reminder emails", "Pack event kits"),
+    "Website relaunch": (
+        "Collect requirements", "Write content outline", "Design mockups", "Review mockups", "Build page templates",
+        "Migrate blog posts", "Set up redirects", "Accessibility review", "Load testing", "Stakeholder sign-off",
+        "Launch announcement", "Retrospective"),
+    "Office move": (
+        "Measure new office", "Get moving quotes", "Choose moving company", "Plan seating chart", "Order new desks",
+        "Pack archive boxes", "Move IT equipment", "Set up network", "Update mailing address", "Unpack and label",
+        "Hand back old keys", "Welcome breakfast"),
+    "Customer survey": (
+        "Define research questions", "Draft questionnaire", "Ethics approval", "Pilot questionnaire",
+        "Revise questionnaire", "Recruit participants", "Run survey", "Clean responses", "Analyse results",
+        "Draft report", "Peer review", "Publish summary"),
+}
+
+
+@dataclass
+class _Task:
+    id: str
+    name: str
+    owner: str
+    duration_days: int
+    depends_on: list[str]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "owner": self.owner, "duration_days": self.duration_days,
+                "depends_on": self.depends_on}
+
+
+def _yaml_tasks(project: str, start: date, holidays: list[date], tasks: list[_Task]) -> str:
+    """The plan as hand-written YAML (flow lists for dependencies, as people write them)."""
+    out = [f"project: {project}", f"project_start: {start.isoformat()}"]
+    if holidays:
+        out.append("holidays:")
+        out += [f"  - {h.isoformat()}" for h in holidays]
+    out.append("tasks:")
+    for t in tasks:
+        out += [f"  - id: {t.id}", f"    name: {t.name}", f"    owner: {t.owner}",
+                f"    duration_days: {t.duration_days}", f"    depends_on: [{', '.join(t.depends_on)}]"]
+    return "\n".join(out) + "\n"
+
+
+class SchedulePlan:
+    """Earliest-start schedule of a small task graph (dependencies, durations, optionally one task at a
+    time per owner and a working-day calendar), with every tie broken by an explicit rule."""
+
+    name = "schedule_plan"
+    category = "planning_knowledge"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        d = ctx.difficulty
+        project = rng.choice(sorted(_PROJECTS))
+        n = min(4 + d + rng.randrange(0, 3), len(_PROJECTS[project]))
+        names = _PROJECTS[project][:n]
+        owners = rng.sample(PEOPLE, 2 if d <= 2 else 3)
+        ids = [f"T{i:02d}" for i in rng.sample(range(1, n + 1), n)]  # filed in random order: ids are not topological
+        deps: list[list[int]] = [[]]
+        for i in range(1, n):
+            k = 0 if i <= 3 and rng.random() < 0.3 else (2 if i >= 2 and rng.random() < 0.35 else 1)
+            # mostly the step just before (names are in working order), sometimes one a little earlier
+            first = i - 1 if rng.random() < 0.6 else rng.randrange(max(0, i - 4), i)
+            extra = [j for j in range(max(0, i - 4), i) if j != first]
+            deps.append(sorted(([first] + rng.sample(extra, min(k - 1, len(extra)))) if k else []))
+        tasks = sorted((_Task(ids[i], names[i], rng.choice(owners), rng.randint(1, 5), sorted(ids[j] for j in deps[i]))
+                        for i in range(n)), key=lambda t: t.id)
+
+        one_at_a_time = d >= 3
+        start_day: dict[str, int] = {}
+        finish_day: dict[str, int] = {}
+        owner_free: dict[str, int] = {}
+        while len(start_day) < n:  # serial schedule: smallest ready id first
+            t = next(t for t in tasks if t.id not in start_day and all(x in finish_day for x in t.depends_on))
+            s = max([finish_day[x] for x in t.depends_on] + [0])
+            if one_at_a_time:
+                s = max(s, owner_free.get(t.owner, 0))
+            start_day[t.id], finish_day[t.id] = s, s + t.duration_days
+            owner_free[t.owner] = finish_day[t.id]
+
+        project_start = date(2026, 1, 5) + timedelta(weeks=rng.randrange(0, 40))  # a Monday
+        horizon = max(finish_day.values())
+        holidays: list[date] = []
+        if d >= 4:
+            span = [project_start + timedelta(days=i) for i in range(1, horizon + horizon // 2 + 2)]
+            weekdays = [x for x in span if x.weekday() < 5]
+            holidays = sorted(rng.sample(weekdays, min(2, len(weekdays))))
+        workdays: list[date] = []
+        cur = project_start
+        while len(workdays) < horizon + 1:
+            if cur.weekday() < 5 and cur not in holidays:
+                workdays.append(cur)
+            cur += timedelta(days=1)
+
+        with_dates = d >= 2
+        columns = ["task_id", "name", "owner", "duration_days", "start_day", "finish_day"]
+        if with_dates:
+            columns += ["start_date", "end_date"]
+        rows: list[Row] = []
+        for t in sorted(tasks, key=lambda t: (start_day[t.id], t.id)):
+            row: Row = {"task_id": t.id, "name": t.name, "owner": t.owner, "duration_days": t.duration_days,
+                        "start_day": start_day[t.id], "finish_day": finish_day[t.id]}
+            if with_dates:
+                row["start_date"] = workdays[start_day[t.id]].isoformat()
+                row["end_date"] = workdays[finish_day[t.id] - 1].isoformat()
+            rows.append(row)
+
+        if rng.random() < 0.5:
+            src_path = "input/tasks.json"
+            doc: dict[str, object] = {"project": project, "project_start": project_start.isoformat()}
+            if holidays:
+                doc["holidays"] = [h.isoformat() for h in holidays]
+            doc["tasks"] = [t.as_dict() for t in tasks]
+            source = json.dumps(doc, indent=2) + "\n"
+        else:
+            src_path = "input/tasks.yaml"
+            source = _yaml_tasks(project, project_start, holidays, tasks)
+        fmt = rng.choice(("csv", "json"))
+        out = Table(columns=columns, rows=rows, path=f"output/step{ctx.step}_schedule.{fmt}", fmt=fmt,  # type: ignore[arg-type]
+                    label="scheduled tasks", key="task_id", numeric=["duration_days", "start_day", "finish_day"],
+                    category="owner")
+
+        cols = join_list([f"`{c}`" for c in columns])
+        rules = [
+            "Days are numbered from 0 (day 0 is `project_start`) and count working days only.",
+            "A task can start once every task in its `depends_on` has finished: its `start_day` is the largest "
+            "`finish_day` among its dependencies (0 if it has none) and `finish_day` = `start_day` + `duration_days`.",
+        ]
+        if one_at_a_time:
+            rules.append(
+                "Each owner works on one task at a time, so schedule the tasks one by one: always take, among the "
+                "tasks whose dependencies are all scheduled already, the one with the smallest `task_id`; its "
+                "`start_day` is the later of its dependencies' largest `finish_day` and the `finish_day` of the task "
+                "scheduled last for the same owner (0 if none).")
+        if with_dates:
+            rules.append(
+                "`start_date` is the calendar date of working day `start_day` and `end_date` the date of the task's "
+                "last working day (day `finish_day` - 1); working days are Monday to Friday"
+                + (", minus the `holidays` listed in the file." if holidays else "."))
+        instruction = pick(rng, (
+            f"Plan the project in `{src_path}` ({n} tasks with owners, durations in working days and dependencies) "
+            f"and write the schedule to `{out.path}` as {describe_format(fmt)} with exactly the columns {cols}, one row "
+            f"per task, sorted by `start_day` and then `task_id`. ",
+            f"Using the task list in `{src_path}`, compute when each of the {n} tasks runs and save it to "
+            f"`{out.path}` ({describe_format(fmt)}; columns {cols} in that order; rows ordered by `start_day`, ties by "
+            f"`task_id`). ",
+        )) + " ".join(rules)
+        step = f"step{ctx.step}"
+        checks = [ck.table_equal(f"{step}_schedule", out),
+                  ck.table_equal(f"{step}_schedule_days",
+                                 Table(["task_id", "start_day", "finish_day"], rows, out.path, fmt),  # type: ignore[arg-type]
+                                 ordered=False, exact_columns=False)]
+        if with_dates:
+            checks.append(ck.table_equal(f"{step}_schedule_dates",
+                                         Table(["task_id", "start_date", "end_date"], rows, out.path, fmt),  # type: ignore[arg-type]
+                                         ordered=False, exact_columns=False))
+        return OpStep(
+            op=self.name, instruction=instruction, oracle=[write_call(out.path, serialize(out))], checks=checks,
+            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))], artifact=out,
+            input_files={src_path: source.encode()},
+        )
+
+
+# ---------------------------------------------------------------- organize_knowledge
+_NOTES: dict[str, tuple[str, ...]] = {
+    "projects": ("Website Relaunch", "Spring Fundraiser", "Mobile App Pilot", "Warehouse Move", "Volunteer Portal",
+                 "Newsletter Redesign", "Solar Panel Rollout", "Customer Survey"),
+    "processes": ("Onboarding Checklist", "Expense Approval Flow", "Incident Runbook", "Release Process",
+                  "Vendor Onboarding", "Weekly Backup Routine", "Hiring Pipeline", "Purchase Requests"),
+    "reference": ("Brand Guidelines", "Office Wifi Setup", "Glossary", "Style Guide", "Emergency Contacts",
+                  "Printer Troubleshooting", "Tooling Overview", "Data Retention Policy"),
+    "meetings": ("Kickoff Notes", "Budget Review Notes", "Quarterly Planning Notes", "Retro Notes March",
+                 "Board Prep Notes", "Design Review Notes", "Partner Call Notes", "Team Offsite Notes"),
+}
+_TAGS = ("onboarding", "finance", "ops", "it", "marketing", "people", "planning", "security", "customers",
+         "facilities")
+_ALL_TITLES = tuple(t for ts in _NOTES.values() for t in ts)
+assert sorted(_ALL_TITLES) == sorted(_ALL_TITLES, key=str.lower), "titles must sort the same with or without case"
+_INTROS = {
+    "projects": "Tracking page for the {t} work.",
+    "processes": "How we handle {t}, step by step.",
+    "reference": "Reference notes on {t}.",
+    "meetings": "Notes from the session, kept for the record.",
+}
+_LINK_SENTENCES = ("See {l} for the background.", "This depends on {l}.", "Related: {l}.",
+                   "Open questions are tracked in {l}.", "Compare with {l} before changing anything.")
+_ALIASES = ("this page", "the details", "the checklist", "that note", "here")
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+@dataclass
+class _Note:
+    title: str
+    area: str
+    tags: list[str]
+    created: date
+    targets: list[str]
+    """Other notes it links to (each distinct, never itself)."""
+    broken: list[str] = field(default_factory=list)
+    """Link targets that match no note."""
+
+
+class OrganizeKnowledge:
+    """Index a folder of linked Markdown notes: per-note link counts, a tag index, broken links.
+
+    Titles come from front matter, links are Obsidian-style ``[[Title]]`` / ``[[Title|text]]``; the
+    counts ask for distinct notes, so repeated links and aliases are the traps, not the parsing.
+    """
+
+    name = "organize_knowledge"
+    category = "planning_knowledge"
+    consumes: tuple[str, ...] = ()
+    starts = True
+    offline_note = None
+
+    def build(self, ctx: OpContext) -> OpStep:
+        rng = ctx.rng
+        d = ctx.difficulty
+        n = 5 + d + rng.randrange(0, 3)
+        chosen = sorted(rng.sample(_ALL_TITLES, n))
+        missing_pool = [t for t in _ALL_TITLES if t not in chosen]
+        area_of = {t: a for a, ts in _NOTES.items() for t in ts}
+        notes: list[_Note] = []
+        for title in chosen:
+            targets = rng.sample([t for t in chosen if t != title], rng.randint(0, min(3, n - 1)))
+            broken = rng.sample(missing_pool, 1) if d >= 3 and rng.random() < 0.4 else []
+            notes.append(_Note(title, area_of[title], sorted(rng.sample(_TAGS, rng.randint(1, 3))),
+                               date(2025, 6, 1) + timedelta(days=rng.randrange(0, 300)), targets, broken))
+        if d >= 3 and not any(nt.broken for nt in notes):
+            rng.choice(notes).broken = rng.sample(missing_pool, 1)
+
+        files: dict[str, bytes] = {}
+        for nt in notes:
+            files[f"input/notes/{_slug(nt.title)}.md"] = self._render(rng, nt, d).encode()
+
+        titles = set(chosen)
+        backlinks = {t: sum(1 for nt in notes if t in nt.targets) for t in chosen}
+        rows: list[Row] = [{"title": nt.title, "area": nt.area, "created": nt.created.isoformat(),
+                            "links_out": len(set(nt.targets) & titles), "backlinks": backlinks[nt.title]}
+                           for nt in notes]
+        order = rng.choice(("title", "created", "backlinks"))
+        if order == "title":
+            rows.sort(key=lambda r: str(r["title"]))
+            order_text = "sorted by `title` A to Z"
+        elif order == "created":
+            rows.sort(key=lambda r: (str(r["created"]), str(r["title"])))
+            order_text = "sorted by `created` (oldest first), ties by `title` A to Z"
+        else:
+            rows.sort(key=lambda r: (-int(r["backlinks"] or 0), str(r["title"])))
+            order_text = "sorted by `backlinks` (most first), ties by `title` A to Z"
+        tag_index = {tag: sorted(nt.title for nt in notes if tag in nt.tags)
+                     for tag in sorted({t for nt in notes for t in nt.tags})}
+        broken_links = sorted({b for nt in notes for b in nt.broken})
+
+        fmt = rng.choice(("csv", "json"))
+        columns = ["title", "area", "created", "links_out", "backlinks"]
+        table = Table(columns=columns, rows=rows, path=f"output/step{ctx.step}_notes_index.{fmt}", fmt=fmt,  # type: ignore[arg-type]
+                      label="notes", key="title", numeric=["links_out", "backlinks"], category="area")
+        index_path = f"output/step{ctx.step}_tag_index.json"
+        index_doc: dict[str, object] = {"tags": tag_index}
+        if d >= 3:
+            index_doc["broken_links"] = broken_links
+
+        intro = pick(rng, (
+            f"The folder `input/notes/` holds {n} Markdown notes, each with a front-matter block (`title`, `area`, "
+            f"`tags`, `created`); notes link to each other by title as `[[Note Title]]`"
+            + (" or `[[Note Title|shown text]]`" if d >= 4 else "") + ".",
+            f"My knowledge base is in `input/notes/` ({n} Markdown files; the front matter gives each note's `title`, "
+            f"`area`, `tags` and `created` date, and `[[Title]]`"
+            + (" / `[[Title|text]]`" if d >= 4 else "") + " in the text is a link to another note by its title).",
+        ))
+        table_ask = (
+            f" Build an index at `{table.path}` as {describe_format(fmt)} with exactly the columns "
+            f"{join_list([f'`{c}`' for c in columns])}, one row per note, {order_text}: `links_out` is the number of "
+            f"distinct other notes it links to (ignore links to notes that do not exist) and `backlinks` the number "
+            f"of distinct other notes linking to it.")
+        json_ask = pick(rng, (
+            f" Also write `{index_path}`: a JSON object whose `tags` maps every tag to the titles of the notes "
+            f"carrying it, sorted A to Z",
+            f" Then save a tag index to `{index_path}`: JSON with a key `tags` that maps each tag to the sorted "
+            f"(A to Z) list of note titles with that tag",
+        )) + (", plus a `broken_links` list with every distinct link target that matches no note title, sorted A to Z."
+              if d >= 3 else ".")
+        step = f"step{ctx.step}"
+        checks = [ck.table_equal(f"{step}_notes_index", table),
+                  ck.table_equal(f"{step}_link_counts",
+                                 Table(["title", "links_out", "backlinks"], rows, table.path, fmt),  # type: ignore[arg-type]
+                                 ordered=False, exact_columns=False),
+                  ck.json_equal(f"{step}_tag_index", index_path, tag_index, key_path=["tags"])]
+        if d >= 3:
+            checks.append(ck.json_equal(f"{step}_broken_links", index_path, broken_links, key_path=["broken_links"]))
+        return OpStep(
+            op=self.name, instruction=intro + table_ask + json_ask,
+            oracle=[write_call(table.path, serialize(table)),
+                    write_call(index_path, json.dumps(index_doc, indent=2) + "\n")],
+            checks=checks,
+            outputs=[OutputSpec(table.path, ("missing", "value", "format", "order")),
+                     OutputSpec(index_path, ("missing", "value", "format"))],
+            artifact=table, input_files=files,
+        )
+
+    @staticmethod
+    def _render(rng: random.Random, nt: _Note, d: int) -> str:
+        """One note file: front matter, heading, a few sentences carrying its links."""
+        mentions = nt.targets + nt.broken
+        if d >= 2 and nt.targets:
+            mentions.append(rng.choice(nt.targets))  # a repeated link still counts once
+        rng.shuffle(mentions)
+        body = [_INTROS[nt.area].format(t=nt.title.lower())]
+        for m in mentions:
+            link = f"[[{m}|{rng.choice(_ALIASES)}]]" if d >= 4 and rng.random() < 0.4 else f"[[{m}]]"
+            body.append(rng.choice(_LINK_SENTENCES).format(l=link))
+        reviewed = nt.created + timedelta(days=rng.randrange(5, 60))
+        body.append(f"Owner: {rng.choice(PEOPLE)}. Last reviewed: {reviewed.isoformat()}.")
+        if d >= 4 and rng.random() < 0.5:
+            tags = "tags:\n" + "".join(f"  - {t}\n" for t in nt.tags)
+        else:
+            tags = f"tags: [{', '.join(nt.tags)}]\n"
+        return (f"---\ntitle: {nt.title}\narea: {nt.area}\n{tags}created: {nt.created.isoformat()}\n---\n\n"
+                f"# {nt.title}\n\n" + "\n\n".join(body) + "\n")

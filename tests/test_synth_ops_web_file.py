@@ -1,0 +1,97 @@
+"""Web retrieval (offline) and file/content operations pass the quality gate through the real env.
+
+Covers search_results, extract_webpage, download_resource (chain starters) and write_structured,
+edit_document. Cases are found by scanning task indices for each variant (input format, layout,
+output structure), so every branch is gated, not just whatever a fixed seed happens to pick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from clawgym_env.synth.compose import Synthesized, synthesize
+from clawgym_env.synth.gate import gate_task
+from clawgym_env.synth.ops import operations
+from clawgym_env.synth.ops.web_ops import FILLER, SEARCH_TOPICS, TERM_SENTENCES, TITLE_TEMPLATES
+
+
+def _find(ops: list[str], wanted: Callable[[Synthesized], bool], start: int = 0) -> int:
+    for i in range(start, start + 400):
+        if wanted(synthesize(i, force_ops=ops)):
+            return i
+    raise AssertionError(f"no task index gives the wanted variant of {ops}")
+
+
+def _inputs(s: Synthesized) -> list[str]:
+    return list(s.task.input_files)
+
+
+def _out(s: Synthesized, step: int = -1) -> str:
+    return s.steps[step].outputs[-1].path
+
+
+def _checks(s: Synthesized, step: int = -1) -> list[str]:
+    return [c["name"] for c in s.steps[step].checks]
+
+
+CASES: dict[str, tuple[list[str], Callable[[Synthesized], bool]]] = {
+    "search_json": (["search_results", "filter_rank"], lambda s: "input/search_results.json" in _inputs(s)),
+    "search_html_hard": (["search_results", "aggregate_stats"],
+                         lambda s: "input/search_results.html" in _inputs(s) and s.task.metadata["difficulty"] >= 4),
+    "webpage_cards": (["extract_webpage", "filter_rank"], lambda s: "article class" in s.steps[0].instruction),
+    "webpage_decoy_dates": (["extract_webpage", "aggregate_stats"],
+                            lambda s: "archived" in s.steps[0].instruction and "YYYY-MM-DD" in s.steps[0].instruction),
+    "download_plain": (["download_resource", "filter_rank"],
+                       lambda s: not any(p.endswith(".tar.gz") for p in _inputs(s))),
+    "download_archive_newest": (["download_resource", "aggregate_stats"],
+                                lambda s: any(p.endswith(".tar.gz") for p in _inputs(s)) and "newest" in s.steps[0].instruction),
+    "structured_records": (["read_extract", "write_structured"], lambda s: _out(s).endswith("_bundle.json")),
+    "structured_markdown": (["read_extract", "write_structured"], lambda s: _out(s).endswith(".md")),
+    "structured_grouped": (["read_extract", "write_structured"], lambda s: any("_group_" in n for n in _checks(s))),
+    "structured_keyed": (["read_extract", "write_structured"], lambda s: any("_keyed_" in n for n in _checks(s))),
+    "edit_event_brief": (["edit_document"], lambda s: "input/event_brief.md" in _inputs(s)),
+    "edit_onboarding_added": (["edit_document"], lambda s: "input/onboarding_guide.md" in _inputs(s)
+                              and "step1_section_added" in _checks(s)),
+    "edit_runbook_removed": (["edit_document"], lambda s: "input/runbook.md" in _inputs(s)
+                             and "step1_section_removed" in _checks(s)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gate_passes(case: str) -> None:
+    ops, wanted = CASES[case]
+    index = _find(ops, wanted)
+    s = synthesize(index, force_ops=ops)
+    report = gate_task(s.task, [o for st in s.steps for o in st.outputs])
+    assert report.passed, (case, index, report.to_dict())
+
+
+@pytest.mark.parametrize("op", ["search_results", "extract_webpage", "download_resource", "write_structured",
+                                "edit_document"])
+def test_deterministic_and_registered(op: str) -> None:
+    ops = ["read_extract", op] if op == "write_structured" else [op]
+    a, b = synthesize(11, force_ops=ops), synthesize(11, force_ops=ops)
+    assert a.task.input_files == b.task.input_files and a.task.oracle == b.task.oracle
+    assert a.task.user_query == b.task.user_query
+    impl = operations()[op]
+    assert (impl.offline_note is not None) == (impl.category == "web_retrieval")
+
+
+def test_search_terms_only_come_from_term_sentences() -> None:
+    """A required term must never sneak into a result through its title or filler text."""
+    for topic in SEARCH_TOPICS:
+        fixed = " ".join(TITLE_TEMPLATES + FILLER + TERM_SENTENCES + (topic.subject,)).lower()
+        for term in topic.terms:
+            assert term.lower() not in fixed, (topic.query, term)
+            assert not any(term.lower() in other.lower() for other in topic.terms if other != term), term
+
+
+def test_search_selection_is_a_proper_subset() -> None:
+    for i in range(60):
+        s = synthesize(i, force_ops=["search_results"])
+        chosen = s.steps[0].artifact
+        assert chosen is not None and 2 <= len(chosen.rows)
+        raw = next(iter(s.task.input_files.values())).decode()
+        assert raw.count('class="result"') + raw.count('"position":') > len(chosen.rows)
