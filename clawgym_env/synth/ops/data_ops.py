@@ -81,7 +81,7 @@ class AggregateStats:
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
         src = _require_table(ctx)
-        group = src.category or src.columns[1]
+        group = _group_column(src)
         col = rng.choice(src.numeric)
         groups: dict[str, list[float]] = {}
         for r in src.rows:
@@ -122,6 +122,21 @@ class AggregateStats:
 
 
 # ---------------------------------------------------------------- shared helpers
+
+
+def _group_column(table: Table) -> str:
+    """A text column to group by: the category, else the first non-numeric column whose values repeat,
+    else the key. Never a numeric column or one of the summary's own column names."""
+    reserved = set(table.numeric) | {"count", "total", "mean"}
+    if table.category and table.category not in reserved:
+        return table.category
+    for col in table.columns:
+        if col in reserved or col == table.key:
+            continue
+        values = [str(r.get(col)) for r in table.rows]
+        if len(set(values)) < len(values):
+            return col
+    return table.key if table.key and table.key not in reserved else next(c for c in table.columns if c not in reserved)
 
 
 def _cols(table: Table, columns: list[str]) -> Table:
@@ -456,6 +471,9 @@ class JoinEnrich:
         extras = _distractors(rng, values)
         owner_pool = rng.choice((PEOPLE, TEAMS))
         owner_col = "owner" if owner_pool is PEOPLE else "team"
+        if owner_col in src.columns:  # e.g. incidents already have an owner: the lookup adds a distinct column
+            owner_col = "account_owner" if owner_pool is PEOPLE else "team"
+            owner_col = owner_col if owner_col not in src.columns else f"lookup_{owner_col}"
         num = rng.choice(nums) if nums else ""
         mode = rng.choice(("weight", "limit")) if num else "region"
         lookup: dict[str, dict[str, Any]] = {}
