@@ -1,4 +1,5 @@
-"""The ``clawgym`` command: inspect suites, replay scripted episodes, verify workspaces, score no-ops."""
+"""The ``clawgym`` command: inspect suites, replay scripted episodes, verify workspaces, score no-ops,
+evaluate agents."""
 
 from __future__ import annotations
 
@@ -194,7 +195,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from clawgym_env.synth.dedup import near_duplicates
     from clawgym_env.synth.gate import gate_many
 
-    source = open_source(args.dir)
+    spec = args.suite or args.dir
+    if not spec:
+        raise SystemExit("clawgym validate: give a task folder (or --suite builtin)")
+    source = _open_suite(spec)
     ids = _select(source.ids(), args.limit, args.sample)
     report = gate_many(source.load, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
     queries = [source.load(i).user_query for i in ids]
@@ -204,20 +208,60 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return _print_gate(report, args.verbose)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Minimal evaluation: the oracle agent over a suite, i.e. the quality gate at scale."""
-    from clawgym_env.synth.gate import gate_many
+def _split_categories(values: list[str] | None) -> list[str]:
+    return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
 
-    if args.agent != "oracle":
-        raise SystemExit("clawgym eval: only --agent oracle exists yet (model agents come with the rollout engine)")
-    source = _open_suite(args.suite)
-    ids = _select(source.ids(), args.limit, args.sample)
-    start = time.perf_counter()
-    report = gate_many(source.load, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
-    report["summary"]["seconds"] = time.perf_counter() - start
-    if args.out:
-        Path(args.out).write_text(json.dumps(report, indent=2))
-    return _print_gate(report, args.verbose)
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate an agent on a suite through the rollout engine; write records and reports to --out."""
+    import os
+
+    from clawgym_env.bench.runner import EvalConfig, format_summary, run_eval
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or str(Path("runs") / f"eval-{Path(args.suite).name}-{args.agent}-{stamp}")
+    agent_options: dict[str, Any] = {}
+    if args.agent_option:
+        for item in args.agent_option:
+            key, _, value = item.partition("=")
+            try:
+                agent_options[key] = json.loads(value)
+            except ValueError:
+                agent_options[key] = value
+    config = EvalConfig(
+        out=out, suite=args.suite, agent=args.agent, model=args.model, base_url=args.base_url,
+        api_key=args.api_key or os.environ.get(args.api_key_env) or None, temperature=args.temperature,
+        max_tokens=args.max_tokens, agent_options=agent_options,
+        actions=_load_actions(Path(args.actions)) if args.actions else None, replay=args.replay,
+        concurrency=args.concurrency, repeats=args.repeats, limit=args.limit, sample=args.sample,
+        categories=_split_categories(args.categories), max_steps=args.max_steps or None,
+        episode_timeout_s=args.episode_timeout or None, max_episode_tokens=args.max_episode_tokens or None,
+        run_seed=args.seed, backend=args.backend, profile=args.profile, network=True if args.network else None,
+        judge_base_url=args.judge_base_url, judge_model=args.judge_model,
+        judge_api_key=args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or None,
+        retry_infra_errors=args.retry_infra_errors, score_truncated=not args.no_score_truncated,
+        wandb=args.wandb, wandb_project=args.wandb_project, wandb_name=args.wandb_name, progress=not args.quiet,
+    )
+    try:
+        results = run_eval(config)
+    except ValueError as exc:
+        raise SystemExit(f"clawgym eval: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"clawgym eval: interrupted; finished episodes are in {Path(out) / 'records.jsonl'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    print(format_summary(results))
+    print(f"report: {Path(out) / 'report.html'}  (also report.md, results.json, records.jsonl)")
+    return 1 if results["summary"]["infra_errors"] else 0
+
+
+def cmd_export_session(args: argparse.Namespace) -> int:
+    """Each trajectory record as an OpenClaw session JSONL file."""
+    from clawgym_env.rollout.records import export_sessions
+
+    written = export_sessions(args.records, args.out_dir)
+    print(f"wrote {len(written)} session files to {args.out_dir}")
+    return 0
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
@@ -328,15 +372,59 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("validate", help="quality gate on task folders: oracle 1.0, no-op ~0, discriminative "
                         "checks, mutations caught, no near-duplicate instructions")
-    sp.add_argument("dir", help="a task folder or a folder of them")
+    sp.add_argument("dir", nargs="?", help="a task folder or a folder of them (or builtin)")
+    sp.add_argument("--suite", help="same as DIR; 'builtin' gates the built-in suite (with --sample/--limit)")
     gate_opts(sp)
     sp.set_defaults(fn=cmd_validate)
 
-    sp = sub.add_parser("eval", help="evaluate an agent on a suite (for now: the oracle, i.e. the gate at scale)")
-    sp.add_argument("--suite", default="builtin", help="builtin, or a folder of task folders")
-    sp.add_argument("--agent", default="oracle", help="oracle")
-    gate_opts(sp)
+    sp = sub.add_parser("eval", help="evaluate an agent on a suite: concurrent rollouts, records, reports (resumable)")
+    sp.add_argument("--suite", default="builtin",
+                    help="builtin, a ClawGym task folder (or a folder of them), or a PinchBench checkout")
+    sp.add_argument("--agent", default="oracle", choices=["oracle", "openai", "hf", "replay", "scripted"],
+                    help="oracle: the task's oracle (synthesized tasks); openai: an OpenAI-compatible endpoint; "
+                    "hf: a local transformers model; replay: recorded trajectories (--replay); scripted: the same "
+                    "--actions on every task (none: a no-op agent)")
+    sp.add_argument("--model", help="served model name (openai) or model path / hub id (hf)")
+    sp.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
+    sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
+    sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    sp.add_argument("--temperature", type=float, help="sampling temperature (agent default if not given)")
+    sp.add_argument("--max-tokens", type=int, help="generation limit per turn")
+    sp.add_argument("--agent-option", action="append", metavar="KEY=VALUE",
+                    help="extra agent constructor option (value parsed as JSON when it can be), repeatable")
+    sp.add_argument("--actions", help="scripted agent: JSON list (or JSONL) of actions played on every task")
+    sp.add_argument("--replay", help="replay agent: trajectory JSONL (e.g. an earlier records.jsonl), by task_id")
+    sp.add_argument("--concurrency", "--jobs", type=int, default=8, help="episodes in flight at once")
+    sp.add_argument("--repeats", type=int, default=1, help="episodes per task (pass@k uses them)")
+    sp.add_argument("--limit", type=int, default=0, help="only the first N selected tasks")
+    sp.add_argument("--sample", type=int, default=0, help="N tasks spread evenly over the suite")
+    sp.add_argument("--categories", action="append", help="only tasks whose metadata.category is one of these "
+                    "(comma-separated, case-insensitive; repeatable)")
+    sp.add_argument("--max-steps", type=int, default=0, help="assistant turns per episode (default: the env's, 64)")
+    sp.add_argument("--episode-timeout", type=float, default=0, help="wall seconds per episode (0: none)")
+    sp.add_argument("--max-episode-tokens", type=int, default=0,
+                    help="total tokens (prompt + completion, summed over turns) per episode (0: none)")
+    sp.add_argument("--no-score-truncated", action="store_true",
+                    help="do not score the workspace of an episode cut by --episode-timeout/--max-episode-tokens")
+    sp.add_argument("--seed", type=int, default=0, help="run seed; each episode's seed derives from it")
+    sp.add_argument("--out", help="output folder (records.jsonl, results.json, report.md, report.html); "
+                    "rerun with the same folder to resume")
+    sp.add_argument("--retry-infra-errors", action="store_true", help="on resume, redo episodes that had an infra error")
+    sp.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the rubric judge")
+    sp.add_argument("--judge-model", help="rubric judge model")
+    sp.add_argument("--judge-api-key", help="judge API key (default: $CLAWGYM_JUDGE_API_KEY, else $OPENAI_API_KEY)")
+    sp.add_argument("--network", action="store_true", help="let sandboxes reach the network")
+    sp.add_argument("--wandb", action="store_true", help="log to Weights & Biases (WANDB_MODE=offline works offline)")
+    sp.add_argument("--wandb-project", default="clawgym")
+    sp.add_argument("--wandb-name", help="wandb run name (default: the output folder's name)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    env_opts(sp)
     sp.set_defaults(fn=cmd_eval)
+
+    sp = sub.add_parser("export-session", help="write trajectory records as OpenClaw session JSONL files")
+    sp.add_argument("records", help="a records.jsonl written by clawgym eval / the rollout engine")
+    sp.add_argument("out_dir", help="folder for <task_id>__r<repeat>.jsonl files")
+    sp.set_defaults(fn=cmd_export_session)
 
     sp = sub.add_parser("coverage", help="coverage table of the built-in suite (taxonomy, personas, text diversity)")
     sp.add_argument("--n", type=int, default=0, help="first N tasks (default: all 13,500)")

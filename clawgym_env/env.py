@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -72,6 +73,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         verifier_timeout_s: the verifier's wall limit (contract: 120 s).
         exec_timeout_s: default exec timeout when the model gives none.
         max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
+        prestart_next: start the next episode's sandbox as soon as an episode is scored, so ``reset``
+            only restores files. Turn off when each env runs a single episode (it would be wasted).
         judge: an OpenAI-compatible endpoint (``JudgeConfig`` or its fields as a dict) that scores
             the rubric of tasks that have one (PinchBench llm_judge/hybrid, ClawGym rules). None:
             such tasks report their code score and ``info["rubric"]["scored"] = False``; judge-only
@@ -98,6 +101,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         max_tool_calls_per_step: int | None = None,
         sandbox_config: SandboxConfig | None = None,
         render_mode: str | None = None,
+        prestart_next: bool = True,
         judge: JudgeConfig | Mapping[str, Any] | None = None,
     ):
         if task is None:
@@ -119,6 +123,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         self.context_window_tokens = context_window_tokens
         self.max_tool_calls_per_step = max_tool_calls_per_step
         self.render_mode = render_mode
+        self.prestart_next = prestart_next
+        self._lock = threading.RLock()  # reset/step/close from different threads (async API, cancellation)
         base = sandbox_config or SandboxConfig()
         net = task.needs_network if network is None else network
         self.sandbox_config = SandboxConfig(**{**base.__dict__, "network": net})
@@ -186,6 +192,10 @@ class ClawGymEnv(gym.Env[str, Any]):
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        with self._lock:  # close() from another thread waits for a reset instead of racing its sandbox start
+            return self._reset(seed=seed)
+
+    def _reset(self, *, seed: int | None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         sandbox = self._ensure_sandbox()
         if not (self._sandbox_fresh and sandbox.alive):
@@ -270,11 +280,13 @@ class ClawGymEnv(gym.Env[str, Any]):
         if plan is not None and self._judge is not None and verdict.infra_error is None:
             # read now: the verifier stopped the agent's sandbox and the next one has not started
             judge_files = workspace_text_files(sandbox.host_workspace, first=plan.rubric.priority_files)
-        try:
-            sandbox.launch()  # warm start for the next reset; the workspace is restored there
-            self._sandbox_fresh = True
-        except SandboxError:
-            self._sandbox_fresh = False
+        self._sandbox_fresh = False
+        if self.prestart_next:
+            try:
+                sandbox.launch()  # warm start for the next reset; the workspace is restored there
+                self._sandbox_fresh = True
+            except SandboxError:
+                pass
         judged = None  # the judge (a network call) runs while the next sandbox starts
         if judge_files is not None and plan is not None and self._judge is not None:
             judged = self._judge.grade(plan.rubric, transcript, judge_files)
@@ -329,16 +341,19 @@ class ClawGymEnv(gym.Env[str, Any]):
         return "\n".join(lines)
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._done = True
-        if self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Kill the sandbox and free everything. Safe from any thread, also during a step (which
+        then fails with an infra error)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._done = True
+            sandbox, self._sandbox = self._sandbox, None
+            executor, self._executor = self._executor, None
+        if sandbox is not None:
+            sandbox.close()
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
         if self._judge is not None:
             self._judge.close()
         super().close()

@@ -276,3 +276,27 @@ def test_max_tool_calls_per_step_keeps_the_first(train_dir: Path) -> None:
         assert len(info["messages"][-2]["tool_calls"]) == 1 and info["messages"][-1]["content"] == "first"
     finally:
         env.close()
+
+
+def test_prestart_next_off_leaves_no_sandbox_running_between_episodes(train_dir: Path) -> None:
+    env = ClawGymEnv(load_task(train_dir / "task_0009"), prestart_next=False)
+    try:
+        env.reset()
+        env.step({"role": "assistant", "content": "done"})
+        assert not env.sandbox.alive and _pids_of_uid(env.sandbox.uid) == []
+        env.reset()
+        assert env.step(exec_call("echo again"))[0] == "again"
+    finally:
+        env.close()
+
+
+def test_close_from_another_thread_during_a_step_is_an_infra_error(train_dir: Path) -> None:
+    import threading
+
+    env = ClawGymEnv(load_task(train_dir / "task_0009"))
+    env.reset()
+    timer = threading.Timer(0.5, env.close)
+    timer.start()
+    _, reward, _, trunc, info = env.step(exec_call("sleep 30"))
+    timer.join()
+    assert info["infra_error"] and trunc and reward == 0.0

@@ -1,0 +1,341 @@
+"""Batch evaluation: a suite, an agent, the rollout engine, and the reports (``clawgym eval``).
+
+One output folder per run: ``records.jsonl`` (a record per episode, appended as episodes end),
+``run.json`` (the settings), ``results.json``, ``report.md`` and ``report.html``. Running again
+with the same folder resumes: episodes already recorded are not redone, and the reports are
+rebuilt from every record of the selected episodes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from clawgym_env.rollout.engine import Budgets, RolloutEngine, plan_episodes
+from clawgym_env.rollout.records import TrajectoryRecord, latest_by_key, now_iso, read_records
+from clawgym_env.tasks import Task, TaskSource, open_source
+
+AGENTS = ("oracle", "openai", "hf", "replay", "scripted")
+RESUME_KEYS = ("suite", "agent", "model", "base_url", "temperature", "max_tokens", "max_steps", "episode_timeout_s",
+               "max_episode_tokens", "run_seed", "profile", "backend", "judge_model")
+"""Settings that change what an episode means: a resumed run that differs in one gets a warning."""
+
+
+@dataclass
+class EvalConfig:
+    """Everything ``clawgym eval`` takes; see ``clawgym eval --help`` for each option."""
+
+    out: str
+    suite: str = "builtin"
+    agent: str = "oracle"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    agent_options: dict[str, Any] = field(default_factory=dict)
+    actions: list[Any] | None = None
+    """Scripted agent: the actions every episode plays before its final reply (None: none, a no-op)."""
+    replay: str | None = None
+    """Replay agent: a JSONL of trajectories (e.g. an earlier run's records.jsonl), matched by task_id."""
+    concurrency: int = 8
+    repeats: int = 1
+    limit: int = 0
+    sample: int = 0
+    categories: list[str] = field(default_factory=list)
+    max_steps: int | None = None
+    episode_timeout_s: float | None = None
+    max_episode_tokens: int | None = None
+    run_seed: int = 0
+    backend: str = "bwrap"
+    profile: str = "coding"
+    network: bool | None = None
+    judge_base_url: str | None = None
+    judge_model: str | None = None
+    judge_api_key: str | None = field(default=None, repr=False)
+    retry_infra_errors: bool = False
+    score_truncated: bool = True
+    wandb: bool = False
+    wandb_project: str = "clawgym"
+    wandb_name: str | None = None
+    progress: bool = True
+    fsync: bool = True
+
+    def public(self) -> dict[str, Any]:
+        """The settings without secrets or bulky values (for run.json and wandb)."""
+        data = asdict(self)
+        data.pop("api_key", None)
+        data.pop("judge_api_key", None)
+        data["actions"] = None if self.actions is None else len(self.actions)
+        return data
+
+
+# ---------------------------------------------------------------------------------------- suites
+def open_suite(spec: str) -> TaskSource:
+    """``builtin`` (the 13,500-task built-in suite), a ClawGym task folder (or a folder of them), or
+    a PinchBench checkout."""
+    if spec == "builtin":
+        from clawgym_env.synth.builtin import BuiltinSource
+
+        return BuiltinSource()
+    return open_source(spec)
+
+
+def task_category(source: TaskSource, task_id: str) -> str:
+    """``metadata.category``; for the built-in suite without synthesizing the task."""
+    from clawgym_env.synth.builtin import BuiltinSource, index_of
+
+    if isinstance(source, BuiltinSource):
+        from clawgym_env.synth.taxonomy import SUBCATEGORIES
+
+        return SUBCATEGORIES[index_of(task_id) % len(SUBCATEGORIES)][0]
+    return str(source.load(task_id).metadata.get("category") or "")
+
+
+def select_tasks(source: TaskSource, *, categories: list[str] | None = None, sample: int = 0,
+                 limit: int = 0) -> list[str]:
+    """Filter on category (case-insensitive), then ``sample`` ids spread evenly, then the first ``limit``."""
+    ids = source.ids()
+    if categories:
+        wanted = {c.strip().lower() for c in categories if c.strip()}
+        ids = [t for t in ids if task_category(source, t).lower() in wanted]
+    if sample:
+        step = max(1, len(ids) // sample)
+        ids = ids[::step][:sample]
+    return ids[:limit] if limit else ids
+
+
+# ---------------------------------------------------------------------------------------- agents
+def agent_factory(config: EvalConfig) -> Callable[[Task], Any]:
+    """The per-episode agent for ``config.agent``: stateful agents get a fresh instance per episode,
+    model agents one shared instance (they keep no state between turns)."""
+    from clawgym_env.agents import make_agent
+
+    name = config.agent
+    opts = dict(config.agent_options)
+    if name == "oracle":
+        return lambda task: make_agent("oracle", **opts)
+    if name == "scripted":
+        actions = list(config.actions or [])
+        return lambda task: make_agent("scripted", actions=actions, **opts)
+    if name == "replay":
+        if not config.replay:
+            raise ValueError("--agent replay needs --replay FILE (a trajectory JSONL, e.g. an earlier records.jsonl)")
+        recordings = _recordings(config.replay)
+
+        def replay(task: Task) -> Any:
+            if task.task_id not in recordings:
+                raise KeyError(f"{config.replay} has no trajectory for task {task.task_id!r}")
+            return make_agent("replay", messages=recordings[task.task_id], **opts)
+
+        return replay
+    if name == "openai":
+        if not config.base_url or not config.model:
+            raise ValueError("--agent openai needs --base-url and --model")
+        opts.setdefault("api_key", config.api_key)
+        if config.temperature is not None:
+            opts["temperature"] = config.temperature
+        if config.max_tokens is not None:
+            opts["max_tokens"] = config.max_tokens
+        shared = make_agent("openai", base_url=config.base_url, model=config.model, **opts)
+        return lambda task: shared
+    if name == "hf":
+        if not config.model:
+            raise ValueError("--agent hf needs --model (a local path or hub id)")
+        if config.temperature is not None:
+            opts["temperature"] = config.temperature
+        if config.max_tokens is not None:
+            opts["max_new_tokens"] = config.max_tokens
+        shared = make_agent("hf", model_or_path=config.model, **opts)
+        return lambda task: shared
+    raise ValueError(f"unknown agent {name!r}; choose one of: {', '.join(AGENTS)}")
+
+
+def _recordings(path: str) -> dict[str, dict[str, Any]]:
+    """The first trajectory of each task in a JSONL file (lines need ``task_id`` and ``messages``)."""
+    out: dict[str, dict[str, Any]] = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get("task_id") and data.get("messages"):
+                out.setdefault(str(data["task_id"]), {"messages": data["messages"]})
+    return out
+
+
+# ---------------------------------------------------------------------------------------- the run
+def env_kwargs(config: EvalConfig) -> dict[str, Any]:
+    kw: dict[str, Any] = {"backend": config.backend, "profile": config.profile}
+    if config.network is not None:
+        kw["network"] = config.network
+    if config.judge_base_url or config.judge_model:
+        if not (config.judge_base_url and config.judge_model):
+            raise ValueError("a judge needs both --judge-base-url and --judge-model")
+        from clawgym_env.verify.rubric import JudgeConfig
+
+        kw["judge"] = JudgeConfig(base_url=config.judge_base_url, model=config.judge_model,
+                                  api_key=config.judge_api_key)
+    return kw
+
+
+def _check_resume(out: Path, config: EvalConfig) -> list[str]:
+    """Differences from the settings an earlier run in ``out`` used (it is resumed either way)."""
+    path = out / "run.json"
+    if not path.exists():
+        return []
+    try:
+        before = json.loads(path.read_text()).get("config", {})
+    except ValueError:
+        return []
+    now = config.public()
+    return [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in RESUME_KEYS if before.get(k) != now.get(k)]
+
+
+class _Progress:
+    """A rich progress bar with the running mean score and infra-error count."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.enabled = enabled and total > 0
+        self.scores: list[float] = []
+        self.infra = 0
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                                MofNCompleteColumn(), TextColumn("mean {task.fields[mean]}"),
+                                TextColumn("infra {task.fields[infra]}"), TimeElapsedColumn(), TimeRemainingColumn())
+            self.handle = self.bar.add_task("episodes", total=total, mean="–", infra=0)
+
+    def __enter__(self) -> Self:
+        if self.enabled:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+    def update(self, record: TrajectoryRecord) -> None:
+        if record.infra_error is not None:
+            self.infra += 1
+        elif not record.unscored:
+            self.scores.append(record.reward)
+        if self.enabled:
+            mean = f"{sum(self.scores) / len(self.scores):.3f}" if self.scores else "–"
+            self.bar.update(self.handle, advance=1, mean=mean, infra=self.infra)
+
+
+def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) an evaluation; write the records and reports; return the results dict."""
+    from clawgym_env import __version__
+    from clawgym_env.bench.metrics import infra_error_rows, per_task_rows, summarize
+    from clawgym_env.bench.report import write_reports
+
+    say = log or (lambda msg: print(msg, file=sys.stderr))
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    records_path = out / "records.jsonl"
+    for diff in _check_resume(out, config):
+        say(f"clawgym eval: resuming {out} with a changed setting ({diff})")
+
+    source = open_suite(config.suite)
+    ids = select_tasks(source, categories=config.categories, sample=config.sample, limit=config.limit)
+    if not ids:
+        raise ValueError(f"no task of {config.suite} matches the selection")
+    factory = agent_factory(config)
+    budgets = Budgets(max_steps=config.max_steps, wall_s=config.episode_timeout_s,
+                      total_tokens=config.max_episode_tokens)
+    (out / "run.json").write_text(json.dumps({"config": config.public(), "tasks": len(ids),
+                                              "clawgym_version": __version__, "updated_at": now_iso()}, indent=2))
+
+    wandb_logger = None
+    if config.wandb:
+        from clawgym_env.bench.wandb_log import WandbLogger
+
+        wandb_logger = WandbLogger(project=config.wandb_project, name=config.wandb_name or out.name,
+                                   config={**config.public(), "tasks": len(ids)}, dir=str(out))
+
+    specs = plan_episodes(ids, config.repeats, config.run_seed)
+    progress = _Progress(total=0, enabled=False)
+
+    def on_record(record: TrajectoryRecord) -> None:
+        progress.update(record)
+        if wandb_logger is not None:
+            wandb_logger.log_episode(record)
+
+    engine = RolloutEngine(source, factory, env_kwargs=env_kwargs(config), concurrency=config.concurrency,
+                           budgets=budgets, run_seed=config.run_seed, records_path=records_path,
+                           retry_infra_errors=config.retry_infra_errors, score_truncated=config.score_truncated,
+                           on_record=on_record, fsync=config.fsync, keep_records=False)
+    done = engine.done_keys()
+    todo = sum(1 for s in specs if s.key not in done)
+    if todo < len(specs):
+        say(f"clawgym eval: resuming: {len(specs) - todo} of {len(specs)} episodes already recorded in {records_path}")
+    progress = _Progress(total=todo, enabled=config.progress)
+    try:
+        with progress:
+            stats = engine.run_sync(ids, config.repeats)
+        planned = {s.key for s in specs}
+        records = [r for k, r in latest_by_key(read_records(records_path, slim=True)).items() if k in planned]
+        summary = summarize(records)
+        run_info = {
+            "suite": config.suite, "source": getattr(source, "name", config.suite),
+            "agent": _agent_info(config, records), "repeats": config.repeats, "concurrency": config.concurrency,
+            "run_seed": config.run_seed, "budgets": asdict(budgets), "selection": {
+                "limit": config.limit, "sample": config.sample, "categories": config.categories, "tasks": len(ids)},
+            "episodes_planned": stats.planned, "episodes_run": stats.finished, "episodes_resumed": stats.skipped,
+            "wall_s": stats.wall_s, "episodes_per_s": stats.episodes_per_s, "finished_at": now_iso(),
+            "clawgym_version": __version__, "records": str(records_path),
+        }
+        results: dict[str, Any] = {"run": run_info, "summary": summary, "tasks": per_task_rows(records),
+                   "infra_errors": infra_error_rows(records)}
+        ran = [r for r in records if r.infra_error is None]
+        plot_data = {"scores": [r.reward for r in ran if not r.unscored], "turns": [float(r.steps) for r in ran],
+                     "tokens": [float(r.total_tokens) for r in ran if r.usage]}
+        write_reports(out, results, plot_data)
+        if wandb_logger is not None:
+            wandb_logger.log_summary(summary, results["tasks"])
+        return results
+    finally:
+        if wandb_logger is not None:
+            wandb_logger.finish()
+
+
+def _agent_info(config: EvalConfig, records: list[TrajectoryRecord]) -> dict[str, Any]:
+    """The agent's recorded config (from a record: what actually ran), else the CLI settings."""
+    for r in records:
+        if r.agent:
+            return r.agent
+    return {"agent": config.agent, "model": config.model}
+
+
+def format_summary(results: dict[str, Any]) -> str:
+    """The headline figures as a few plain lines for the terminal."""
+    from clawgym_env.bench.report import headline_rows
+
+    s = results["summary"]
+    lines = [f"{k}: {v}" for k, v in headline_rows(s)]
+    for cat, v in s["per_category"].items():
+        lines.append(f"  {cat}: {v['mean_score']:.3f} mean, {100 * v['correct_rate']:.1f} % correct "
+                     f"({v['episodes']} episodes)")
+    run = results["run"]
+    lines.append(f"ran {run['episodes_run']} episodes ({run['episodes_resumed']} resumed) in {run['wall_s']:.1f} s "
+                 f"({run['episodes_per_s']:.2f} episodes/s)")
+    return "\n".join(lines)
+
+
+__all__ = ["AGENTS", "EvalConfig", "agent_factory", "env_kwargs", "format_summary", "open_suite", "run_eval",
+           "select_tasks", "task_category"]
