@@ -7,8 +7,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from clawgym_env.tasks import Task, TaskFormatError, TaskSource, load_task, open_source, write_task
 
@@ -241,6 +242,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         judge_api_key=args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or None,
         retry_infra_errors=args.retry_infra_errors, score_truncated=not args.no_score_truncated,
         wandb=args.wandb, wandb_project=args.wandb_project, wandb_name=args.wandb_name, progress=not args.quiet,
+        ray=args.ray, ray_workers=args.ray_workers,
     )
     try:
         results = run_eval(config)
@@ -313,12 +315,67 @@ def cmd_noop(args: argparse.Namespace) -> int:
     return 1 if s["crashes"] or s["mismatches"] else 0
 
 
+def cmd_sandbox_build(args: argparse.Namespace) -> int:
+    """Build (or reuse) the default sandbox rootfs and its docker image: scripts/build_rootfs.sh."""
+    from clawgym_env.sandbox import SandboxError
+    from clawgym_env.sandbox.rootfs import build
+
+    try:
+        root = build(dest=Path(args.dest) if args.dest else None, image=not args.no_image, force=args.force,
+                     mirror=args.mirror)
+    except SandboxError as exc:
+        print(f"clawgym: {exc}", file=sys.stderr)
+        return 1
+    print(root)
+    return 0
+
+
+def cmd_sandbox_gc(args: argparse.Namespace) -> int:
+    """Remove leaked docker sandboxes: owner process dead, or hard lifetime passed."""
+    from clawgym_env.sandbox import SandboxError
+    from clawgym_env.sandbox.reaper import reap
+
+    try:
+        leaked = reap(dry_run=args.dry_run)
+    except SandboxError as exc:
+        print(f"clawgym: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"dry_run": args.dry_run, "leaked": [vars(x) for x in leaked]}))
+    else:
+        for item in leaked:
+            print(f"{'would remove' if args.dry_run else 'removed'} {item.name}: {item.reason}")
+        print(f"{len(leaked)} leaked container(s) {'found' if args.dry_run else 'removed'}")
+    return 0
+
+
+def _add_sandbox_commands(sub: Any) -> None:
+    """``clawgym sandbox <action>``: manage sandbox infrastructure. Add an action with
+    ``actions.add_parser(...)`` + ``set_defaults(fn=...)``."""
+    group = sub.add_parser("sandbox", help="sandbox infrastructure: build the rootfs/image, ...")
+    actions = group.add_subparsers(dest="sandbox_command", required=True)
+
+    sp = actions.add_parser("build", help="build (or reuse) the default sandbox rootfs offline from Debian "
+                            "packages, and import it into docker as clawgym/sandbox:bookworm")
+    sp.add_argument("--dest", help="folder for root filesystems (default: $CLAWGYM_ROOTFS_DIR or "
+                    "/var/lib/clawgym/rootfs)")
+    sp.add_argument("--mirror", help="Debian mirror (default: $CLAWGYM_DEBIAN_MIRROR or http://deb.debian.org/debian)")
+    sp.add_argument("--no-image", action="store_true", help="skip the docker import")
+    sp.add_argument("--force", action="store_true", help="rebuild even if the same rootfs exists")
+    sp.set_defaults(fn=cmd_sandbox_build)
+
+    sp = actions.add_parser("gc", help="remove leaked docker sandboxes (owner process dead or lifetime passed)")
+    sp.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(fn=cmd_sandbox_gc)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="clawgym", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def env_opts(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--backend", default="bwrap", help="sandbox backend: bwrap (default) or local (unsafe)")
+        sp.add_argument("--backend", default="bwrap", help="sandbox backend: bwrap (default), docker, or local (unsafe)")
         sp.add_argument("--profile", default="coding", choices=["coding", "openclaw"], help="tool profile")
 
     sp = sub.add_parser("list", help="list the task ids of a suite")
@@ -418,6 +475,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--wandb-project", default="clawgym")
     sp.add_argument("--wandb-name", help="wandb run name (default: the output folder's name)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--ray", metavar="ADDRESS", help="run the sandboxes on Ray env workers (pip install "
+                    "'clawgym[ray]'): 'auto' (the cluster of `ray start`), ray://HOST:10001, or 'local' "
+                    "(a Ray started here); the agent stays in this process")
+    sp.add_argument("--ray-workers", type=int, default=0, metavar="N",
+                    help="Ray env workers (default: one per alive node)")
     env_opts(sp)
     sp.set_defaults(fn=cmd_eval)
 
@@ -442,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     env_opts(sp)
     sp.set_defaults(fn=cmd_noop)
+
+    _add_sandbox_commands(sub)
     return p
 
 

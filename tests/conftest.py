@@ -20,9 +20,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[ServerSandbox]:
-    """A started bwrap sandbox with an empty workspace, closed after the test."""
-    sb = make_sandbox("bwrap")
+def sandbox_backend() -> str:
+    """The backend of the ``sandbox`` fixture. tests/test_docker_sandbox.py overrides it with
+    "docker" and re-collects the backend-agnostic tests, so they run on both backends."""
+    return "bwrap"
+
+
+@pytest.fixture
+def sandbox(sandbox_backend: str) -> Iterator[ServerSandbox]:
+    """A started sandbox (bwrap unless ``sandbox_backend`` says otherwise) with an empty workspace,
+    closed after the test."""
+    sb = make_sandbox(sandbox_backend)
     sb.start()
     try:
         yield sb

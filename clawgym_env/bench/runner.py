@@ -64,6 +64,10 @@ class EvalConfig:
     wandb_name: str | None = None
     progress: bool = True
     fsync: bool = True
+    ray: str | None = None
+    """Run the sandboxes on Ray env workers: a cluster address ("auto", "ray://host:10001") or "local"."""
+    ray_workers: int = 0
+    """Ray env workers (0: one per node of the cluster)."""
 
     def public(self) -> dict[str, Any]:
         """The settings without secrets or bulky values (for run.json and wandb)."""
@@ -276,10 +280,12 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
         if wandb_logger is not None:
             wandb_logger.log_episode(record)
 
+    pool = _ray_pool(config, budgets, say) if config.ray else None
     engine = RolloutEngine(source, factory, env_kwargs=env_kwargs(config), concurrency=config.concurrency,
                            budgets=budgets, run_seed=config.run_seed, records_path=records_path,
                            retry_infra_errors=config.retry_infra_errors, score_truncated=config.score_truncated,
-                           on_record=on_record, fsync=config.fsync, keep_records=False)
+                           on_record=on_record, fsync=config.fsync, keep_records=False,
+                           make_env=pool.env_maker(source) if pool is not None else None)
     done = engine.done_keys()
     todo = sum(1 for s in specs if s.key not in done)
     if todo < len(specs):
@@ -310,8 +316,33 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
             wandb_logger.log_summary(summary, results["tasks"])
         return results
     finally:
+        if pool is not None:
+            pool.shutdown()
         if wandb_logger is not None:
             wandb_logger.finish()
+
+
+def _ray_pool(config: EvalConfig, budgets: Budgets, say: Callable[[str], None]) -> Any:
+    """The Ray env pool of ``--ray``: envs built on the workers with the engine's env settings."""
+    from clawgym_env.rollout.ray_pool import RayEnvPool
+
+    kw = {"prestart_next": False, **env_kwargs(config)}
+    if budgets.max_steps is not None:
+        kw["max_steps"] = budgets.max_steps
+    address = None if config.ray == "local" else config.ray
+    workers = config.ray_workers
+    started = False
+    if workers <= 0:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address or "local", ignore_reinit_error=True, log_to_driver=False)
+            started = True
+        workers = max(1, sum(1 for n in ray.nodes() if n.get("Alive")))
+    pool = RayEnvPool(address, num_workers=workers, env_kwargs=kw)
+    pool._owns_ray = pool._owns_ray or started  # shut down the Ray this run started
+    say(f"clawgym eval: sandboxes on {workers} Ray env worker(s) ({config.ray})")
+    return pool
 
 
 def _agent_info(config: EvalConfig, records: list[TrajectoryRecord]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from clawgym_env.sandbox.base import (
     WORKSPACE,
@@ -16,7 +17,7 @@ from clawgym_env.sandbox.base import (
 )
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox
 
-BACKENDS = ("bwrap", "local")
+BACKENDS = ("bwrap", "docker", "local")
 
 __all__ = [
     "BACKENDS", "WORKSPACE", "ExecResult", "IsolatedResult", "ProcessInfo", "Sandbox", "SandboxConfig",
@@ -25,12 +26,19 @@ __all__ = [
 
 
 def make_sandbox(backend: str = "bwrap", config: SandboxConfig | None = None,
-                 host_workspace: Path | None = None) -> ServerSandbox:
-    """Create (not start) a sandbox of the named backend."""
+                 host_workspace: Path | None = None, **options: Any) -> ServerSandbox:
+    """Create (not start) a sandbox of the named backend. ``options`` go to the docker backend
+    (``image``, ``cpus``, ``lifetime_s``, ``pool``, ``recycle``)."""
     if backend == "bwrap":
         from clawgym_env.sandbox.bwrap import BwrapSandbox
 
         return BwrapSandbox(config, host_workspace)
+    if backend == "docker":
+        from clawgym_env.sandbox.docker import DockerSandbox
+
+        return DockerSandbox(config, host_workspace, **options)
+    if options:
+        raise TypeError(f"backend {backend!r} takes no options ({', '.join(options)})")
     if backend == "local":
         from clawgym_env.sandbox.local import LocalSandbox
 

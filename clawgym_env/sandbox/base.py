@@ -54,8 +54,10 @@ class SandboxConfig:
 
     network: bool = False
     """Share the host network. Off by default: the agent cannot reach anything."""
-    root: Path | None = None
-    """Root filesystem to expose read-only (None: the host's own /usr, /etc whitelist, ...)."""
+    root: Path | str | None = None
+    """Root filesystem to expose read-only: None (the host's own /usr, /etc whitelist, ...), a
+    directory, or ``"default"``: the built ClawGym rootfs (``clawgym_env.sandbox.rootfs``:
+    ``$CLAWGYM_ROOTFS``, else /var/lib/clawgym/rootfs/bookworm; ``clawgym sandbox build`` makes it)."""
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     shell: str = "/bin/sh"
     """Shell for exec (OpenClaw runs ``$SHELL -c`` and falls back to ``sh``)."""

@@ -36,6 +36,7 @@ from typing import Any
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
+from clawgym_env.sandbox.rootfs import resolve_root
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir, workspace_base
 
 # Read-only from the root: enough for python3, bash, coreutils, git, ssl. Nothing else of the host.
@@ -47,6 +48,7 @@ _ETC_WHITELIST = (
     "inputrc", "python3", "python3.11", "python3.12", "python3.13", "perl", "ruby", "gitconfig",
     "protocols", "services", "magic", "magic.mime", "debian_version", "os-release", "login.defs",
     "environment", "shells", "xdg", "fonts", "subversion", "vim", "nanorc", "gai.conf", "sqlite3",
+    "locale.alias", "terminfo", "clawgym-rootfs.json",
 )
 _NET_ETC = ("resolv.conf",)
 
@@ -151,7 +153,7 @@ class BwrapSandbox(ServerSandbox):
         super().__init__(config)
         self._bwrap = bwrap_path()
         self._runtime = runtime_dir()
-        root = Path(self.config.root) if self.config.root else Path("/")
+        root = resolve_root(self.config.root) or Path("/")
         if not (root / "usr" / "bin").is_dir():
             raise SandboxError(f"sandbox root {root} has no usr/bin: not a root filesystem")
         privileged = os.geteuid() == 0
@@ -192,11 +194,16 @@ class BwrapSandbox(ServerSandbox):
                  "--remount-ro", "/dev", *_tmpfs("/tmp", _SCRATCH_TMPFS_BYTES, options),
                  *_tmpfs("/root", _SCRATCH_TMPFS_BYTES, options), *_tmpfs("/run", _RUN_TMPFS_BYTES, options),
                  "--dir", "/var", "--symlink", "/tmp", "/var/tmp", "--dir", "/etc"]
-        etc_names = _ETC_WHITELIST + (_NET_ETC if self.config.network else ())
-        for name in etc_names:
+        for name in _ETC_WHITELIST:
             p = root / "etc" / name
             if p.exists():
                 argv += ["--ro-bind", str(p), f"/etc/{name}"]
+        # DNS is the host's business: its live resolv.conf, also over a built rootfs (whose copy is
+        # whatever the build machine had).
+        for name in _NET_ETC if self.config.network else ():
+            p = Path("/etc") / name
+            if p.exists():
+                argv += ["--ro-bind", str(p.resolve()), f"/etc/{name}"]
         for name in ("passwd", "group", "hosts", "hostname", "nsswitch.conf"):
             argv += ["--ro-bind", str(self._runtime.etc / name), f"/etc/{name}"]
         argv += ["--ro-bind", str(self._runtime.host), SANDBOX_RUN]
