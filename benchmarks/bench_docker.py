@@ -3,7 +3,7 @@ ClawGym authors' design), and one exec step vs a raw ``docker exec``. Same run, 
 
     python benchmarks/bench_docker.py [--n 20] [--image clawgym/sandbox:bookworm] [--json out.json]
     python benchmarks/bench_docker.py --stress 32 --episodes 200 [--suite ../shared/datasets/clawgym-train]
-    python benchmarks/bench_docker.py --noop-compare 2000 [--suite ...]   # docker vs bwrap on the built rootfs
+    python benchmarks/bench_docker.py --noop-compare 2000 [--jobs 4] [--suite ...]   # docker vs bwrap on the built rootfs
 
 "reset" = everything between two tasks' first commands: clean or start a sandbox and restore a
 small workspace (20 files). Rows:
@@ -108,9 +108,13 @@ def stress(suite: Path, concurrency: int, episodes: int) -> dict[str, object]:
             "episode_median_s": round(statistics.median(times), 3)}
 
 
-def noop_compare(suite: Path, n: int) -> dict[str, object]:
+def noop_compare(suite: Path, n: int, jobs: int = 4) -> dict[str, object]:
     """No-op score of ``n`` tasks (spread over the suite) on docker and on bwrap over the built
-    rootfs (the same Debian packages as the image): rewards, sub-scores and reasons must match."""
+    rootfs (the same Debian packages as the image): rewards, sub-scores and reasons must match.
+    ``jobs`` tasks run at once (each runs its two backends one after the other)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clawgym_env.verify.offline import progress_bar
     from clawgym_env.env import ClawGymEnv
     from clawgym_env.sandbox import SandboxConfig
     from clawgym_env.tasks import open_source
@@ -118,8 +122,8 @@ def noop_compare(suite: Path, n: int) -> dict[str, object]:
     source = open_source(str(suite))
     all_ids = source.ids()
     ids = all_ids if n >= len(all_ids) else [all_ids[i * len(all_ids) // n] for i in range(n)]
-    mismatches = []
-    for tid in ids:
+
+    def one(tid: str) -> dict[str, object] | None:
         task = source.load(tid)
         got = {}
         for backend, cfg in (("docker", None), ("bwrap", SandboxConfig(root="default"))):
@@ -128,9 +132,17 @@ def noop_compare(suite: Path, n: int) -> dict[str, object]:
                 got[backend] = noop_episode(env)
             finally:
                 env.close()
-        if got["docker"] != got["bwrap"]:
-            mismatches.append({"task": tid, **{k: repr(v) for k, v in got.items()}})
-    return {"tasks": len(ids), "mismatches": len(mismatches), "mismatch_samples": mismatches[:5]}
+        return None if got["docker"] == got["bwrap"] else {"task": tid, **{k: repr(v) for k, v in got.items()}}
+
+    t0 = time.perf_counter()
+    results = []
+    with progress_bar("no-op docker vs bwrap", len(ids)) as advance, ThreadPoolExecutor(jobs) as ex:
+        for r in ex.map(one, ids):
+            results.append(r)
+            advance()
+    mismatches = [r for r in results if r is not None]
+    return {"tasks": len(ids), "mismatches": len(mismatches), "mismatch_samples": mismatches[:5],
+            "jobs": jobs, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
 def main() -> int:
@@ -141,13 +153,14 @@ def main() -> int:
     ap.add_argument("--stress", type=int, default=0, help="concurrent docker envs (with --episodes)")
     ap.add_argument("--episodes", type=int, default=200)
     ap.add_argument("--noop-compare", type=int, default=0, help="compare no-op scores of N tasks, docker vs bwrap")
+    ap.add_argument("--jobs", type=int, default=4, help="tasks at once for --noop-compare")
     ap.add_argument("--suite", default=str(DEFAULT_SUITE))
     args = ap.parse_args()
     if args.image:
         os.environ["CLAWGYM_DOCKER_IMAGE"] = args.image
     if args.stress or args.noop_compare:
         out = stress(Path(args.suite), args.stress, args.episodes) if args.stress else \
-            noop_compare(Path(args.suite), args.noop_compare)
+            noop_compare(Path(args.suite), args.noop_compare, args.jobs)
         print(json.dumps(out, indent=2))
         if args.json:
             Path(args.json).write_text(json.dumps(out, indent=2))

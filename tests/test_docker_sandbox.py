@@ -390,3 +390,52 @@ def test_concurrent_docker_envs_complete_episodes_without_error(train_dir: Path)
         sys.path.remove(str(REPO / "benchmarks"))
     out = stress(train_dir, 8, 40)
     assert out["episodes"] == 40 and out["errors"] == 0, out
+
+
+def _pids_cgroup(sb: ServerSandbox) -> Path:
+    """The container's pids cgroup on the host (v1 or v2 layout)."""
+    cid = _inspect(sb)["Id"]
+    for cand in (f"/sys/fs/cgroup/pids/docker/{cid}", f"/sys/fs/cgroup/system.slice/docker-{cid}.scope",
+                 f"/sys/fs/cgroup/docker/{cid}"):
+        if Path(cand, "pids.current").exists():
+            return Path(cand)
+    pytest.fail(f"no pids cgroup found for container {cid[:12]}")
+
+
+def test_fork_bomb_hits_the_pids_limit_and_is_killed_on_timeout(sandbox: ServerSandbox) -> None:
+    """Docker's own fork-bomb test: the container's pids cgroup (256) holds, the exec timeout kills
+    the whole tree, the host stays responsive, and the same container is usable afterwards."""
+    from test_sandbox_security import _BOMB_PY
+
+    cg = _pids_cgroup(sandbox)
+    assert (cg / "pids.max").read_text().strip() == "256"
+    sandbox.write_file(f"{sandbox.workspace}/bomb.py", _BOMB_PY.encode())
+    outcome: dict[str, object] = {}
+
+    def bomb() -> None:
+        start = time.monotonic()
+        outcome["result"] = sandbox.exec("python3 bomb.py", timeout_s=3)
+        outcome["elapsed"] = time.monotonic() - start
+
+    import threading
+
+    thread = threading.Thread(target=bomb)
+    thread.start()
+    peak, worst_host_spawn = 0, 0.0
+    while thread.is_alive():
+        start = time.monotonic()
+        subprocess.run(["true"], check=True)
+        worst_host_spawn = max(worst_host_spawn, time.monotonic() - start)
+        peak = max(peak, int((cg / "pids.current").read_text()))
+        time.sleep(0.1)
+    thread.join()
+    res = outcome["result"]
+    assert getattr(res, "timed_out", False), res
+    assert outcome["elapsed"] < 10  # type: ignore[operator]
+    assert worst_host_spawn < 2.0, worst_host_spawn
+    assert 50 < peak <= 256, peak  # the bomb ran, and the cgroup limit held
+    deadline = time.monotonic() + 5
+    while int((cg / "pids.current").read_text()) > 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert int((cg / "pids.current").read_text()) <= 3  # the server (+ its helper), nothing of the bomb
+    assert sandbox.exec("echo ok", timeout_s=10).output == "ok\n"
