@@ -506,6 +506,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(fn=cmd_noop)
 
     _add_sandbox_commands(sub)
+
+    from clawgym_env.sft.cli import add_sft_parser  # clawgym sft {build,import}
+
+    add_sft_parser(sub)
     return p
 
 

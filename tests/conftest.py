@@ -43,3 +43,18 @@ def train_dir() -> Path:
     if not TRAIN.is_dir():
         pytest.fail(f"the shared ClawGym train split is missing at {TRAIN}; CI places ../shared beside the repo")
     return TRAIN
+
+
+@pytest.fixture(scope="session")
+def oracle_records_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """records.jsonl of 100 real oracle rollouts of built-in tasks (bwrap sandboxes, real verifier),
+    made once per session by ``clawgym eval`` for the SFT tests."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("oracle100")
+    proc = subprocess.run([sys.executable, "-m", "clawgym_env.cli", "eval", "--suite", "builtin", "--agent", "oracle",
+                           "--limit", "100", "--concurrency", "4", "--out", str(out)],
+                          check=False, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return out / "records.jsonl"
