@@ -77,3 +77,33 @@ def test_trl_assistant_mask_agrees_with_ours(export_dir: Path, tiny_dir: Path, o
     # the tokens export holds the same ids and mask
     row = next(json.loads(line) for line in (export_dir / "tokens.jsonl").open() if json.loads(line)["episode_id"] == rec.episode_id)
     assert row["input_ids"] == ours.input_ids and row["loss_mask"] == ours.loss_mask
+
+
+def test_build_runs_verls_per_message_check_when_given_a_tokenizer(oracle_records_path: Path, tiny_dir: Path,
+                                                                   tmp_path: Path) -> None:
+    """Two tool calls in one turn give two consecutive tool messages, which the Qwen template merges
+    into one user turn: veRL's MultiTurnSFTDataset would raise at training time, so the build says so
+    now (exit 2), or drops the conversation with --drop-drift."""
+    good, base = read_records(oracle_records_path)[:2]
+    msgs = [dict(m) for m in base.messages]
+    call = msgs[2]["tool_calls"][0]
+    msgs[2] = {**msgs[2], "tool_calls": [call, {**call, "id": "call_1"}]}
+    msgs.insert(4, {**msgs[3], "tool_call_id": "call_1"})
+    parallel = base.model_copy(update={"messages": msgs, "episode_id": "parallel#0", "task_id": "parallel"})
+    src = tmp_path / "records.jsonl"
+    src.write_text(good.to_json_line() + parallel.to_json_line())
+
+    def build(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "clawgym_env.cli", "sft", "build", str(src), "--out",
+                               str(tmp_path / "out"), "--format", "verl", "--tokenizer", str(tiny_dir), *extra],
+                              check=False, capture_output=True, text=True, timeout=300, cwd=REPO)
+
+    failed = build()
+    assert failed.returncode == 2 and "parallel#0" in failed.stderr and "veRL per-message" in failed.stderr
+    assert not (tmp_path / "out" / "train.parquet").exists()
+    dropped = build("--drop-drift")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "dropped 1 conversation" in dropped.stdout
+    from clawgym_env.sft.export import read_verl_parquet
+
+    assert [r["messages"] for r in read_verl_parquet(tmp_path / "out" / "train.parquet")] == [good.messages]
