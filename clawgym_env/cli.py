@@ -510,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     from clawgym_env.sft.cli import add_sft_parser  # clawgym sft {build,import}
 
     add_sft_parser(sub)
+    from clawgym_env.integrations.cli import add_rl_parser  # clawgym rl build-data
+
+    add_rl_parser(sub)
     return p
 
 

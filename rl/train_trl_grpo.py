@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""GRPO with TRL over ClawGym tasks: the model acts through OpenClaw's coding tools in real sandboxes and
+the task's code verifier is the reward (``clawgym_env.integrations.trl_env.ClawGymTRLEnv`` as TRL's
+``environment_factory``; its ``get_reward`` is the reward source, logged as ``rewards/ClawGymTRLEnv/mean``).
+
+Defaults follow the ClawGym authors' RL run (spec C6): group size 8, 8 prompts per optimiser step
+(``--batch-size 8 --grad-accum 8``: 64 trajectories, one optimiser step per generation batch), lr 1e-6
+constant, no KL (``--beta 0``), Adam betas (0.9, 0.98), weight decay 0.1, temperature 0.7, clip 0.2 / 0.28,
+token-level (DAPO) loss, 8,192 completion tokens. They keep one tool call per reply and score infra failures
+0; here TRL runs every call of a turn, and infra failures are dropped from learning (``--infra-error-reward``
+nan; pass 0 for the authors' choice).
+
+    # GPU with vLLM colocated (model downloaded beforehand):
+    python rl/train_trl_grpo.py --model Qwen/Qwen3-4B-Instruct-2507 --tasks 2000 --output ckpt --use-vllm --bf16
+    # CPU smoke run on a tiny local model (what CI runs; python -c "from clawgym_env.sft.tiny import save_tiny;
+    # save_tiny('/tmp/tiny')"):
+    python rl/train_trl_grpo.py --model /tmp/tiny --tasks 2 --output /tmp/grpo --max-steps 2 \\
+        --num-generations 2 --batch-size 2 --grad-accum 1 --max-completion-length 64 --no-save
+
+``--tasks``: a count N (built-in tasks ClawGym/task-0000 .. N-1), comma-separated specs (``ClawGym/task-0042``,
+``builtin:task-0042``, ``SUITE_DIR:TASK_ID``, task folder paths) or a file with one spec per line.
+
+Writes OUTPUT/metrics.json (TRL's log history plus per-step reward / loss series), OUTPUT/episodes.jsonl (one
+line per scored episode: task, reward, infra error, tool calls, subscores) and, unless --no-save, the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+if (_CHECKOUT / "clawgym_env" / "__init__.py").is_file() and str(_CHECKOUT) not in sys.path:
+    sys.path.insert(0, str(_CHECKOUT))  # run from a clone: use that clone's clawgym_env, not another install
+
+ENV_REWARD_KEY = "rewards/ClawGymTRLEnv/mean"
+
+
+def parse_tasks(spec: str) -> int | list[str]:
+    """``--tasks``: a count, a file of specs (one a line), or comma-separated specs."""
+    if spec.strip().isdigit():
+        return int(spec)
+    path = Path(spec)
+    if path.is_file():
+        return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return [s.strip() for s in spec.split(",") if s.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="HF model id or local path (a chat model with tool calling)")
+    ap.add_argument("--tasks", required=True, type=parse_tasks, help="a count N, comma-separated specs, or a file")
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--max-steps", type=int, default=-1, help="optimiser steps (-1: --epochs over the tasks)")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--num-generations", type=int, default=8, help="GRPO group size (authors: 8)")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="per-device micro-batch of completions (default: --num-generations)")
+    ap.add_argument("--grad-accum", type=int, default=8,
+                    help="micro-batches per optimiser step = generation batches (authors: 8 prompts x 8)")
+    ap.add_argument("--lr", type=float, default=1e-6, help="learning rate, constant (authors: 1e-6)")
+    ap.add_argument("--beta", type=float, default=0.0, help="KL coefficient (authors: 0, no reference model)")
+    ap.add_argument("--temperature", type=float, default=0.7)
+    ap.add_argument("--max-completion-length", type=int, default=8192,
+                    help="tokens of the whole multi-turn completion, tool results included (authors: 8192)")
+    ap.add_argument("--max-tool-calling-iterations", type=int, default=64,
+                    help="assistant turns with tool calls per rollout (0: no limit)")
+    ap.add_argument("--chat-template", default=None, help="replace the tokenizer's template (TRL name or .jinja)")
+    ap.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU); colocated unless --vllm-mode")
+    ap.add_argument("--vllm-mode", default="colocate", choices=["colocate", "server"])
+    ap.add_argument("--vllm-gpu-memory-utilization", type=float, default=0.3)
+    ap.add_argument("--bf16", action="store_true")
+    ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--backend", default="bwrap", help="sandbox backend: bwrap, docker, local")
+    ap.add_argument("--exec-timeout", type=float, default=None, help="exec's default timeout, seconds")
+    ap.add_argument("--infra-error-reward", type=float, default=math.nan,
+                    help="reward of episodes with an infrastructure error (nan: dropped from learning; authors: 0)")
+    ap.add_argument("--log-completions", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-save", action="store_true")
+    return ap
+
+
+def build_trainer(args: argparse.Namespace, *, trainer_cls: Any = None) -> Any:
+    """The GRPOTrainer the command line describes (``trainer_cls``: a GRPOTrainer subclass, for tests)."""
+    import torch
+    from transformers import AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from clawgym_env.integrations.trl_env import ClawGymTRLEnv, make_dataset
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # environment_factory is experimental in TRL 1.16
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    if args.chat_template:
+        from clawgym_env.sft.tokenize import resolve_chat_template
+
+        tokenizer.chat_template = resolve_chat_template(args.chat_template)
+    env_kwargs: dict[str, Any] = {"backend": args.backend}
+    if args.exec_timeout is not None:
+        env_kwargs["exec_timeout_s"] = args.exec_timeout
+    factory = functools.partial(ClawGymTRLEnv, episode_log=output / "episodes.jsonl",
+                                infra_error_reward=args.infra_error_reward, **env_kwargs)
+    vllm = {"use_vllm": True, "vllm_mode": args.vllm_mode,
+            "vllm_gpu_memory_utilization": args.vllm_gpu_memory_utilization} if args.use_vllm else {}
+    config = GRPOConfig(
+        output_dir=str(output), seed=args.seed, max_steps=args.max_steps, num_train_epochs=args.epochs,
+        learning_rate=args.lr, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.1,
+        adam_beta1=0.9, adam_beta2=0.98, beta=args.beta, epsilon=0.2, epsilon_high=0.28, loss_type="dapo",
+        num_generations=args.num_generations, per_device_train_batch_size=args.batch_size or args.num_generations,
+        gradient_accumulation_steps=args.grad_accum, temperature=args.temperature,
+        max_completion_length=args.max_completion_length,
+        max_tool_calling_iterations=args.max_tool_calling_iterations or None,
+        bf16=args.bf16, model_init_kwargs={"dtype": torch.bfloat16} if args.bf16 else None,
+        gradient_checkpointing=args.gradient_checkpointing, use_cpu=not torch.cuda.is_available(),
+        logging_steps=1, save_strategy="no", report_to=[], dataloader_num_workers=0,
+        log_completions=args.log_completions, **vllm)
+    cls = trainer_cls or GRPOTrainer
+    return cls(
+        model=args.model,
+        reward_funcs=None,  # the reward is the verifier's, through ClawGymTRLEnv.get_reward
+        args=config,
+        train_dataset=make_dataset(args.tasks),
+        processing_class=tokenizer,
+        environment_factory=factory,
+    )
+
+
+def close_environments(trainer: Any) -> None:
+    """Close the sandboxes of every pooled env instance (TRL keeps them for the next batch)."""
+    for pool in (getattr(trainer, "_environment_pool", None) or {}).values():
+        for env in pool:
+            close = getattr(env, "close", None)
+            if close is not None:
+                close()
+
+
+def series(log_history: list[dict[str, Any]], key: str) -> list[float]:
+    return [h[key] for h in log_history if key in h]
+
+
+def write_metrics(trainer: Any, output: Path, elapsed_s: float) -> dict[str, Any]:
+    history = trainer.state.log_history
+    episodes_path = output / "episodes.jsonl"
+    episodes = [json.loads(line) for line in episodes_path.read_text().splitlines()] if episodes_path.exists() else []
+    metrics = {
+        "steps": trainer.state.global_step,
+        "elapsed_s": round(elapsed_s, 1),
+        "reward": series(history, "reward"),
+        "env_reward": series(history, ENV_REWARD_KEY),
+        "loss": series(history, "loss"),
+        "tool_call_frequency": series(history, "tools/call_frequency"),
+        "episodes": len(episodes),
+        "infra_errors": sum(1 for e in episodes if e.get("infra_error")),
+        "log_history": history,
+    }
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    output = Path(args.output)
+    start = time.monotonic()
+    trainer = build_trainer(args)
+    try:
+        trainer.train()
+    finally:
+        close_environments(trainer)
+    metrics = write_metrics(trainer, output, time.monotonic() - start)
+    if not args.no_save:
+        trainer.save_model(str(output))
+    print(json.dumps({k: metrics[k] for k in ("steps", "elapsed_s", "reward", "env_reward", "loss", "episodes",
+                                              "infra_errors")}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
