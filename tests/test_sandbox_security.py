@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -362,10 +362,10 @@ while True:
 """
 
 
-def test_fork_bomb_is_bounded_and_killed_on_timeout(sandbox: ServerSandbox) -> None:
-    """A persistent fork bomb hits RLIMIT_NPROC; the exec timeout kills all of it; the host stays
-    responsive throughout and the same sandbox is usable afterwards."""
-    uid = _uid_of(sandbox)
+def run_fork_bomb(sandbox: ServerSandbox, count_processes: Callable[[], int]) -> int:
+    """Run a persistent fork bomb under a 3 s exec timeout while the host spawns processes beside
+    it; assert the exec timed out, returned within 10 s and the host stayed responsive (< 2 s per
+    spawn). Returns the peak of ``count_processes`` sampled meanwhile. Shared with the docker tests."""
     sandbox.write_file(f"{sandbox.workspace}/bomb.py", _BOMB_PY.encode())
     outcome: dict[str, object] = {}
 
@@ -382,13 +382,21 @@ def test_fork_bomb_is_bounded_and_killed_on_timeout(sandbox: ServerSandbox) -> N
         start = time.monotonic()
         subprocess.run(["true"], check=True)
         worst_host_spawn = max(worst_host_spawn, time.monotonic() - start)
-        peak = max(peak, len(_host_pids_of_uid(uid)))
+        peak = max(peak, count_processes())
         time.sleep(0.1)
     thread.join()
     res = outcome["result"]
     assert isinstance(res, ExecResult) and res.timed_out, res
     assert outcome["elapsed"] < 10  # type: ignore[operator]
     assert worst_host_spawn < 2.0, worst_host_spawn
+    return peak
+
+
+def test_fork_bomb_is_bounded_and_killed_on_timeout(sandbox: ServerSandbox) -> None:
+    """A persistent fork bomb hits RLIMIT_NPROC; the exec timeout kills all of it; the host stays
+    responsive throughout and the same sandbox is usable afterwards."""
+    uid = _uid_of(sandbox)
+    peak = run_fork_bomb(sandbox, lambda: len(_host_pids_of_uid(uid)))
     assert 50 < peak <= 256 + 5, peak  # the bomb did run, and RLIMIT_NPROC (256, threads included) held
     _assert_usable(sandbox)
     deadline = time.monotonic() + 3
