@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from clawgym_env.synth.artifacts import Artifact
+from clawgym_env.synth.artifacts import Artifact, Table, serialize
 from clawgym_env.synth.personas import Persona
 
 Mutation = Literal["missing", "value", "format", "order"]
@@ -90,6 +90,18 @@ class Operation(Protocol):
 def write_call(path: str, content: str) -> dict[str, Any]:
     """An oracle tool call that writes a file (OpenClaw's ``write``)."""
     return {"name": "write", "arguments": {"path": path, "content": content}}
+
+
+TABLE_MUTATIONS: tuple[Mutation, ...] = ("missing", "value", "format", "order")
+"""Every gate mutation a table output admits (each cell is checked, and its format and row order)."""
+
+
+def table_step(op: str, instruction: str, out: Table, checks: list[dict[str, Any]],
+               input_files: dict[str, bytes] | None = None) -> OpStep:
+    """The most common step: the oracle writes the table ``out``, which is the step's only output
+    (open to every table mutation) and the artifact the next step consumes."""
+    return OpStep(op=op, instruction=instruction, oracle=[write_call(out.path, serialize(out))], checks=checks,
+                  outputs=[OutputSpec(out.path, TABLE_MUTATIONS)], artifact=out, input_files=input_files or {})
 
 
 def exec_call(command: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, fmt_number, serialize
 from clawgym_env.synth.datagen import PEOPLE
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
 
@@ -691,7 +691,7 @@ class ActionItems:
                   ck.table_equal(f"{step}_action_owners_due",
                                  Table(columns=["ref", "owner", "due"], rows=rows, path=table.path, fmt=table.fmt),
                                  ordered=False, exact_columns=False)]
-        outputs = [OutputSpec(table.path, ("missing", "value", "format", "order"))]
+        outputs = [OutputSpec(table.path, TABLE_MUTATIONS)]
         oracle = [write_call(table.path, serialize(table))]
         if d >= 2:
             md = f"output/step{ctx.step}_followups.md"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
 from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows, schema_for
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
 
@@ -60,13 +60,7 @@ class FilterRank:
             f"largest first (break ties on `{key}`, A to Z), and write {top}rows to `{out.path}` "
             f"({describe_format(fmt)}, columns unchanged).",
         ))
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=[ck.table_equal(f"step{ctx.step}_ranked_rows", out)],
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-        )
+        return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_ranked_rows", out)])
 
 
 class AggregateStats:
@@ -116,7 +110,7 @@ class AggregateStats:
                     ck.json_equal(f"step{ctx.step}_overall", path, overall, key_path=["overall"]),
                     ck.table_equal(f"step{ctx.step}_groups_csv", table)],
             outputs=[OutputSpec(path, ("missing", "value", "format")),
-                     OutputSpec(table.path, ("missing", "value", "format", "order"))],
+                     OutputSpec(table.path, TABLE_MUTATIONS)],
             artifact=table,
         )
 
@@ -400,14 +394,8 @@ class ExtractRecords:
             f"Pull the {out.label} out of `{ex.src}` ({ex.what}): {ex.rules}. Write them, in file order, to "
             f"`{out.path}` ({describe_format(fmt)}; columns {cols} and nothing else).",
         ))
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=table_checks(ctx.step, "records", out),
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-            input_files={ex.src: ex.content.encode()},
-        )
+        return table_step(self.name, instruction, out, table_checks(ctx.step, "records", out),
+                          input_files={ex.src: ex.content.encode()})
 
 
 # ---------------------------------------------------------------- join_enrich
@@ -550,14 +538,7 @@ class JoinEnrich:
                   ck.table_equal(f"step{ctx.step}_enriched_{owner_col}", _cols(out, [on, owner_col]), exact_columns=False),
                   ck.table_equal(f"step{ctx.step}_enriched_{factor}", _cols(out, [on, factor]), exact_columns=False),
                   ck.table_equal(f"step{ctx.step}_enriched_{derived}", _cols(out, [on, derived]), exact_columns=False)]
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=checks,
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-            input_files={lk_path: lk_text.encode()},
-        )
+        return table_step(self.name, instruction, out, checks, input_files={lk_path: lk_text.encode()})
 
 
 # ---------------------------------------------------------------- clean_dedupe
@@ -695,7 +676,7 @@ class CleanDedupe:
             op=self.name, instruction=instruction,
             oracle=[write_call(out.path, serialize(out)), write_call(report_path, json.dumps(report, indent=2) + "\n")],
             checks=checks,
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order")),
+            outputs=[OutputSpec(out.path, TABLE_MUTATIONS),
                      OutputSpec(report_path, ("missing", "value", "format"))],
             artifact=out,
             input_files={src_path: buf.getvalue().encode()},

@@ -20,7 +20,7 @@ from typing import Any
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, cell, serialize
 from clawgym_env.synth.datagen import PEOPLE, make_table, schema_for
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, exec_call, write_call
+from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
 # ================================================================ a small bank of real modules
@@ -608,7 +608,7 @@ class RunScript:
         header = ",".join(out.columns)
         checks = [ck.regex(f"step{ctx.step}_script_header", out.path, r"\A\ufeff?" + header.replace(".", r"\.") + r"\r?$"),
                   ck.table_equal(f"step{ctx.step}_script_output", out)]
-        outputs = [OutputSpec(out.path, ("missing", "value", "format", "order"))]
+        outputs = [OutputSpec(out.path, TABLE_MUTATIONS)]
         oracle_cmd = f"mkdir -p output && {cmd}" + (f" > {log_path}" if to_file else f" > {out.path}")
         if to_file:
             checks.append(ck.lines_equal(f"step{ctx.step}_script_message", log_path, [log_line]))
@@ -817,7 +817,7 @@ class InspectCode:
             op=self.name, instruction=instruction,
             oracle=[write_call(fn_path, serialize(table)), write_call(notes_path, json.dumps(notes, indent=2) + "\n")],
             checks=checks,
-            outputs=[OutputSpec(fn_path, ("missing", "value", "format", "order")),
+            outputs=[OutputSpec(fn_path, TABLE_MUTATIONS),
                      OutputSpec(notes_path, ("missing", "value", "format"))],
             artifact=table, input_files={p: t.encode() for p, t in files.items()},
         )
@@ -1047,8 +1047,8 @@ class RunTests:
             oracle=[write_call(script, _COLLECT_SRC.format(results=res_path, summary=sum_path)),
                     exec_call(f"python3 {script}")],
             checks=checks,
-            outputs=[OutputSpec(res_path, ("missing", "value", "format", "order")),
-                     OutputSpec(sum_path, ("missing", "value", "format", "order"))],
+            outputs=[OutputSpec(res_path, TABLE_MUTATIONS),
+                     OutputSpec(sum_path, TABLE_MUTATIONS)],
             artifact=sum_table, input_files={p: t.encode() for p, t in files.items()},
         )
 
@@ -1222,7 +1222,7 @@ class AnalyzeLogs:
             op=self.name, instruction=instruction,
             oracle=[write_call(comp_path, serialize(table)), write_call(json_path, json.dumps(doc, indent=2) + "\n")],
             checks=checks,
-            outputs=[OutputSpec(comp_path, ("missing", "value", "format", "order")),
+            outputs=[OutputSpec(comp_path, TABLE_MUTATIONS),
                      OutputSpec(json_path, ("missing", "value", "format"))],
             artifact=table, input_files={log_path: ("\n".join(lines) + "\n").encode()},
         )

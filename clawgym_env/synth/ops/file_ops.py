@@ -13,7 +13,15 @@ from typing import Any, Literal
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Table, Text, cell, describe_format, serialize
 from clawgym_env.synth.datagen import make_table, schema_for
-from clawgym_env.synth.ops.base import Mutation, OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.ops.base import (
+    TABLE_MUTATIONS,
+    Mutation,
+    OpContext,
+    OpStep,
+    OutputSpec,
+    table_step,
+    write_call,
+)
 from clawgym_env.synth.personas import FIRST_NAMES, LAST_NAMES
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -55,14 +63,8 @@ class ReadExtract:
             f"Take the {src.label} in `{src.path}` and copy just the fields {cols} of each one, keeping the file's "
             f"order, to `{out.path}` ({describe_format(out_fmt)}; columns in that order, nothing else).",
         ))
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=[ck.table_equal(f"step{ctx.step}_extracted", out)],
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-            input_files={src.path: serialize(src).encode()},
-        )
+        return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_extracted", out)],
+                          input_files={src.path: serialize(src).encode()})
 
 
 # ================================================================= write_structured
@@ -158,7 +160,7 @@ class WriteStructured:
             op=self.name, instruction=instruction, oracle=[write_call(path, content)],
             checks=[ck.regex(f"step{ctx.step}_md_heading", path, rf"^## {re.escape(title)}\s*$"),
                     ck.table_equal(f"step{ctx.step}_md_table", out)],
-            outputs=[OutputSpec(path, ("missing", "value", "format", "order"))],
+            outputs=[OutputSpec(path, TABLE_MUTATIONS)],
             artifact=out,
         )
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, serialize
 from clawgym_env.synth.datagen import PEOPLE
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, write_call
+from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
 # ---------------------------------------------------------------- schedule_plan
@@ -178,11 +178,7 @@ class SchedulePlan:
             checks.append(ck.table_equal(f"{step}_schedule_dates",
                                          Table(["task_id", "start_date", "end_date"], rows, out.path, fmt),  # type: ignore[arg-type]
                                          ordered=False, exact_columns=False))
-        return OpStep(
-            op=self.name, instruction=instruction, oracle=[write_call(out.path, serialize(out))], checks=checks,
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))], artifact=out,
-            input_files={src_path: source.encode()},
-        )
+        return table_step(self.name, instruction, out, checks, input_files={src_path: source.encode()})
 
 
 # ---------------------------------------------------------------- organize_knowledge
@@ -321,7 +317,7 @@ class OrganizeKnowledge:
             oracle=[write_call(table.path, serialize(table)),
                     write_call(index_path, json.dumps(index_doc, indent=2) + "\n")],
             checks=checks,
-            outputs=[OutputSpec(table.path, ("missing", "value", "format", "order")),
+            outputs=[OutputSpec(table.path, TABLE_MUTATIONS),
                      OutputSpec(index_path, ("missing", "value", "format"))],
             artifact=table, input_files=files,
         )

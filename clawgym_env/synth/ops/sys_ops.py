@@ -11,7 +11,7 @@ from typing import Any
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, serialize
 from clawgym_env.synth.datagen import COMPANIES
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, exec_call, write_call
+from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.ops.data_ops import pick_fmt, table_checks
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -187,7 +187,7 @@ class InspectDirectory:
             oracle=[write_call(inv.path, serialize(inv)),
                     write_call(summary_path, json.dumps(summary, indent=2) + "\n")],
             checks=checks,
-            outputs=[OutputSpec(inv.path, ("missing", "value", "format", "order")),
+            outputs=[OutputSpec(inv.path, TABLE_MUTATIONS),
                      OutputSpec(summary_path, ("missing", "value", "format"))],
             artifact=inv,
             input_files={p: c.encode() for p, c in files.items()},
@@ -324,7 +324,7 @@ class OrganizeFiles:
         checks += table_checks(ctx.step, "manifest", manifest)
         # a few moved files are enough to prove the move checks (each mutation costs the gate a verifier run)
         outputs = [OutputSpec(d, ("missing", "value")) for _, d in moves[:: max(1, len(moves) // 3)][:3]]
-        outputs.append(OutputSpec(manifest.path, ("missing", "value", "format", "order")))
+        outputs.append(OutputSpec(manifest.path, TABLE_MUTATIONS))
         return OpStep(
             op=self.name, instruction=instruction,
             oracle=[exec_call(command), write_call(manifest.path, serialize(manifest))],
@@ -649,7 +649,7 @@ class UpdateConfig:
             oracle=[write_call(out_path, updated), write_call(log.path, serialize(log))],
             checks=checks,
             outputs=[OutputSpec(out_path, ("missing", "value", "format") if fmt == "json" else ("missing", "value")),
-                     OutputSpec(log.path, ("missing", "value", "format", "order"))],
+                     OutputSpec(log.path, TABLE_MUTATIONS)],
             artifact=log,
             input_files={src_path: original.encode(), req_path: request.encode()},
         )

@@ -23,7 +23,15 @@ from typing import Any
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, fmt_number, serialize
 from clawgym_env.synth.datagen import Schema, make_rows, make_table, schema_for
-from clawgym_env.synth.ops.base import OpContext, OpStep, OutputSpec, exec_call, write_call
+from clawgym_env.synth.ops.base import (
+    TABLE_MUTATIONS,
+    OpContext,
+    OpStep,
+    OutputSpec,
+    exec_call,
+    table_step,
+    write_call,
+)
 from clawgym_env.synth.phrasing import join_list, pick
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -309,16 +317,10 @@ class SearchResults:
             f"that {rules}, and save them to `{out.path}` ({describe_format(fmt)}; columns exactly `{cols}`, "
             f"ordered by `position`, dates in ISO format).",
         ))
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=[ck.table_equal(f"step{ctx.step}_selected_results", _keys_only(out), ordered=False,
-                                   exact_columns=False),
-                    ck.table_equal(f"step{ctx.step}_results_table", out)],
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-            input_files={src_path: raw.encode()},
-        )
+        checks = [ck.table_equal(f"step{ctx.step}_selected_results", _keys_only(out), ordered=False,
+                                 exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_results_table", out)]
+        return table_step(self.name, instruction, out, checks, input_files={src_path: raw.encode()})
 
 
 # ================================================================= extract_webpage
@@ -440,16 +442,10 @@ class ExtractWebpage:
             f"page's order. Save them to `{out.path}` ({describe_format(fmt)}; columns exactly `{cols}`, "
             f"{join_list(extras)}).",
         ))
-        return OpStep(
-            op=self.name, instruction=instruction,
-            oracle=[write_call(out.path, serialize(out))],
-            checks=[ck.table_equal(f"step{ctx.step}_scraped_records", _keys_only(out), ordered=False,
-                                   exact_columns=False),
-                    ck.table_equal(f"step{ctx.step}_scraped_table", out)],
-            outputs=[OutputSpec(out.path, ("missing", "value", "format", "order"))],
-            artifact=out,
-            input_files={page_path: page.encode()},
-        )
+        checks = [ck.table_equal(f"step{ctx.step}_scraped_records", _keys_only(out), ordered=False,
+                                 exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_scraped_table", out)]
+        return table_step(self.name, instruction, out, checks, input_files={page_path: page.encode()})
 
 
 # ================================================================= download_resource
@@ -585,7 +581,7 @@ class DownloadResource:
             oracle=[copy, write_call(out.path, serialize(out))],
             checks=checks,
             outputs=[OutputSpec(data_path, ("missing", "value")),
-                     OutputSpec(out.path, ("missing", "value", "format", "order"))],
+                     OutputSpec(out.path, TABLE_MUTATIONS)],
             artifact=out,
             input_files=files,
         )
