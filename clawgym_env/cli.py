@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.tasks import Task, TaskFormatError, TaskSource, load_task, open_source, write_task
+from clawgym_env.tasks import Task, TaskFormatError, TaskSource, open_source, write_task
 
 
 def _open_suite(spec: str) -> TaskSource:
@@ -24,16 +24,15 @@ def _open_suite(spec: str) -> TaskSource:
 
 
 def _resolve_task(spec: str) -> Task:
-    """A task folder path, SUITE_DIR:TASK_ID, builtin:task-0042 or ClawGym/task-0042."""
-    path = Path(spec)
-    if path.is_dir():
-        return load_task(path)
-    if spec.startswith("ClawGym/task-"):
-        spec = "builtin:" + spec.split("/", 1)[1]
-    if ":" in spec:
-        suite, task_id = spec.rsplit(":", 1)
-        return _open_suite(suite).load(task_id)
-    raise SystemExit(f"clawgym: {spec!r} is neither a task folder, SUITE_DIR:TASK_ID nor builtin:TASK_ID")
+    """A task folder, SUITE_DIR:TASK_ID, builtin:task-0042 or ClawGym/task-0042."""
+    from clawgym_env.registration import resolve_task_spec
+
+    try:
+        return resolve_task_spec(spec)[0]
+    except TaskFormatError:
+        raise  # a broken task folder: main() reports it (exit 2)
+    except ValueError as exc:
+        raise SystemExit(f"clawgym: {exc}") from None
 
 
 def _select(ids: list[str], limit: int, sample: int) -> list[str]:

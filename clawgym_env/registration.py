@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
-from clawgym_env.tasks import TaskSource, open_source
+from clawgym_env.tasks import Task, TaskSource, load_task, open_source
 
 ENTRY_POINT = "clawgym_env.env:make_task_env"
 _SOURCES: dict[str, TaskSource] = {}
@@ -38,6 +38,31 @@ def cached_source(source: "str | os.PathLike[str] | TaskSource") -> TaskSource:
         if src is None:
             src = _SOURCES[key] = open_source(key)
         return src
+
+
+def resolve_task_spec(spec: "str | os.PathLike[str]") -> tuple[Task, dict[str, Any]]:
+    """The task a user names, and the env defaults its registration carries (``register_suite``'s
+    ``env_kwargs``). ``spec``: a task folder, a registered ClawGym gym id (``ClawGym/task-0042``, or
+    an id ``register_suite`` added), ``builtin:TASK_ID`` or ``SUITE_DIR:TASK_ID``. The one grammar of
+    the CLI, the veRL data builder and the TRL environment; raises ValueError for anything else."""
+    spec = os.fspath(spec)
+    if Path(spec).is_dir():
+        return load_task(spec), {}
+    env_spec = gym.registry.get(spec)
+    if env_spec is not None:
+        if env_spec.entry_point != ENTRY_POINT:
+            raise ValueError(f"gym id {spec!r} is not a ClawGym task")
+        kwargs = dict(env_spec.kwargs)
+        return cached_source(kwargs.pop("source")).load(kwargs.pop("task_id")), kwargs
+    if ":" in spec:
+        suite, task_id = spec.rsplit(":", 1)
+        if suite == "builtin":
+            from clawgym_env.synth.builtin import BuiltinSource
+
+            return BuiltinSource().load(task_id), {}
+        return cached_source(suite).load(task_id), {}
+    raise ValueError(f"task {spec!r} is neither a task folder, a registered ClawGym gym id "
+                     f"(ClawGym/task-0042), builtin:TASK_ID nor SUITE_DIR:TASK_ID")
 
 
 def register_builtin() -> list[str]:

@@ -139,32 +139,11 @@ class _NotATool:
 # ---------------------------------------------------------------------------------------------- task lookup
 @functools.lru_cache(maxsize=4096)
 def _resolve(spec: str) -> tuple[Task, tuple[tuple[str, Any], ...]]:
-    import gymnasium as gym
-
     import clawgym_env  # noqa: F401  (registers the built-in suite)
-    from clawgym_env.registration import ENTRY_POINT, cached_source
+    from clawgym_env.registration import resolve_task_spec
 
-    path = Path(spec)
-    if path.is_dir():
-        from clawgym_env.tasks import load_task
-
-        return load_task(path), ()
-    env_spec = gym.registry.get(spec)
-    if env_spec is not None:
-        if env_spec.entry_point != ENTRY_POINT:
-            raise ValueError(f"gym id {spec!r} is not a ClawGym task")
-        kwargs = dict(env_spec.kwargs)
-        task = cached_source(kwargs.pop("source")).load(kwargs.pop("task_id"))
-        return task, tuple(sorted(kwargs.items()))
-    if ":" in spec:
-        suite, task_id = spec.rsplit(":", 1)
-        if suite == "builtin":
-            from clawgym_env.synth.builtin import BuiltinSource
-
-            return BuiltinSource().load(task_id), ()
-        return cached_source(suite).load(task_id), ()
-    raise ValueError(f"task {spec!r} is neither a task folder, a registered ClawGym gym id "
-                     f"(ClawGym/task-0042), builtin:TASK_ID nor SUITE_DIR:TASK_ID")
+    task, defaults = resolve_task_spec(spec)
+    return task, tuple(sorted(defaults.items()))
 
 
 def resolve_task(spec: str | os.PathLike[str]) -> tuple[Task, dict[str, Any]]:

@@ -120,19 +120,9 @@ def load_task_ref(ref: str | Mapping[str, Any]) -> Task:
 
 def _load_plain(spec: str) -> Task:
     """``builtin:task-0042``, ``ClawGym/task-0042``, a task folder, or ``SUITE_DIR:TASK_ID``."""
-    from clawgym_env.tasks import load_task
+    from clawgym_env.registration import resolve_task_spec
 
-    if spec.startswith("ClawGym/task-"):
-        spec = "builtin:" + spec.split("/", 1)[1]
-    if spec.startswith("builtin:"):
-        return load_task_ref(builtin_ref(spec.split(":", 1)[1]))
-    if Path(spec).is_dir():
-        return load_task(spec)
-    if ":" in spec:
-        suite, task_id = spec.rsplit(":", 1)
-        return load_task_ref(source_ref(suite, task_id))
-    raise ValueError(f"task_ref {spec!r} is neither builtin:ID, ClawGym/ID, a task folder "
-                     "nor SUITE_DIR:TASK_ID")
+    return resolve_task_spec(spec)[0]
 
 
 def task_from_row(extra_info: Mapping[str, Any] | None) -> Task:
