@@ -39,7 +39,13 @@ def _print_import_stats(stats: Any) -> None:
 
 def cmd_sft_build(args: argparse.Namespace) -> int:
     """Load trajectories, filter them, write each requested SFT format into --out."""
-    from clawgym_env.sft.export import atomic_path, needs_tokenizer, parse_formats, write_format
+    from clawgym_env.sft.export import (
+        atomic_path,
+        needs_tokenizer,
+        parse_formats,
+        split_verl_compatible,
+        write_format,
+    )
     from clawgym_env.sft.filter import FilterConfig, filter_records
 
     try:
@@ -84,7 +90,7 @@ def cmd_sft_build(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {}
     if "verl" in formats and tokenizer is not None:
-        kept, bad = _verl_compatible(result.kept, tokenizer)
+        kept, bad = split_verl_compatible(result.kept, tokenizer)
         if bad and not args.drop_drift:
             for episode, why in bad[:5]:
                 print(f"clawgym sft build: verl: {episode}: {why}", file=sys.stderr)
@@ -122,22 +128,6 @@ def cmd_sft_build(args: argparse.Namespace) -> int:
     else:
         print(f"report: {out / 'sft_build.json'}")
     return 0
-
-
-def _verl_compatible(records: list[Any], tokenizer: Any) -> tuple[list[Any], list[tuple[str, str]]]:
-    """Split records by whether veRL's per-message tokenization reproduces the whole conversation."""
-    from clawgym_env.sft.examples import sft_messages
-    from clawgym_env.sft.tokenize import TemplateDriftError, check_per_message_tokenization
-
-    ok, bad = [], []
-    for r in records:
-        try:
-            check_per_message_tokenization(tokenizer, sft_messages(r), r.tools)
-        except TemplateDriftError as exc:
-            bad.append((r.episode_id, str(exc)))
-        else:
-            ok.append(r)
-    return ok, bad
 
 
 def cmd_sft_tiny_model(args: argparse.Namespace) -> int:

@@ -118,6 +118,23 @@ def drop_none_keys(value: Any) -> Any:
     return value
 
 
+def split_verl_compatible(records: list[TrajectoryRecord], tokenizer: Any,
+                          ) -> tuple[list[TrajectoryRecord], list[tuple[str, str]]]:
+    """Split records by whether veRL's per-message tokenization (MultiTurnSFTDataset) reproduces the
+    whole conversation; the rest would raise veRL's AssertionError at training time."""
+    from clawgym_env.sft.tokenize import TemplateDriftError, check_per_message_tokenization
+
+    ok, bad = [], []
+    for r in records:
+        try:
+            check_per_message_tokenization(tokenizer, sft_messages(r), r.tools)
+        except TemplateDriftError as exc:
+            bad.append((r.episode_id, str(exc)))
+        else:
+            ok.append(r)
+    return ok, bad
+
+
 def read_verl_parquet(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Rows of a parquet written by :func:`write_verl_parquet`, read as veRL reads them
     (``pd.read_parquet(dtype_backend="pyarrow")``, arrays to lists), with None keys dropped from the
@@ -313,7 +330,7 @@ def write_format(name: str, records: list[TrajectoryRecord], out_dir: str | os.P
 
 __all__ = [
     "DEFAULT_FORMATS", "FORMATS", "FormatSpec", "OnDrift", "atomic_path", "drop_none_keys", "hf_features",
-    "needs_tokenizer", "parse_formats", "read_verl_parquet", "to_hf_dataset", "verl_rows", "write_format",
+    "needs_tokenizer", "parse_formats", "read_verl_parquet", "split_verl_compatible", "to_hf_dataset", "verl_rows", "write_format",
     "write_hf_dataset", "write_hf_jsonl", "write_openrlhf", "write_openrlhf_pretok", "write_tokens",
     "write_verl_parquet",
 ]

@@ -22,12 +22,9 @@ from typing import Any
 
 from verl.utils.dataset.multiturn_sft_dataset import MultiTurnSFTDataset
 
+from clawgym_env.sft.export import drop_none_keys
+
 TOOLS_JSON_KEY = "tools_json"
-
-
-def drop_nulls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages without the None-valued keys a parquet struct column adds."""
-    return [{k: v for k, v in m.items() if v is not None} for m in messages]
 
 
 class ClawGymMultiTurnSFTDataset(MultiTurnSFTDataset):
@@ -37,10 +34,10 @@ class ClawGymMultiTurnSFTDataset(MultiTurnSFTDataset):
         super()._read_files_and_process()
         if TOOLS_JSON_KEY in self.dataframe.columns:
             self.tools = [json.loads(t) if t else None for t in self.dataframe[TOOLS_JSON_KEY].tolist()]
-        self.messages = [drop_nulls(m) for m in self.messages]
+        self.messages = [drop_none_keys(m) for m in self.messages]
 
     def _build_messages(self, example: dict) -> list[dict[str, Any]]:
-        return drop_nulls(super()._build_messages(example))
+        return drop_none_keys(super()._build_messages(example))
 
 
-__all__ = ["TOOLS_JSON_KEY", "ClawGymMultiTurnSFTDataset", "drop_nulls"]
+__all__ = ["TOOLS_JSON_KEY", "ClawGymMultiTurnSFTDataset"]
