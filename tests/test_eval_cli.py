@@ -220,32 +220,16 @@ def test_wandb_metrics_and_offline_run(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_hf_agent_eval_from_a_saved_model(tmp_path: Path) -> None:
-    """``--agent hf --model DIR``: a tiny random Qwen2-architecture model saved to disk (no model can
-    be downloaded here), loaded by path, generating through the engine; it writes garbage, what is
-    tested is that the run completes with exact token ids and usage in the records."""
+    """``--agent hf --model DIR``: a tiny random Qwen3-architecture model saved to disk by
+    ``clawgym_env.sft.tiny.save_tiny`` (no model can be downloaded here), loaded by path, generating
+    through the engine; it writes garbage, what is tested is that the run completes with exact token
+    ids and usage in the records."""
     pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    from test_hf_agent import MARKUP, SPECIAL, chat_template
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    pytest.importorskip("transformers")
+    pytest.importorskip("trl", reason="TRL (its bundled Qwen2.5 chat template) is not installed: pip install 'clawgym[train]'")
+    from clawgym_env.sft.tiny import save_tiny
 
-    source = BuiltinSource()
-    corpus = [source.load(t).user_query for t in source.ids()[:20]]
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=SPECIAL, show_progress=False,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|im_end|>",
-                                                     pad_token="<|endoftext|>")
-    tokenizer.add_tokens(MARKUP)
-    tokenizer.chat_template = chat_template()[0]
-    config = transformers.Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=32768, tie_word_embeddings=True,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
-    model_dir = tmp_path / "tiny-model"
-    transformers.Qwen2ForCausalLM(config).save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
+    model_dir = save_tiny(tmp_path / "tiny-model", chat_template="qwen2_5")
 
     out = tmp_path / "hf"
     code = main(["eval", "--suite", "builtin", "--agent", "hf", "--model", str(model_dir), "--max-tokens", "8",

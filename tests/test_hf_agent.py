@@ -2,16 +2,15 @@
 
 No model can be downloaded here, so the model is a randomly initialised Qwen2-architecture network
 with tiny sizes and the tokenizer is a byte-level BPE trained on local text (the README, the env's
-system prompt and tool schemas, built-in task requests). The chat template is the real Qwen2.5 one
-that TRL ships (``trl/chat_templates/qwen2_5.jinja``, found without importing TRL); if TRL is not
-installed, a minimal Qwen-style template written below. The model writes garbage; what is tested is
-the plumbing: rendering, generation off the event loop, parsing, exact token ids, clean episode ends.
+system prompt and tool schemas, built-in task requests; ``clawgym_env.sft.tiny.build_tiny_tokenizer``).
+The chat template is the real Qwen2.5 one that TRL ships (``trl/chat_templates/qwen2_5.jinja``). The
+model writes garbage; what is tested is the plumbing: rendering, generation off the event loop,
+parsing, exact token ids, clean episode ends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -22,48 +21,16 @@ torch = pytest.importorskip(
     "torch", reason="torch is not installed: pip install torch==2.13.0, then the [train] extra (.ci/run does both)")
 transformers = pytest.importorskip(
     "transformers", reason="transformers is not installed: pip install 'clawgym[train]' after torch==2.13.0")
+pytest.importorskip("trl", reason="TRL (its bundled Qwen2.5 chat template) is not installed: pip install 'clawgym[train]'")
 
 import gymnasium as gym
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 import clawgym_env  # noqa: F401 - registers the built-in suite
 from clawgym_env.agents import AgentError, HFAgent, ScriptedAgent, make_agent
+from clawgym_env.sft.tiny import build_tiny_tokenizer
 from clawgym_env.synth.compose import synthesize
 
 REPO = Path(__file__).resolve().parents[1]
-SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-MARKUP = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>", "</think>"]
-
-# Used only when TRL (and its Qwen templates) is not installed: the Qwen2.5 tool-calling layout, shortened.
-QWEN_STYLE_TEMPLATE = (
-    "{%- if tools %}<|im_start|>system\n{{ messages[0]['content'] if messages[0]['role'] == 'system' else '' }}"
-    "\n\n# Tools\n\n<tools>{% for tool in tools %}\n{{ tool | tojson }}{% endfor %}\n</tools>\n\n"
-    "For each function call, return a json object with function name and arguments within "
-    "<tool_call></tool_call> XML tags.<|im_end|>\n"
-    "{%- elif messages[0]['role'] == 'system' %}<|im_start|>system\n{{ messages[0]['content'] }}<|im_end|>\n{%- endif %}"
-    "{%- for message in messages %}"
-    "{%- if message.role == 'user' or (message.role == 'assistant' and not message.tool_calls) %}"
-    "<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n"
-    "{%- elif message.role == 'assistant' %}<|im_start|>assistant{% if message.content %}\n{{ message.content }}{% endif %}"
-    "{%- for tc in message.tool_calls %}\n<tool_call>\n{\"name\": \"{{ tc.function.name }}\", \"arguments\": "
-    "{{ tc.function.arguments | tojson }}}\n</tool_call>{% endfor %}<|im_end|>\n"
-    "{%- elif message.role == 'tool' %}"
-    "{%- if loop.index0 == 0 or messages[loop.index0 - 1].role != 'tool' %}<|im_start|>user{% endif %}"
-    "\n<tool_response>\n{{ message.content }}\n</tool_response>"
-    "{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}<|im_end|>\n{% endif %}"
-    "{%- endif %}{%- endfor %}"
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
-def chat_template() -> tuple[str, str]:
-    """(template, where it came from)."""
-    spec = importlib.util.find_spec("trl")
-    if spec is not None and spec.submodule_search_locations:
-        path = Path(next(iter(spec.submodule_search_locations))) / "chat_templates" / "qwen2_5.jinja"
-        if path.is_file():
-            return path.read_text(), "trl/chat_templates/qwen2_5.jinja"
-    return QWEN_STYLE_TEMPLATE, "minimal Qwen-style template (tests/test_hf_agent.py)"
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +42,7 @@ def tiny() -> dict[str, Any]:
     finally:
         env.close()
     corpus += [synthesize(i).task.user_query for i in range(0, 400, 20)]
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=1500, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False))
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>")
-    tokenizer.add_tokens(MARKUP)
-    template, origin = chat_template()
-    tokenizer.chat_template = template
+    tokenizer = build_tiny_tokenizer(corpus, vocab_size=1500, chat_template="qwen2_5")
 
     torch.manual_seed(0)
     config = transformers.Qwen2Config(
@@ -94,7 +51,7 @@ def tiny() -> dict[str, Any]:
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, bos_token_id=None,
     )
     model = transformers.Qwen2ForCausalLM(config).eval()
-    return {"model": model, "tokenizer": tokenizer, "template_origin": origin}
+    return {"model": model, "tokenizer": tokenizer}
 
 
 def run_episode(env: Any, agents: list[Any]) -> tuple[float, bool, bool, dict[str, Any], list[Any]]:
@@ -211,4 +168,3 @@ def test_construction_errors_are_clear(tiny: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="no chat template"):
         HFAgent(tiny["model"], bare)
     assert issubclass(AgentError, RuntimeError)
-    print(f"chat template used: {tiny['template_origin']}")
