@@ -51,16 +51,17 @@ def clawgym(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """records.jsonl of 12 oracle rollouts (coding profile) and 4 with the 19-tool openclaw profile."""
-    out: dict[str, Path] = {}
-    for name, extra in (("coding", ["--limit", "12"]), ("openclaw", ["--limit", "4", "--profile", "openclaw"])):
-        folder = tmp_path_factory.mktemp(f"oracle-{name}")
-        proc = clawgym("eval", "--suite", "builtin", "--agent", "oracle", "--concurrency", "4", "--out", str(folder),
-                       "--quiet", *extra)
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        out[name] = folder / "records.jsonl"
-    return out
+def runs(tmp_path_factory: pytest.TempPathFactory, oracle_records_path: Path) -> dict[str, Path]:
+    """records.jsonl of 12 oracle rollouts (coding profile: the first 12 built-in tasks of the
+    session's 100 oracle rollouts, conftest.py) and 4 with the 19-tool openclaw profile."""
+    first12 = {f"task-{i:04d}" for i in range(12)}
+    coding = tmp_path_factory.mktemp("oracle-coding") / "records.jsonl"
+    coding.write_text("".join(r.to_json_line() for r in read_records(oracle_records_path) if r.task_id in first12))
+    folder = tmp_path_factory.mktemp("oracle-openclaw")
+    proc = clawgym("eval", "--suite", "builtin", "--agent", "oracle", "--concurrency", "4", "--out", str(folder),
+                   "--quiet", "--limit", "4", "--profile", "openclaw")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return {"coding": coding, "openclaw": folder / "records.jsonl"}
 
 
 @pytest.fixture(scope="module")
