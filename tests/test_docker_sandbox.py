@@ -125,7 +125,7 @@ from test_verifier import (  # noqa: F401
     test_last_nonempty_line_wins_and_is_not_clamped,
     test_official_reward_sh_mean_and_subscores,
     test_payload_json_is_valid_utf8,
-    test_runs_in_workspace_with_payload_outside_it,
+    test_runs_from_root_with_payload_outside_the_workspace,
     test_verifier_env_is_clean,
 )
 

@@ -75,12 +75,12 @@ def test_hanging_verifier_times_out_and_is_killed(box) -> None:
     assert res.duration_s < 10
 
 
-def test_runs_in_workspace_with_payload_outside_it(box) -> None:
-    script = ('pwd; ls -A; python3 -c "import json,os; p=json.load(open(os.environ[\'OPENCLAW_REWARD_PAYLOAD\'])); '
+def test_runs_from_root_with_payload_outside_the_workspace(box) -> None:
+    script = ('pwd; ls -A /root/.openclaw/workspace; python3 -c "import json,os; p=json.load(open(os.environ[\'OPENCLAW_REWARD_PAYLOAD\'])); '
               'print(sorted(p)); print(p[\'final_message\'])"; echo 1')
     res = run_code_verifier(box, _task(script), final_message="bye", transcript=[{"type": "message"}])
     lines = res.stdout_tail.splitlines()
-    assert lines[0] == "/root/.openclaw/workspace"
+    assert lines[0] == "/"  # the authors' chroot backend runs reward.sh from / (never the workspace)
     assert lines[1] == "reward"  # nothing but the verifier in the workspace: the payload lives outside it
     assert lines[2] == "['final_message', 'metadata', 'task_id', 'transcript', 'user_query']"
     assert lines[3] == "bye"
@@ -121,7 +121,8 @@ def test_verifier_env_is_clean(box) -> None:
     keys = res.stdout_tail.splitlines()[0].split()
     assert "EVIL" not in keys
     assert set(keys) <= {"PATH", "HOME", "LANG", "LC_ALL", "PYTHONDONTWRITEBYTECODE", "OPENCLAW_REWARD_PAYLOAD",
-                         "CLAWGYM_CHECK_STDOUT", "PWD", "SHLVL", "_", "OLDPWD"}
+                         "CLAWGYM_CHECK_STDOUT", "PYTHONPATH", "CLAWGYM_VERIFIER_WORKSPACE", "PWD", "SHLVL", "_",
+                         "OLDPWD"}
 
 
 def test_broken_sandbox_root_is_an_infra_error() -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
+from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
 from clawgym_env.sandbox.rootfs import resolve_root
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir, workspace_base
@@ -289,22 +290,14 @@ class BwrapSandbox(ServerSandbox):
                                     **self._popen_kwargs())
         finally:
             os.close(seccomp_fd)
-        timed_out = False
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        capture = BoundedCapture(proc)  # the last 64 KiB of stdout, the first 8 KiB of stderr
+        timed_out = not capture.wait(timeout_s)
+        if timed_out:
             for child in _children(proc.pid):
                 os.kill(child, 9)
-            out, err = proc.communicate()
+        captured = capture.finish()
         self._after_stop()
-        return IsolatedResult(
-            exit_code=None if timed_out else proc.returncode,
-            stdout=out.decode("utf-8", "replace"),
-            stderr=err.decode("utf-8", "replace"),
-            timed_out=timed_out,
-            duration_s=time.monotonic() - start,
-        )
+        return isolated_result(captured, proc.returncode, timed_out, time.monotonic() - start)
 
 
 def _check_traversable(path: Path) -> None:

@@ -43,6 +43,8 @@ class IsolatedResult:
     stderr: str
     timed_out: bool
     duration_s: float
+    stdout_dropped: int = 0
+    """Bytes of stdout not kept (only the tail is: sandbox/capture.py); 0 when ``stdout`` is whole."""
 
 
 def _children(pid: int) -> list[int]:

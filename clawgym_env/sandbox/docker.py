@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError
+from clawgym_env.sandbox.capture import BoundedCapture, Captured, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _kill_process, clear_directory
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, new_host_workspace, runtime_dir
 
@@ -410,27 +411,24 @@ class DockerSandbox(ServerSandbox):
 
     # ------------------------------------------------------------------ one-shot commands
     def _docker_exec(self, argv: list[str], env: dict[str, str], cwd: str, timeout_s: float
-                     ) -> tuple[int | None, bytes, bytes, bool]:
+                     ) -> tuple[int | None, Captured, bool]:
+        """``docker exec`` as root with exactly ``env``; output kept bounded (sandbox/capture.py)."""
         assert self._box is not None
         cmd = [self._cli, "exec", "-u", "0:0", "-w", cwd, self._box.name, "env", "-i",
                *[f"{k}={v}" for k, v in env.items()], *argv]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=_cli_env(), start_new_session=True, close_fds=True)
+        capture = BoundedCapture(proc)
+        if capture.wait(timeout_s):
+            return proc.returncode, capture.finish(), False
+        # killing the CLI leaves the exec running inside: kill everything but the server there
         try:
-            out, err = proc.communicate(timeout=timeout_s)
-            return proc.returncode, out, err, False
-        except subprocess.TimeoutExpired:
-            # killing the CLI leaves the exec running inside: kill everything but the server there
-            try:
-                super().request("kill_all", wait_s=10)
-            except SandboxError:
-                self._drop_box()
-            try:
-                out, err = proc.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                _kill_process(proc)  # type: ignore[arg-type]
-                out, err = b"", b""
-            return None, out, err, True
+            super().request("kill_all", wait_s=10)
+        except SandboxError:
+            self._drop_box()
+        if not capture.wait(10):
+            _kill_process(proc)  # type: ignore[arg-type]
+        return None, capture.finish(grace_s=5), True
 
     def run_isolated(
         self,
@@ -462,7 +460,7 @@ class DockerSandbox(ServerSandbox):
             for entry in os.listdir(host):
                 shutil.copy2(os.path.join(host, entry), box.out_dir / entry)
         start = time.monotonic()
-        code, out, err, timed_out = self._docker_exec(argv, env, cwd or WORKSPACE, timeout_s)
+        code, captured, timed_out = self._docker_exec(argv, env, cwd or WORKSPACE, timeout_s)
         duration = time.monotonic() - start
         self._dirty = True
         if self._box is not None:
@@ -475,7 +473,4 @@ class DockerSandbox(ServerSandbox):
                 src = box.out_dir / entry
                 if src.is_file() and not src.is_symlink():
                     shutil.copyfile(src, os.path.join(host, entry))
-        return IsolatedResult(
-            exit_code=code, stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"),
-            timed_out=timed_out, duration_s=duration,
-        )
+        return isolated_result(captured, code, timed_out, duration)

@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from clawgym_env.sandbox.base import SandboxConfig
+from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, clear_directory
 from clawgym_env.sandbox.runtime import new_host_workspace, runtime_dir
 
@@ -61,12 +62,8 @@ class LocalSandbox(ServerSandbox):
         full_env = {**self._server_env(), **env}
         proc = subprocess.Popen(argv, cwd=cwd or self.workspace, env=full_env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-        timed_out = False
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        capture = BoundedCapture(proc)
+        timed_out = not capture.wait(timeout_s)
+        if timed_out:
             os.killpg(proc.pid, 9)
-            out, err = proc.communicate()
-        return IsolatedResult(None if timed_out else proc.returncode, out.decode("utf-8", "replace"),
-                              err.decode("utf-8", "replace"), timed_out, time.monotonic() - start)
+        return isolated_result(capture.finish(), proc.returncode, timed_out, time.monotonic() - start)

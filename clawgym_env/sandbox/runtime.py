@@ -55,6 +55,11 @@ class RuntimeDir:
         return f"{SANDBOX_RUN}/vbin"
 
     @property
+    def sandbox_verifier_guard(self) -> str:
+        """PYTHONPATH entry holding the verifier's import guard (``verifier_guard.py`` as sitecustomize)."""
+        return f"{SANDBOX_RUN}/vguard"
+
+    @property
     def etc(self) -> Path:
         return self.host / "etc"
 
@@ -81,16 +86,18 @@ def _symlink(target: str, link: Path) -> None:
 @lru_cache(maxsize=1)
 def runtime_dir() -> RuntimeDir:
     server_src = (Path(__file__).with_name("server.py")).read_text()
-    digest = hashlib.sha256((server_src + _PYTHON3_TEE_SHIM + _PASSWD).encode()).hexdigest()[:12]
+    guard_src = (Path(__file__).with_name("verifier_guard.py")).read_text()
+    digest = hashlib.sha256((server_src + guard_src + _PYTHON3_TEE_SHIM + _PASSWD).encode()).hexdigest()[:12]
     base = Path(os.environ.get("CLAWGYM_RUNTIME_DIR") or tempfile.gettempdir())
     host = base / f"clawgym-runtime-{os.geteuid()}-{digest}"
-    for sub in ("", "bin", "vbin", "etc"):
+    for sub in ("", "bin", "vbin", "vguard", "etc"):
         (host / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(host / sub, 0o755)
     _write_atomic(host / "server.py", server_src, 0o644)
     _symlink("/usr/bin/python3", host / "bin" / "python")
     _symlink("/usr/bin/python3", host / "vbin" / "python")
     _write_atomic(host / "vbin" / "python3", _PYTHON3_TEE_SHIM, 0o755)
+    _write_atomic(host / "vguard" / "sitecustomize.py", guard_src, 0o644)
     for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", _HOSTS), ("hostname", "clawgym\n"),
                        ("nsswitch.conf", _NSSWITCH)):
         _write_atomic(host / "etc" / name, text, 0o644)

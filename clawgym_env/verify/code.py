@@ -3,9 +3,23 @@
 Contract (DESIGN.md 3, specs/clawgym-reference.md §A3): reward/ is copied in only now, after
 whatever the agent left at reward/ is removed (links not followed); the verifier runs in a new
 sandbox, so no process of the episode survives into it and nothing but the workspace carries over;
-cwd = workspace, 120 s default timeout; reward = float(last non-empty stdout line); non-zero exit,
-empty output, parse error, NaN/inf, timeout -> 0.0 with the reason. A sandbox that could not run
-the verifier at all is an infrastructure error, never a zero.
+120 s default timeout; reward = float(last non-empty stdout line); non-zero exit, empty output,
+parse error, NaN/inf, timeout -> 0.0 with the reason. A sandbox that could not run the verifier at
+all is an infrastructure error, never a zero.
+
+Nothing the agent leaves may change the reward (issue 11):
+
+- cwd is ``/``, as in the authors' chroot backend, never the workspace: with cwd = workspace the
+  ``python3 -c`` step of reward.sh imported an agent's ``json.py`` (1.0 on every task);
+- the verifier's own Python runs with an import guard (``sandbox/verifier_guard.py``): modules the
+  sandbox's Python installation provides always come from the installation, so no module, package
+  or bytecode anywhere in the workspace can stand in for them, while scripts of the agent that
+  check.py runs on purpose keep plain Python semantics;
+- the output folder is read without following links, size-capped; stdout/stderr are kept bounded
+  (the last 64 KiB / first 8 KiB), whatever the verifier prints;
+- a reward line is parsed like the authors' ``float()`` but ``_`` digit separators are refused
+  (``1_0`` is not 10.0); values outside [0, 1] are kept, as the authors keep them, and flagged
+  (``out_of_range``).
 
 One deliberate difference from the authors: the reward payload file is written outside the
 workspace (``OPENCLAW_REWARD_PAYLOAD`` points at it), because some verifiers penalise unexpected
@@ -30,7 +44,10 @@ from clawgym_env.sandbox.runtime import runtime_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
 DEFAULT_TIMEOUT_S = 120.0
+VERIFIER_CWD = "/"
+"""The verifier's working directory: the authors' chroot backend runs reward.sh from ``/``."""
 _OUT_DIR = "/run/clawgym-out"
+_SUBSCORES_MAX_BYTES = 1 << 20
 
 
 @dataclass
@@ -46,6 +63,9 @@ class VerifierResult:
     """The dict check.py printed (its own ``reward`` key included for skill2task-style checkers)."""
     exit_code: int | None = None
     timed_out: bool = False
+    out_of_range: bool = False
+    """The parsed reward lies outside [0, 1]. Kept as is (the authors do not clamp); flagged so a
+    trainer can tell a verifier bug from a real score."""
     stdout_tail: str = ""
     stderr_head: str = ""
     duration_s: float = 0.0
@@ -66,6 +86,8 @@ def parse_reward_stdout(stdout: str) -> tuple[float, str | None]:
         return 0.0, "verifier printed nothing"
     last = lines[-1]
     try:
+        if "_" in last:  # float() accepts "1_0" as 10.0; no verifier means that
+            raise ValueError(last)
         value = float(last)
     except ValueError:
         return 0.0, f"verifier output is not a number: {last[:200]!r}"
@@ -151,7 +173,7 @@ def run_code_verifier(
     try:
         os.chmod(out_dir, 0o700)
         payload = out_dir / "payload.json"
-        payload.write_text(json.dumps(reward_payload(task, final_message, transcript or []), ensure_ascii=False))
+        payload.write_bytes(_payload_bytes(reward_payload(task, final_message, transcript or [])))
         if uid is not None:
             os.chown(out_dir, uid, uid)
             os.chown(payload, uid, uid)
@@ -160,18 +182,21 @@ def run_code_verifier(
         inside_out = str(out_dir) if host_paths else _OUT_DIR
         rt = runtime_dir()
         vbin = str(rt.host / "vbin") if host_paths else rt.sandbox_verifier_bin
+        guard = str(rt.host / "vguard") if host_paths else rt.sandbox_verifier_guard
         env = {
             "PATH": f"{vbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "HOME": "/root",
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": guard,
+            "CLAWGYM_VERIFIER_WORKSPACE": ws,
             "OPENCLAW_REWARD_PAYLOAD": f"{inside_out}/payload.json",
             "CLAWGYM_CHECK_STDOUT": f"{inside_out}/check_stdout",
         }
         try:
             res = sandbox.run_isolated(
-                ["bash", f"{ws}/reward/reward.sh"], env=env, timeout_s=timeout_s, cwd=ws,
+                ["bash", f"{ws}/reward/reward.sh"], env=env, timeout_s=timeout_s, cwd=VERIFIER_CWD,
                 rw_binds=((str(out_dir), _OUT_DIR),),
             )
         except (OSError, SandboxError) as exc:
@@ -187,16 +212,41 @@ def run_code_verifier(
             result.reason = f"verifier timed out after {timeout_s:g} s"
         elif res.exit_code != 0:
             result.reason = f"verifier exited with code {res.exit_code}: {res.stderr[:500].strip()}"
+        elif res.stdout_dropped and not res.stdout.strip():
+            result.reason = "verifier output is not a number: its last line is longer than the 64 KiB kept"
         else:
             result.reward, result.reason = parse_reward_stdout(res.stdout)
+            result.out_of_range = not 0.0 <= result.reward <= 1.0
         return result
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
 
 
+def _payload_bytes(payload: dict[str, Any]) -> bytes:
+    """UTF-8 JSON; a lone surrogate (a model can emit one) becomes its ``\\udXXX`` JSON escape, which
+    every JSON parser reads back, instead of failing the write (UnicodeEncodeError)."""
+    return json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
 def _read_subscores(path: Path) -> dict[str, Any] | None:
+    """check.py's stdout as the verifier left it in its output folder: a regular file, opened without
+    following links (the verifier's processes could plant one to a host file), at most 1 MiB."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _SUBSCORES_MAX_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(_SUBSCORES_MAX_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw)
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None

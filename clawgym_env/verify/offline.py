@@ -21,7 +21,13 @@ from typing import Any, Callable, Iterator
 
 from clawgym_env.sandbox import SandboxError, make_sandbox
 from clawgym_env.tasks import Task, TaskSource
-from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, install_reward_files, run_code_verifier
+from clawgym_env.verify.code import (
+    DEFAULT_TIMEOUT_S,
+    VERIFIER_CWD,
+    VerifierResult,
+    install_reward_files,
+    run_code_verifier,
+)
 
 
 def _chown_tree(root: Path, uid: int | None) -> None:
@@ -70,7 +76,7 @@ def direct_check_score(task: Task, *, backend: str = "bwrap", timeout_s: float =
         _chown_tree(sandbox.host_workspace, uid)
         install_reward_files(task, sandbox.host_workspace, uid)
         ws = sandbox.workspace
-        res = sandbox.run_isolated(["python3", f"{ws}/reward/check.py", ws], cwd=ws, timeout_s=timeout_s,
+        res = sandbox.run_isolated(["python3", f"{ws}/reward/check.py", ws], cwd=VERIFIER_CWD, timeout_s=timeout_s,
                                    env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LC_ALL": "C.UTF-8"})
         if res.exit_code != 0:
             return None

@@ -1,0 +1,84 @@
+"""Import guard for the verifier's own Python: installed as ``sitecustomize`` on the verifier's PYTHONPATH.
+
+The verifier (``reward.sh`` → ``check.py``) must not import anything the agent left in the workspace:
+a ``json.py`` there once scored 1.0 on every task. The verifier's working directory is ``/`` (as in
+the authors' chroot backend), which removes the workspace from ``sys.path[0]`` of ``python3 -c``;
+this guard closes the rest of the class. For the verifier's own Python processes — ``check.py`` and
+anything else under ``<workspace>/reward/``, any script outside the workspace (``pytest``'s entry
+point), and ``-c`` / ``-m`` / stdin code — a top-level module that the sandbox's Python installation
+provides (the standard library, installed packages such as pytest or yaml) is always loaded from
+the installation, before any other ``sys.path`` entry is searched. So neither ``sys.path[0]`` nor a
+``sys.path.insert(0, workspace)`` in ``check.py`` nor ``python3 -m pytest`` run in the workspace can
+pick up an agent's ``json.py``, ``pytest.py``, ``statistics/`` package or sourceless ``.pyc`` in
+their place. Modules the installation does not have (the agent's own project) import as usual.
+
+A script inside the workspace but outside ``reward/`` (``python3 output/x.py``: the agent's code,
+run on purpose by the verifier) keeps plain Python semantics, as the authors ran it.
+
+Python runs ``sitecustomize`` during start-up, before it puts the script's folder or the working
+directory on ``sys.path``: the paths present at that moment are exactly the installation's. This
+file removes its own folder from ``sys.path``, then runs the installation's own ``sitecustomize``
+(Debian ships one). Standard library only; runs on the sandbox's python3 (3.8+). Ignored under
+``-E``/``-I``/``-S`` (``-I`` already keeps the working directory and script folder off the path).
+"""
+
+import os
+import sys
+
+
+def _inside(path, folder):
+    path = os.path.abspath(path)
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _guarded(argv0, workspace):
+    """True for the verifier's own code, False for a script of the agent's."""
+    if argv0 in ("", "-c", "-m", "-"):
+        return True
+    if not workspace or not _inside(argv0, workspace):
+        return True
+    return _inside(argv0, os.path.join(workspace, "reward"))
+
+
+def _install():
+    from importlib.machinery import PathFinder
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    workspace = os.environ.get("CLAWGYM_VERIFIER_WORKSPACE", "")
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    try:
+        import site
+
+        user_site = site.getusersitepackages()  # under $HOME: scratch space, not the installation
+    except Exception:
+        user_site = ""
+    installed = [p for p in sys.path
+                 if p and not (workspace and _inside(p, workspace)) and not (user_site and _inside(p, user_site))]
+
+    class SystemFirstFinder(object):
+        """Top-level modules the installation provides come from the installation."""
+
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            if path is not None or "." in name:
+                return None
+            return PathFinder.find_spec(name, installed)
+
+    argv0 = (getattr(sys, "argv", None) or [""])[0]
+    if _guarded(argv0, workspace):
+        finders = sys.meta_path
+        at = next((i for i, f in enumerate(finders) if f is PathFinder), len(finders))
+        finders.insert(at, SystemFirstFinder)
+
+    spec = PathFinder.find_spec("sitecustomize", [p for p in sys.path if p])
+    if spec is not None and spec.loader is not None and spec.origin != __file__:
+        import importlib.util
+
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+
+
+try:
+    _install()
+except Exception as exc:  # never break a verifier; say why it is unguarded
+    sys.stderr.write("clawgym verifier guard: %s: %s\n" % (type(exc).__name__, exc))
