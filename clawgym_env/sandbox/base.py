@@ -36,16 +36,50 @@ class SandboxFileError(OSError):
 @dataclass(frozen=True)
 class SandboxLimits:
     """Resource limits applied to everything inside a sandbox. They hold when the caller is root:
-    the bwrap backend drops to a per-sandbox unprivileged uid before applying them."""
+    the bwrap backend drops to a per-sandbox unprivileged uid before applying them.
+
+    What each backend actually enforces is in README.md ("Resource limits"): the totals
+    (``max_total_memory_bytes``, ``max_processes`` per sandbox, ``cpus``) need a cgroup (bwrap on a
+    host with writable cgroups, docker); the workspace caps are checked by the env between steps.
+    """
 
     max_processes: int = 256
-    """RLIMIT_NPROC for the sandbox uid (threads count too)."""
+    """RLIMIT_NPROC for the sandbox uid (threads count too), and the sandbox cgroup's pids.max."""
     max_memory_bytes: int = 4 << 30
-    """RLIMIT_AS per process."""
+    """RLIMIT_AS per process (address space, not resident memory)."""
     max_file_bytes: int = 1 << 30
     """RLIMIT_FSIZE: no single file may grow past this."""
     max_open_files: int = 1024
     """RLIMIT_NOFILE."""
+    max_total_memory_bytes: int = 4 << 30
+    """Resident memory of all the sandbox's processes together, tmpfs files included (cgroup
+    memory.max / memory.limit_in_bytes, docker ``mem_limit``); past it the OOM killer kills inside
+    the sandbox. No swap on top."""
+    cpus: float | None = 2.0
+    """CPU time quota in cores (cgroup cpu.max / cfs quota, docker ``nano_cpus``); None = no quota."""
+    max_workspace_bytes: int = 2 << 30
+    """Disk blocks the workspace may use, checked after every step: past it the episode ends (the
+    tool result says so) and is scored as it stands, with ``info["disk_quota_exceeded"]``."""
+    max_workspace_files: int = 100_000
+    """Entries (files, folders, links) the workspace may hold; same check and outcome."""
+    tmpfs_bytes: int = 512 << 20
+    """Size of each scratch tmpfs, /tmp and /root (host RAM, charged to the memory cap)."""
+
+    def __post_init__(self) -> None:
+        for name in ("max_processes", "max_memory_bytes", "max_file_bytes", "max_open_files",
+                     "max_total_memory_bytes", "max_workspace_bytes", "max_workspace_files", "tmpfs_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"SandboxLimits.{name} must be a positive int, got {value!r}")
+        if self.cpus is not None and (isinstance(self.cpus, bool) or not isinstance(self.cpus, (int, float))
+                                      or not 0.01 <= self.cpus <= 4096):
+            raise ValueError(f"SandboxLimits.cpus must be None or a number of cores in [0.01, 4096], got {self.cpus!r}")
+        if 2 * self.tmpfs_bytes + (80 << 20) >= self.max_total_memory_bytes:
+            raise ValueError(
+                f"SandboxLimits.tmpfs_bytes={self.tmpfs_bytes} is too large for max_total_memory_bytes="
+                f"{self.max_total_memory_bytes}: /tmp and /root full (plus /dev/shm and /run) would leave "
+                f"no memory for the sandbox's processes; lower tmpfs_bytes or raise the memory cap"
+            )
 
 
 @dataclass(frozen=True)
@@ -53,7 +87,9 @@ class SandboxConfig:
     """How to build a sandbox. Backends ignore what does not apply to them."""
 
     network: bool = False
-    """Share the host network. Off by default: the agent cannot reach anything."""
+    """Outbound network access. Off by default: the agent cannot reach anything. On, the bwrap
+    backend gives the sandbox its own network namespace behind slirp4netns (outbound only; the
+    host's loopback services stay out of reach), docker its default bridge."""
     root: Path | str | None = None
     """Root filesystem to expose read-only: None (the host's own /usr, /etc whitelist, ...), a
     directory, or ``"default"``: the built ClawGym rootfs (``clawgym_env.sandbox.rootfs``:
@@ -99,7 +135,7 @@ class ProcessInfo:
     killed: bool = False
 
     @classmethod
-    def from_wire(cls, d: dict[str, Any]) -> "ProcessInfo":
+    def from_wire(cls, d: dict[str, Any]) -> ProcessInfo:
         return cls(
             session_id=d["session_id"], command=d["command"], pid=d["pid"], status=d["status"],
             exit_code=d["exit_code"], signal=d["signal"], runtime_s=d["runtime_s"],

@@ -11,8 +11,13 @@ tests/test_sandbox_security.py):
 
 - the server runs as pid 1 of the sandbox (``--as-pid-1``) and is not dumpable (server.py), so the
   agent's commands, which share its uid, can neither kill, stop nor ptrace it;
-- /tmp, /root, /run and /dev/shm are size-capped tmpfs and /dev is read-only: tmpfs lives in host
-  RAM, and bwrap's default size is half of it per mount;
+- /tmp, /root, /run and /dev/shm are size-capped tmpfs (``SandboxLimits.tmpfs_bytes``) and /dev is
+  read-only: tmpfs lives in host RAM, and bwrap's default size is half of it per mount;
+- every sandbox (the server's, and each verifier run) gets its own cgroup where the host allows
+  (``cgroups.py``): one memory cap for all its processes and tmpfs files together, a pids cap and a
+  cpu quota; removed on close;
+- ``network=True`` keeps a private network namespace, connected outward by slirp4netns
+  (``netns.py``): the host's loopback services (a vLLM server, a Ray dashboard) stay unreachable;
 - no nested user namespaces (``--disable-userns``): they would hand the agent capabilities (mount a
   tmpfs of any size, ...) and the kernel's largest attack surface;
 - a seccomp filter refuses ``fallocate(FALLOC_FL_KEEP_SIZE)``, which allocates disk blocks past the
@@ -30,13 +35,16 @@ import shutil
 import struct
 import subprocess
 import time
+import weakref
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from clawgym_env.sandbox import cgroups
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
 from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
+from clawgym_env.sandbox.netns import NetnsSetup, Slirp
 from clawgym_env.sandbox.rootfs import resolve_root
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir, workspace_base
 
@@ -51,10 +59,9 @@ _ETC_WHITELIST = (
     "environment", "shells", "xdg", "fonts", "subversion", "vim", "nanorc", "gai.conf", "sqlite3",
     "locale.alias", "terminfo", "clawgym-rootfs.json",
 )
-_NET_ETC = ("resolv.conf",)
 
 # tmpfs is host RAM; bwrap's default is half of it for each mount. /dev/shm gets docker's default.
-_SCRATCH_TMPFS_BYTES = 1 << 30  # /tmp and /root each
+# /tmp and /root: SandboxLimits.tmpfs_bytes each.
 _RUN_TMPFS_BYTES = 16 << 20
 _SHM_TMPFS_BYTES = 64 << 20
 
@@ -132,8 +139,11 @@ def _tmpfs(path: str, size: int, options: frozenset[str]) -> list[str]:
     return (["--size", str(size)] if "--size" in options else []) + ["--tmpfs", path]
 
 
-def _limits_preexec(limits: SandboxLimits, uid: int | None):  # type: ignore[no-untyped-def]
+def _limits_preexec(limits: SandboxLimits, uid: int | None,  # type: ignore[no-untyped-def]
+                    cgroup: cgroups.Cgroup | None = None):
     def apply() -> None:
+        if cgroup is not None:
+            cgroup.enter()  # before dropping root: the cgroup files are root's
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
         resource.setrlimit(resource.RLIMIT_AS, (limits.max_memory_bytes, limits.max_memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
@@ -168,10 +178,14 @@ class BwrapSandbox(ServerSandbox):
         self._owns_workspace = host_workspace is None
         self.host_workspace = host_workspace or new_host_workspace(self.uid)
         self._filter_fd: int | None = None  # the seccomp filter's pipe, only while launch() starts bwrap
+        self._net_setup: NetnsSetup | None = None  # only while launch() starts bwrap with network=True
+        self._slirp: Slirp | None = None
+        self.cgroup: cgroups.Cgroup | None = None
+        """The running sandbox's cgroup (None where the host offers none); made at the first launch."""
 
     # ------------------------------------------------------------------ command line
     def _bwrap_argv(self, extra_binds: tuple[tuple[str, str], ...] = (), rw_binds: tuple[tuple[str, str], ...] = (),
-                    seccomp_fd: int | None = None) -> list[str]:
+                    seccomp_fd: int | None = None, net: NetnsSetup | None = None) -> list[str]:
         root = self.root
         options = _bwrap_options(self._bwrap)
         argv = [self._bwrap, "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", "--unshare-ipc",
@@ -181,7 +195,9 @@ class BwrapSandbox(ServerSandbox):
             argv += ["--disable-userns"]
         if seccomp_fd is not None:
             argv += ["--seccomp", str(seccomp_fd)]
-        argv += ["--share-net"] if self.config.network else ["--unshare-net"]
+        argv += ["--unshare-net"]  # also with network=True: see netns.py
+        if net is not None:
+            argv += net.bwrap_args()
         for d in _SYSTEM_DIRS:
             if (root / d).is_dir():
                 argv += ["--ro-bind", str(root / d), f"/{d}"]
@@ -191,20 +207,15 @@ class BwrapSandbox(ServerSandbox):
                 argv += ["--symlink", os.readlink(p), f"/{name}"]
             elif p.is_dir():
                 argv += ["--ro-bind", str(p), f"/{name}"]
+        scratch = self.config.limits.tmpfs_bytes
         argv += ["--proc", "/proc", "--dev", "/dev", *_tmpfs("/dev/shm", _SHM_TMPFS_BYTES, options),
-                 "--remount-ro", "/dev", *_tmpfs("/tmp", _SCRATCH_TMPFS_BYTES, options),
-                 *_tmpfs("/root", _SCRATCH_TMPFS_BYTES, options), *_tmpfs("/run", _RUN_TMPFS_BYTES, options),
+                 "--remount-ro", "/dev", *_tmpfs("/tmp", scratch, options), *_tmpfs("/root", scratch, options), *_tmpfs("/run", _RUN_TMPFS_BYTES, options),
                  "--dir", "/var", "--symlink", "/tmp", "/var/tmp", "--dir", "/etc"]
         for name in _ETC_WHITELIST:
             p = root / "etc" / name
             if p.exists():
                 argv += ["--ro-bind", str(p), f"/etc/{name}"]
-        # DNS is the host's business: its live resolv.conf, also over a built rootfs (whose copy is
-        # whatever the build machine had).
-        for name in _NET_ETC if self.config.network else ():
-            p = Path("/etc") / name
-            if p.exists():
-                argv += ["--ro-bind", str(p.resolve()), f"/etc/{name}"]
+        # DNS (network=True): /etc/resolv.conf names slirp4netns's forwarder (NetnsSetup.bwrap_args).
         for name in ("passwd", "group", "hosts", "hostname", "nsswitch.conf"):
             argv += ["--ro-bind", str(self._runtime.etc / name), f"/etc/{name}"]
         argv += ["--ro-bind", str(self._runtime.host), SANDBOX_RUN]
@@ -217,26 +228,67 @@ class BwrapSandbox(ServerSandbox):
         return argv
 
     def _server_argv(self) -> list[str]:
-        argv = self._bwrap_argv(seccomp_fd=self._filter_fd)
+        argv = self._bwrap_argv(seccomp_fd=self._filter_fd, net=self._net_setup)
         argv.insert(1, "--as-pid-1")  # the server is the namespace's init: see server.harden_self
         return argv + ["--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
 
     def _popen_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"preexec_fn": _limits_preexec(self.config.limits, self.uid)}
-        if self._filter_fd is not None:
-            kwargs["pass_fds"] = (self._filter_fd,)
+        kwargs: dict[str, Any] = {"preexec_fn": _limits_preexec(self.config.limits, self.uid, self.cgroup)}
+        fds = (self._filter_fd,) if self._filter_fd is not None else ()
+        if self._net_setup is not None:
+            fds += self._net_setup.pass_fds
+        if fds:
+            kwargs["pass_fds"] = fds
         return kwargs
 
+    def _new_cgroup(self) -> cgroups.Cgroup | None:
+        lim = self.config.limits
+        return cgroups.create(lim.max_total_memory_bytes, lim.max_processes, lim.cpus)
+
+    def _net_preexec(self, cgroup: cgroups.Cgroup | None):  # type: ignore[no-untyped-def]
+        """slirp4netns runs as the driver's user (it opens /dev/net/tun) but inside the sandbox's
+        cgroup: its buffers are the agent's traffic."""
+        return cgroup.enter if cgroup is not None else None
+
     def launch(self) -> None:
-        """Start bwrap with the server (see ServerSandbox.launch); the seccomp filter travels in a pipe."""
+        """Start bwrap with the server (see ServerSandbox.launch); the seccomp filter travels in a
+        pipe; the cgroup is made once per sandbox; with network=True slirp4netns attaches before
+        the server runs."""
+        if self._closed:
+            raise SandboxError("sandbox is closed")
+        if self.cgroup is None:
+            self.cgroup = self._new_cgroup()
+            if self.cgroup is not None:  # dropped without close(): still removed (gc catches a kill -9)
+                self._cgroup_finalizer = weakref.finalize(self, self.cgroup.remove)
         self._filter_fd = _seccomp_fd()
+        net = self._net_setup = NetnsSetup() if self.config.network else None
         try:
             super().launch()
         finally:
             os.close(self._filter_fd)
             self._filter_fd = None
+            self._net_setup = None
+            if net is not None:
+                net.after_popen()
+        if net is not None:
+            try:
+                self._slirp = net.attach(self._net_preexec(self.cgroup))
+            except BaseException:
+                self.stop()
+                raise
 
     # ------------------------------------------------------------------ lifecycle hooks
+    def stop(self) -> None:
+        """Kill the sandbox (its whole cgroup at once where it has one) and its slirp4netns."""
+        try:
+            if self.cgroup is not None and self._proc is not None:
+                self.cgroup.kill()
+            super().stop()
+        finally:
+            if self._slirp is not None:
+                self._slirp.close()
+                self._slirp = None
+
     def _after_stop(self) -> None:
         """Wait until no process of this sandbox's uid is left (the pid namespace dies async)."""
         if self.uid is None:
@@ -254,6 +306,10 @@ class BwrapSandbox(ServerSandbox):
         raise SandboxError(f"processes of sandbox uid {self.uid} survived kill")
 
     def _release(self) -> None:
+        if self.cgroup is not None:
+            self._cgroup_finalizer.detach()
+            self.cgroup.remove()
+            self.cgroup = None
         if self._owns_workspace and self.host_workspace.exists():
             try:
                 clear_directory(self.host_workspace)
@@ -275,8 +331,21 @@ class BwrapSandbox(ServerSandbox):
         extra_ro_binds: tuple[tuple[str, str], ...] = (),
         rw_binds: tuple[tuple[str, str], ...] = (),
     ) -> IsolatedResult:
+        cgroup = self._new_cgroup()
+        try:
+            return self._run_isolated(argv, env=env, timeout_s=timeout_s, cwd=cwd, extra_ro_binds=extra_ro_binds,
+                                      rw_binds=rw_binds, cgroup=cgroup)
+        finally:
+            if cgroup is not None:
+                cgroup.remove()
+
+    def _run_isolated(self, argv: list[str], *, env: dict[str, str], timeout_s: float, cwd: str | None,
+                      extra_ro_binds: tuple[tuple[str, str], ...], rw_binds: tuple[tuple[str, str], ...],
+                      cgroup: cgroups.Cgroup | None) -> IsolatedResult:
+        """One bwrap, in its own cgroup (``cgroup``) and, with network=True, its own slirp4netns."""
+        net = NetnsSetup() if self.config.network else None
         seccomp_fd = _seccomp_fd()
-        full = self._bwrap_argv(extra_ro_binds, rw_binds, seccomp_fd=seccomp_fd)
+        full = self._bwrap_argv(extra_ro_binds, rw_binds, seccomp_fd=seccomp_fd, net=net)
         full.insert(1, "--clearenv")
         if cwd:
             full[full.index("--chdir") + 1] = cwd
@@ -286,16 +355,37 @@ class BwrapSandbox(ServerSandbox):
         start = time.monotonic()
         try:
             proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=_BWRAP_ENV, start_new_session=True, close_fds=True, pass_fds=(seccomp_fd,),
-                                    **self._popen_kwargs())
+                                    env=_BWRAP_ENV, start_new_session=True, close_fds=True,
+                                    pass_fds=(seccomp_fd, *(net.pass_fds if net else ())),
+                                    preexec_fn=_limits_preexec(self.config.limits, self.uid, cgroup))  # noqa: PLW1509 - only os calls
+        except BaseException:
+            if net is not None:
+                for fd in (net.info_r, net.block_w):
+                    os.close(fd)
+            raise
         finally:
             os.close(seccomp_fd)
+            if net is not None:
+                net.after_popen()
         capture = BoundedCapture(proc)  # the last 64 KiB of stdout, the first 8 KiB of stderr
-        timed_out = not capture.wait(timeout_s)
-        if timed_out:
-            for child in _children(proc.pid):
-                os.kill(child, 9)
-        captured = capture.finish()
+        slirp = None
+        try:
+            if net is not None:
+                slirp = net.attach(self._net_preexec(cgroup))
+            timed_out = not capture.wait(timeout_s)
+            if timed_out:
+                for child in _children(proc.pid):
+                    os.kill(child, 9)
+            captured = capture.finish()
+        except BaseException:
+            proc.kill()
+            capture.finish()
+            raise
+        finally:
+            if slirp is not None:
+                slirp.close()
+            if cgroup is not None:
+                cgroup.kill()
         self._after_stop()
         return isolated_result(captured, proc.returncode, timed_out, time.monotonic() - start)
 
