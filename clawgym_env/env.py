@@ -22,6 +22,7 @@ from gymnasium.spaces import Text
 
 from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
 from clawgym_env.sandbox.client import clear_directory
+from clawgym_env.sandbox.quota import disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
 from clawgym_env.transcript import to_openclaw_session
@@ -87,7 +88,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self,
         task: Task | None = None,
         *,
-        source: "str | TaskSource | None" = None,
+        source: str | TaskSource | None = None,
         task_id: str | None = None,
         backend: str = "bwrap",
         profile: Literal["coding", "openclaw"] = "coding",
@@ -255,6 +256,14 @@ class ClawGymEnv(gym.Env[str, Any]):
             info = self._info(tool_results=results)
             info["infra_error"] = infra_error
             return observation, 0.0, False, True, info
+        quota_error = disk_quota_error(self._sandbox)
+        if quota_error is not None:  # the agent's doing: end the episode, scored as it stands
+            self._messages[-1]["content"] += f"\n\n[{quota_error}]"
+            observation += f"\n\n[{quota_error}]"
+            obs, reward, terminated, truncated, info = self._finish(
+                observation, final_message="", terminated=True, tool_results=results)
+            info["disk_quota_exceeded"] = quota_error
+            return obs, reward, terminated, truncated, info
         if self._steps >= self.max_steps:
             if self.score_on_truncation:
                 return self._finish(observation, final_message="", terminated=False, tool_results=results)
@@ -406,7 +415,7 @@ def _initial_workspace(task: Task) -> list[tuple[str, bytes, int]]:
     ]
 
 
-def make_task_env(source: "str | TaskSource", task_id: str, **kwargs: Any) -> ClawGymEnv:
+def make_task_env(source: str | TaskSource, task_id: str, **kwargs: Any) -> ClawGymEnv:
     """Entry point behind every registered gym id."""
     from clawgym_env.registration import cached_source
 
