@@ -249,7 +249,8 @@ class DockerSandbox(ServerSandbox):
             environment={"CLAWGYM_SERVER_ENV": json.dumps(self._server_env())},
             network_mode="host" if self.config.network else "none",
             read_only=True,
-            tmpfs=dict(_SCRATCH_TMPFS),
+            tmpfs={**_SCRATCH_TMPFS, "/tmp": f"rw,nosuid,nodev,size={lim.tmpfs_bytes},mode=1777",
+                   "/root": f"rw,nosuid,nodev,size={lim.tmpfs_bytes},mode=700"},
             shm_size=64 << 20,
             mounts=[
                 docker.types.Mount(SANDBOX_RUN, str(self._runtime.host), type="bind", read_only=True),
@@ -258,8 +259,8 @@ class DockerSandbox(ServerSandbox):
                 *[docker.types.Mount(inside, host, type="bind", read_only=True)
                   for host, inside in self.config.extra_ro_binds],
             ],
-            mem_limit=lim.max_memory_bytes,
-            memswap_limit=lim.max_memory_bytes,
+            mem_limit=lim.max_total_memory_bytes,
+            memswap_limit=lim.max_total_memory_bytes,
             pids_limit=lim.max_processes,
             ulimits=[
                 docker.types.Ulimit(name="fsize", soft=lim.max_file_bytes, hard=lim.max_file_bytes),
@@ -271,8 +272,9 @@ class DockerSandbox(ServerSandbox):
             labels=owner_labels(self.lifetime_s),
             name=f"clawgym-{uuid.uuid4().hex[:12]}",
         )
-        if self.cpus:
-            kw["nano_cpus"] = int(self.cpus * 1e9)
+        cpus = self.cpus if self.cpus is not None else lim.cpus
+        if cpus:
+            kw["nano_cpus"] = int(cpus * 1e9)
         return kw
 
     def pool_key(self) -> tuple[Any, ...]:
