@@ -164,9 +164,10 @@ def _token_server(sock: socket.socket, token: bytes) -> Iterator[None]:
 _CONNECT_PY = """\
 import socket, sys
 kind, where = sys.argv[1], sys.argv[2]
+host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
 try:
     if kind == "tcp":
-        s = socket.create_connection(("127.0.0.1", int(where)), timeout=3)
+        s = socket.create_connection((host, int(where)), timeout=3)
     else:
         s = socket.socket(socket.AF_UNIX)
         s.settimeout(3)
@@ -300,20 +301,38 @@ def test_host_loopback_unreachable_without_network(sandbox: ServerSandbox) -> No
     _assert_usable(sandbox)
 
 
-def test_host_loopback_reachable_with_network_positive_control() -> None:
-    """The same attempts succeed with ``network=True``: the previous test fails for the right reason."""
-    token = secrets.token_hex(8)
+def _host_ip() -> str:
+    """An address of this host that is not loopback: the "outside world" (no internet here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("192.0.2.123", 9))  # sends nothing: only picks the outbound interface
+        ip = s.getsockname()[0]
+    assert not ip.startswith("127."), "this host needs a non-loopback IPv4 address for this test"
+    return ip
+
+
+def test_network_sandbox_reaches_outside_but_not_host_loopback() -> None:
+    """With ``network=True`` the sandbox still has its own network namespace (slirp4netns): the
+    host's loopback TCP servers (a vLLM server, a Ray dashboard) and abstract unix sockets stay out
+    of reach, also through slirp's host alias 10.0.2.2, while a server on the host's non-loopback
+    address, standing in for the outside world, answers (the network does work)."""
+    token, outside = secrets.token_hex(8), secrets.token_hex(8)
     tcp = socket.socket()
     tcp.bind(("127.0.0.1", 0))
     port = tcp.getsockname()[1]
     unix = socket.socket(socket.AF_UNIX)
     unix.bind(f"\0clawgym-test-{token}")
+    ip = _host_ip()
+    world = socket.socket()
+    world.bind((ip, 0))
+    world_port = world.getsockname()[1]
     with _started(SandboxConfig(network=True)) as sb, _token_server(tcp, token.encode()), \
-            _token_server(unix, token.encode()):
+            _token_server(unix, token.encode()), _token_server(world, outside.encode()):
         sb.write_file(f"{sb.workspace}/connect.py", _CONNECT_PY.encode())
-        for args in (f"tcp {port}", f"unix clawgym-test-{token}"):
+        for args in (f"tcp {port}", f"tcp {port} 10.0.2.2", f"tcp {port} localhost", f"unix clawgym-test-{token}"):
             res = _run(sb, f"python3 connect.py {args}")
-            assert res.output.strip() == f"GOT {token}", res.output
+            assert res.output.startswith("FAILED") and token not in res.output, (args, res.output)
+        res = _run(sb, f"python3 connect.py tcp {world_port} {ip}")
+        assert res.output.strip() == f"GOT {outside}", res.output
 
 
 # ----------------------------------------------------------------------------- 5. leftovers

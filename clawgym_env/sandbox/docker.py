@@ -247,7 +247,7 @@ class DockerSandbox(ServerSandbox):
             user="0:0",
             working_dir=WORKSPACE,
             environment={"CLAWGYM_SERVER_ENV": json.dumps(self._server_env())},
-            network_mode="host" if self.config.network else "none",
+            network_mode="bridge" if self.config.network else "none",  # bridge: not the host's loopback
             read_only=True,
             tmpfs={**_SCRATCH_TMPFS, "/tmp": f"rw,nosuid,nodev,size={lim.tmpfs_bytes},mode=1777",
                    "/root": f"rw,nosuid,nodev,size={lim.tmpfs_bytes},mode=700"},
