@@ -250,16 +250,16 @@ def test_workspace_usage_counts_blocks_once_and_stops_at_the_cap(tmp_path: Path)
     with open(tmp_path / "sparse", "wb") as fh:
         fh.truncate(1 << 30)  # 1 GiB apparent, no blocks
     fd = os.open(tmp_path, os.O_RDONLY)
-    for _ in range(3000):  # 6,000 chars of path: past PATH_MAX and any recursion limit
-        os.mkdir("d", dir_fd=fd)
-        fd, old = os.open("d", os.O_RDONLY, dir_fd=fd), fd
+    for _ in range(30):  # 7,500 chars of path: past PATH_MAX (shallow, so pytest can remove it)
+        os.mkdir("d" * 250, dir_fd=fd)
+        fd, old = os.open("d" * 250, os.O_RDONLY, dir_fd=fd), fd
         os.close(old)
     with open(os.open("deep.bin", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "wb") as fh:
         fh.write(b"y" * (1 << 20))
     os.close(fd)
     usage = workspace_usage(tmp_path)
-    assert usage.complete and usage.entries == 3 + 3000 + 1
-    assert (2 << 20) <= usage.bytes < (2 << 20) + 3000 * 8192
+    assert usage.complete and usage.entries == 3 + 30 + 1
+    assert (2 << 20) <= usage.bytes < (2 << 20) + 30 * 8192
     early = workspace_usage(tmp_path, max_entries=10)
     assert not early.complete and early.entries == 11
 
