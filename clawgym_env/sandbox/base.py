@@ -44,7 +44,8 @@ class SandboxLimits:
     """
 
     max_processes: int = 256
-    """RLIMIT_NPROC for the sandbox uid (threads count too), and the sandbox cgroup's pids.max."""
+    """RLIMIT_NPROC for the sandbox uid (threads count too); the sandbox cgroup's pids.max is this
+    plus 32 (it also holds slirp4netns, and is the only per-sandbox cap for an unprivileged caller)."""
     max_memory_bytes: int = 4 << 30
     """RLIMIT_AS per process (address space, not resident memory)."""
     max_file_bytes: int = 1 << 30
@@ -55,8 +56,10 @@ class SandboxLimits:
     """Resident memory of all the sandbox's processes together, tmpfs files included (cgroup
     memory.max / memory.limit_in_bytes, docker ``mem_limit``); past it the OOM killer kills inside
     the sandbox. No swap on top."""
-    cpus: float | None = 2.0
-    """CPU time quota in cores (cgroup cpu.max / cfs quota, docker ``nano_cpus``); None = no quota."""
+    cpus: float | None = None
+    """CPU time quota in cores (cgroup cpu.max / cfs quota, docker ``nano_cpus``); None = no quota.
+    With a quota the sandbox is scheduled as one group: on a busy host all its processes together
+    get about one process's fair share, so a fork bomb's killed processes also take longer to go."""
     max_workspace_bytes: int = 2 << 30
     """Disk blocks the workspace may use, checked after every step: past it the episode ends (the
     tool result says so) and is scored as it stands, with ``info["disk_quota_exceeded"]``."""

@@ -65,6 +65,11 @@ _ETC_WHITELIST = (
 _RUN_TMPFS_BYTES = 16 << 20
 _SHM_TMPFS_BYTES = 64 << 20
 
+# The cgroup's pids cap sits this far above RLIMIT_NPROC, which binds first where it applies (root
+# caller: one uid per sandbox). The cgroup also holds slirp4netns (the driver's uid), and for an
+# unprivileged caller, whose sandboxes share its uid, it is the per-sandbox cap.
+_PIDS_HEADROOM = 32
+
 # bwrap itself needs no environment; it must not carry the host's (API keys, paths) into the sandbox.
 _BWRAP_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
 
@@ -243,7 +248,7 @@ class BwrapSandbox(ServerSandbox):
 
     def _new_cgroup(self) -> cgroups.Cgroup | None:
         lim = self.config.limits
-        return cgroups.create(lim.max_total_memory_bytes, lim.max_processes, lim.cpus)
+        return cgroups.create(lim.max_total_memory_bytes, lim.max_processes + _PIDS_HEADROOM, lim.cpus)
 
     def _net_preexec(self, cgroup: cgroups.Cgroup | None):  # type: ignore[no-untyped-def]
         """slirp4netns runs as the driver's user (it opens /dev/net/tun) but inside the sandbox's
@@ -279,11 +284,12 @@ class BwrapSandbox(ServerSandbox):
 
     # ------------------------------------------------------------------ lifecycle hooks
     def stop(self) -> None:
-        """Kill the sandbox (its whole cgroup at once where it has one) and its slirp4netns."""
+        """Kill the sandbox (its pid namespace's init first, so the server never answers for a
+        command killed before it), then sweep its cgroup and stop its slirp4netns."""
         try:
-            if self.cgroup is not None and self._proc is not None:
-                self.cgroup.kill()
             super().stop()
+            if self.cgroup is not None:
+                self.cgroup.kill()
         finally:
             if self._slirp is not None:
                 self._slirp.close()

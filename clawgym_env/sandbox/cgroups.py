@@ -285,6 +285,8 @@ def create(memory_bytes: int, max_pids: int, cpus: float | None) -> Cgroup | Non
     cg = Cgroup(h.version, dirs)
     try:
         for ctrl, parent in h.parents.items():
+            if ctrl == "cpu" and not cpus:
+                continue  # no quota: stay out of cpu group scheduling (see SandboxLimits.cpus)
             d = parent / name
             if d not in dirs.values():
                 d.mkdir()

@@ -56,7 +56,10 @@ def workspace_usage(root: Path, *, max_bytes: int | None = None, max_entries: in
     total = 0
     entries = 0
     seen: set[tuple[int, int]] = set()
-    top = _Anchor(os.open(root, _DIR_FLAGS))
+    try:
+        top = _Anchor(os.open(root, _DIR_FLAGS))
+    except OSError:  # gone (the env closed meanwhile) or not a folder: nothing to count
+        return WorkspaceUsage(0, 0, complete=True)
     top.refs = 1
     stack: list[tuple[_Anchor, str]] = [(top, ".")]
     try:
