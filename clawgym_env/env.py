@@ -256,7 +256,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             info = self._info(tool_results=results)
             info["infra_error"] = infra_error
             return observation, 0.0, False, True, info
-        quota_error = disk_quota_error(self._sandbox)
+        quota_error = disk_quota_error(self._sandbox) if self._sandbox is not None else None
         if quota_error is not None:  # the agent's doing: end the episode, scored as it stands
             self._messages[-1]["content"] += f"\n\n[{quota_error}]"
             observation += f"\n\n[{quota_error}]"
