@@ -359,3 +359,28 @@ def test_network_verifier_sandbox_is_networked_the_same_way() -> None:
         res = sb.run_isolated(["/bin/sh", "-c", _FETCH.format(url=f"http://{ip}:{port}/")],  # type: ignore[attr-defined]
                               env={"PATH": "/usr/bin:/bin"}, timeout_s=30)
         assert res.stdout.strip() == outside, res
+
+
+# ----------------------------------------------------------------------------- fallbacks
+def test_without_cgroups_bwrap_still_runs_with_rlimits_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No writable hierarchy (an unprivileged caller, a locked-down container): sandboxes start,
+    without a cgroup, and say why once in the log (README: what is then not guaranteed)."""
+    monkeypatch.setattr(cgroups, "_hierarchy", lambda: (None, "no usable cgroup hierarchy (test)"))
+    monkeypatch.setattr(cgroups, "_warned", False)
+    with _started("bwrap") as sb:
+        assert sb.cgroup is None  # type: ignore[attr-defined]
+        _usable(sb)
+    assert cgroups._warned
+
+
+def test_network_without_slirp4netns_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No silent fallback to the host's network namespace."""
+    from clawgym_env.sandbox import SandboxError, netns
+
+    sb = make_sandbox("bwrap", SandboxConfig(network=True))
+    monkeypatch.setattr(netns.shutil, "which", lambda *a, **k: None)  # after bwrap itself was found
+    try:
+        with pytest.raises(SandboxError, match="needs slirp4netns"):
+            sb.start()
+    finally:
+        sb.close()
