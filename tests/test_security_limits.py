@@ -384,3 +384,22 @@ def test_network_without_slirp4netns_is_a_clear_error(monkeypatch: pytest.Monkey
             sb.start()
     finally:
         sb.close()
+
+
+def test_cgroup_v2_selection_and_limit_files(tmp_path: Path) -> None:
+    """The v2 path cannot run for real on this (v1) host; its choices are checked on a mock tree:
+    a delegated parent gets memory/pids/cpu enabled for its children, a parent whose memory
+    controller is held by v1 is refused with the reason, and the limit files say what they should."""
+    parent = tmp_path / "delegated"
+    parent.mkdir()
+    (parent / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (parent / "cgroup.subtree_control").write_text("")
+    mount = cgroups._Mount("/", tmp_path, "cgroup2", frozenset())
+    h, why = cgroups._try_v2([mount], {"": "/delegated"})
+    assert h is not None and h.version == 2 and set(h.parents) == {"memory", "pids", "cpu"}, why
+    (parent / "cgroup.controllers").write_text("hugetlb\n")  # hybrid host: memory/pids are v1's
+    h, why = cgroups._try_v2([mount], {"": "/delegated"})
+    assert h is None and "not available" in why
+    files = cgroups._limit_files(2, 256 << 20, 40, 0.5)
+    assert files["memory"][0] == ("memory.max", str(256 << 20)) and ("memory.swap.max", "0") in files["memory"]
+    assert files["pids"] == [("pids.max", "40")] and files["cpu"] == [("cpu.max", "50000 100000")]
