@@ -330,22 +330,24 @@ def cmd_sandbox_build(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_gc(args: argparse.Namespace) -> int:
-    """Remove leaked docker sandboxes: owner process dead, or hard lifetime passed."""
-    from clawgym_env.sandbox import SandboxError
-    from clawgym_env.sandbox.reaper import reap
+    """Remove what killed drivers left, on every backend: docker containers (owner dead or hard
+    lifetime passed), then host folders (workspaces, verifier folders) whose owner process is gone."""
+    from clawgym_env.sandbox.reaper import collect
 
-    try:
-        leaked = reap(dry_run=args.dry_run)
-    except SandboxError as exc:
-        print(f"clawgym: {exc}", file=sys.stderr)
-        return 1
+    report = collect(dry_run=args.dry_run)
     if args.json:
-        print(json.dumps({"dry_run": args.dry_run, "leaked": [vars(x) for x in leaked]}))
+        print(json.dumps({"dry_run": args.dry_run, "leaked": [vars(x) for x in report.leaked],
+                          "errors": report.errors}))
     else:
-        for item in leaked:
-            print(f"{'would remove' if args.dry_run else 'removed'} {item.name}: {item.reason}")
-        print(f"{len(leaked)} leaked container(s) {'found' if args.dry_run else 'removed'}")
-    return 0
+        for item in report.leaked:
+            print(f"{'would remove' if args.dry_run else 'removed'} {item.kind} {item.name}: {item.reason}")
+        for error in report.errors:
+            print(f"clawgym: {error}", file=sys.stderr)
+        kinds = {k: sum(1 for x in report.leaked if x.kind == k) for k in ("container", "folder")}
+        print(f"{kinds['container']} leaked container(s), {kinds['folder']} leaked folder(s) "
+              f"{'found' if args.dry_run else 'removed'}")
+    docker_skipped = any(e.startswith("docker containers not checked") for e in report.errors)
+    return 1 if len(report.errors) > int(docker_skipped) else 0
 
 
 def _add_sandbox_commands(sub: Any) -> None:
@@ -363,7 +365,8 @@ def _add_sandbox_commands(sub: Any) -> None:
     sp.add_argument("--force", action="store_true", help="rebuild even if the same rootfs exists")
     sp.set_defaults(fn=cmd_sandbox_build)
 
-    sp = actions.add_parser("gc", help="remove leaked docker sandboxes (owner process dead or lifetime passed)")
+    sp = actions.add_parser("gc", help="remove what killed drivers left: docker containers and the host folders "
+                            "(workspaces, verifier folders) of every backend whose owner process is gone")
     sp.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(fn=cmd_sandbox_gc)

@@ -1,20 +1,31 @@
-"""Files every sandbox needs, prepared once per host and shared read-only.
+"""Files every sandbox needs, the host folders it works in, and the uid it runs as.
 
 The package may live somewhere an unprivileged sandbox uid cannot traverse (``/root/.pyenv``), so
 the server script, the ``python`` links, the verifier's tee shim and a minimal ``/etc`` are copied
-into a world-readable directory under the system temp dir, named by a content hash so concurrent
-processes and package upgrades never step on each other.
+into a world-readable ``runtime/`` folder inside this process's private folder (see hostdirs.py):
+made fresh by each driver process, never a shared predictable path another local user could
+pre-create and fill. Workspaces and verifier folders live in the same kind of private folder.
+
+Sandbox uids (bwrap as root) are leased machine-wide: a lease holds an abstract unix socket named
+after the uid and a ``flock`` on ``/run/clawgym-uids/<uid>.lock``, both released by the kernel when
+the holder dies, so drivers with different ``$TMPDIR`` (or network namespaces, or /tmp) never share
+a uid, and a uid that still runs processes is never handed out.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
+import secrets
+import socket
+import stat
 import tempfile
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+
+from clawgym_env.sandbox.base import SandboxError
+from clawgym_env.sandbox.hostdirs import private_dir, process_dir
 
 SANDBOX_RUN = "/run/clawgym"
 """Where the runtime dir appears inside a sandbox."""
@@ -64,68 +75,117 @@ class RuntimeDir:
         return self.host / "etc"
 
 
-def _write_atomic(path: Path, data: str, mode: int) -> None:
-    if path.exists() and path.read_text() == data:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(data)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
+def _write(path: Path, data: str, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(data)
+    os.chmod(path, mode)
 
 
-def _symlink(target: str, link: Path) -> None:
-    if link.is_symlink() and os.readlink(link) == target:
-        return
-    tmp = link.with_name(f".{link.name}.{os.getpid()}")
-    if tmp.is_symlink():
-        tmp.unlink()
-    os.symlink(target, tmp)
-    os.replace(tmp, link)
+_runtime: dict[int, RuntimeDir] = {}  # pid -> its runtime folder (a forked child makes its own)
+_runtime_lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
+def runtime_base() -> Path:
+    """Where runtime folders are made: $CLAWGYM_RUNTIME_DIR, else the system temp dir."""
+    return Path(os.environ.get("CLAWGYM_RUNTIME_DIR") or tempfile.gettempdir())
+
+
 def runtime_dir() -> RuntimeDir:
+    """This process's runtime folder (made on first use, in a folder nobody else can write)."""
+    with _runtime_lock:
+        rt = _runtime.get(os.getpid())
+        if rt is None:
+            rt = _runtime[os.getpid()] = RuntimeDir(_make_runtime(process_dir(runtime_base()) / "runtime"))
+        return rt
+
+
+def _make_runtime(host: Path) -> Path:
+    """Fill a folder that did not exist (O_EXCL everywhere: nothing found there is trusted)."""
     server_src = (Path(__file__).with_name("server.py")).read_text()
     guard_src = (Path(__file__).with_name("verifier_guard.py")).read_text()
-    digest = hashlib.sha256((server_src + guard_src + _PYTHON3_TEE_SHIM + _PASSWD).encode()).hexdigest()[:12]
-    base = Path(os.environ.get("CLAWGYM_RUNTIME_DIR") or tempfile.gettempdir())
-    host = base / f"clawgym-runtime-{os.geteuid()}-{digest}"
     for sub in ("", "bin", "vbin", "vguard", "etc"):
-        (host / sub).mkdir(parents=True, exist_ok=True)
-        os.chmod(host / sub, 0o755)
-    _write_atomic(host / "server.py", server_src, 0o644)
-    _symlink("/usr/bin/python3", host / "bin" / "python")
-    _symlink("/usr/bin/python3", host / "vbin" / "python")
-    _write_atomic(host / "vbin" / "python3", _PYTHON3_TEE_SHIM, 0o755)
-    _write_atomic(host / "vguard" / "sitecustomize.py", guard_src, 0o644)
+        os.mkdir(host / sub)
+        os.chmod(host / sub, 0o755)  # the sandbox uids read it
+    _write(host / "server.py", server_src, 0o644)
+    os.symlink("/usr/bin/python3", host / "bin" / "python")
+    os.symlink("/usr/bin/python3", host / "vbin" / "python")
+    _write(host / "vbin" / "python3", _PYTHON3_TEE_SHIM, 0o755)
+    _write(host / "vguard" / "sitecustomize.py", guard_src, 0o644)
     for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", _HOSTS), ("hostname", "clawgym\n"),
                        ("nsswitch.conf", _NSSWITCH)):
-        _write_atomic(host / "etc" / name, text, 0o644)
-    return RuntimeDir(host)
+        _write(host / "etc" / name, text, 0o644)
+    return host
+
+
+LEASE_DIR = Path("/run/clawgym-uids")
+"""Root's lock files for sandbox uid leases (/run: only root may create there, cleared at boot)."""
+
+
+def _lease_dir() -> Path | None:
+    """The lock folder, made if missing and refused unless it is root's own, writable only by
+    root and not a link; None where /run cannot hold it (the abstract socket still holds)."""
+    try:
+        os.mkdir(LEASE_DIR, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    st = os.lstat(LEASE_DIR)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+        raise SandboxError(f"{LEASE_DIR} is not a root-only folder (owner uid {st.st_uid}, mode "
+                           f"{stat.filemode(st.st_mode)}); remove it, ClawGym makes it anew")
+    return LEASE_DIR
+
+
+def _uids_running(first: int, count: int) -> set[int]:
+    """Uids in [first, first + count) that own a process right now (leased by anyone or not)."""
+    found = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                uid = entry.stat(follow_symlinks=False).st_uid
+            except OSError:
+                continue
+            if first <= uid < first + count:
+                found.add(uid)
+    return found
 
 
 class UidLease:
     """An unprivileged uid reserved for one sandbox (RLIMIT_NPROC counts per uid, so each
-    concurrent sandbox gets its own). Leases are flock'ed files, so separate processes
-    (vector-env workers) never share a uid."""
+    concurrent sandbox gets its own), machine-wide: see the module docstring."""
 
     FIRST = 1_100_000
     COUNT = 4096
 
     def __init__(self) -> None:
-        lock_dir = Path(tempfile.gettempdir()) / "clawgym-uids"
-        lock_dir.mkdir(mode=0o755, exist_ok=True)
-        start = (os.getpid() * 7919) % self.COUNT
+        self._sock: socket.socket | None = None
+        self._fd: int | None = None
+        lock_dir = _lease_dir()
+        busy = _uids_running(self.FIRST, self.COUNT)
+        start = secrets.randbelow(self.COUNT)
         for i in range(self.COUNT):
             uid = self.FIRST + (start + i) % self.COUNT
-            fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
+            if uid in busy:
                 continue
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.bind(f"\0clawgym-uid-{uid}")
+            except OSError:
+                sock.close()
+                continue
+            fd = None
+            if lock_dir is not None:
+                fd = os.open(lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    os.close(fd)
+                    sock.close()
+                    continue
             self.uid = uid
-            self._fd: int | None = fd
+            self._sock, self._fd = sock, fd
             return
         raise RuntimeError(f"all {self.COUNT} sandbox uids are in use")
 
@@ -133,6 +193,9 @@ class UidLease:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
 
 def workspace_base() -> Path:
@@ -143,10 +206,12 @@ def workspace_base() -> Path:
 
 
 def new_host_workspace(owner_uid: int | None, prefix: str = "clawgym-ws-") -> Path:
-    """A fresh host directory for a sandbox workspace, owned by the sandbox uid."""
-    base = workspace_base()
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=base))
-    os.chmod(path, 0o755)
-    if owner_uid is not None:
-        os.chown(path, owner_uid, owner_uid)
-    return path
+    """A fresh host directory for a sandbox workspace, 0700 and owned by the sandbox uid (the
+    driver, as root, still reads it), inside this process's private folder."""
+    return private_dir(workspace_base(), prefix, mode=0o700, owner_uid=owner_uid)
+
+
+def new_private_dir(prefix: str) -> Path:
+    """A fresh 0700 folder for one use (a verifier's output), inside this process's private folder
+    so that gc removes it if the process is killed."""
+    return private_dir(workspace_base(), prefix, mode=0o700)

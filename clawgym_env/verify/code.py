@@ -40,7 +40,7 @@ from typing import Any
 
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.sandbox.client import ServerSandbox
-from clawgym_env.sandbox.runtime import runtime_dir
+from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -169,7 +169,7 @@ def run_code_verifier(
         install_reward_files(task, sandbox.host_workspace, uid, sandbox.workspace)
     except (OSError, SandboxError) as exc:
         return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")
-    out_dir = Path(tempfile.mkdtemp(prefix="clawgym-verify-"))
+    out_dir = new_private_dir("clawgym-verify-")  # private, 0700; gc removes it if the driver is killed
     try:
         os.chmod(out_dir, 0o700)
         payload = out_dir / "payload.json"
