@@ -17,6 +17,12 @@ process and no file outside the workspace carries over from the agent. A contain
 lifetime, or one that died, is replaced (from a :class:`~clawgym_env.sandbox.pool.DockerPool` when
 one is given). ``close()`` always removes the container, also on exceptions and garbage collection.
 
+The workspace and the verifier's out folder are private host folders (0700) inside the driver's
+per-process folder, which is bind-mounted over itself nosuid,nodev on the host (hostdirs.py): docker
+has no nosuid option for a bind mount, but its binds inherit the source mount's flags, so a setuid
+binary the agent leaves gives no one its owner's rights, inside or on the host; the end of every
+episode also clears setuid/setgid bits in the workspace.
+
 Every container carries labels (``clawgym.owner_host``, ``clawgym.owner_pid``, ``clawgym.started``,
 ``clawgym.deadline``) so the reaper (``clawgym sandbox gc``, and automatically when a sandbox is
 created) removes those whose owner died or whose lifetime passed.
@@ -40,7 +46,9 @@ from typing import TYPE_CHECKING, Any
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError
 from clawgym_env.sandbox.capture import BoundedCapture, Captured, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _kill_process, clear_directory
-from clawgym_env.sandbox.runtime import SANDBOX_RUN, new_host_workspace, runtime_dir
+from clawgym_env.sandbox.hostdirs import make_nosuid, process_dir, remove_tree, strip_setid
+from clawgym_env.sandbox.hostdirs import proc_start_ticks as _proc_start_ticks
+from clawgym_env.sandbox.runtime import SANDBOX_RUN, new_host_workspace, new_private_dir, runtime_dir, workspace_base
 
 if TYPE_CHECKING:
     from clawgym_env.sandbox.pool import DockerPool
@@ -66,7 +74,9 @@ _WIPE_SCRATCH = (
     "find /root -mindepth 1 -maxdepth 1 ! -name .openclaw -exec rm -rf {} + ; "
     "find /root/.openclaw -mindepth 1 -maxdepth 1 ! -name workspace -exec rm -rf {} + ; "
     f"find /run -mindepth 1 -maxdepth 1 ! -name clawgym ! -name clawgym-out -exec rm -rf {{}} + ; "
-    f"find {OUT_DIR} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + ; true"
+    f"find {OUT_DIR} -mindepth 1 -maxdepth 1 -exec rm -rf {{}} + ; "
+    # nothing the agent left keeps a setuid/setgid bit past its episode (the mount is nosuid too)
+    f"find {WORKSPACE} -xdev -perm /6000 ! -type l -exec chmod ug-s {{}} + ; true"
 )
 _CAP_DROP = ["NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"]
 # The docker CLI (our pipe) needs only these of the caller's environment.
@@ -100,11 +110,19 @@ def _server_command() -> list[str]:
     return ["/usr/bin/python3", "-I", "-S", "-c", code]
 
 
+_NO_SDK = "the docker backend needs the docker SDK, ClawGym's [docker] extra: pip install 'clawgym[docker]'"
+
+
 def _docker_module():  # type: ignore[no-untyped-def]
     try:
         import docker
     except ImportError as exc:
-        raise SandboxError("the docker backend needs the docker SDK: pip install 'clawgym-env[docker]'") from exc
+        raise SandboxError(_NO_SDK) from exc
+    if getattr(docker, "__file__", None) is None or not hasattr(docker, "from_env"):
+        # e.g. run from a checkout's root without the SDK: the repo's docker/ folder imports as a
+        # namespace package
+        where = ", ".join(getattr(docker, "__path__", [])) or repr(docker)
+        raise SandboxError(f"{_NO_SDK} (`import docker` found {where}, which is not the SDK)")
     return docker
 
 
@@ -136,15 +154,6 @@ def docker_cli() -> str:
 
 def default_image() -> str:
     return os.environ.get("CLAWGYM_DOCKER_IMAGE") or DEFAULT_IMAGE
-
-
-def _proc_start_ticks(pid: int) -> str:
-    """The process's start time (clock ticks since boot): tells a live owner from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[19].decode()
-    except (OSError, IndexError):
-        return ""
 
 
 def owner_labels(lifetime_s: float) -> dict[str, str]:
@@ -191,7 +200,8 @@ class DockerSandbox(ServerSandbox):
 
     Args:
         config: limits, network, env (``config.root`` does not apply: the image is the root).
-        host_workspace: host dir to mount as the workspace (default: a fresh temp dir).
+        host_workspace: host dir to mount as the workspace (default: a fresh private folder, nosuid);
+            a folder you pass is mounted as it is: keep it private and on a nosuid filesystem.
         image: image to run (default $CLAWGYM_DOCKER_IMAGE or ``clawgym/sandbox:bookworm``).
         cpus: cpu quota (e.g. 1.5); None = no limit. Default $CLAWGYM_DOCKER_CPUS.
         lifetime_s: hard lifetime of each container (labels; the reaper enforces it).
@@ -284,8 +294,8 @@ class DockerSandbox(ServerSandbox):
 
     def _new_container(self, host_workspace: Path) -> _Container:
         """Create and start a container over ``host_workspace``, its server attached (not yet ready)."""
-        out_dir = Path(host_workspace.parent / f".{host_workspace.name}.out")
-        out_dir.mkdir(mode=0o700, exist_ok=True)
+        make_nosuid(process_dir(workspace_base()))  # the binds below inherit nosuid,nodev
+        out_dir = new_private_dir(f".{host_workspace.name}.out-")
         kw = self.container_kwargs(host_workspace, out_dir)
         name = kw["name"]
         try:
@@ -320,7 +330,8 @@ class DockerSandbox(ServerSandbox):
         self._box_finalizer.detach()
         if box is not None:
             _remove_container(box.name, box.proc)
-            shutil.rmtree(box.out_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                remove_tree(box.out_dir)
 
     def _box_usable(self) -> bool:
         box = self._box
@@ -351,6 +362,7 @@ class DockerSandbox(ServerSandbox):
             return
         for entry in os.listdir(self.host_workspace):
             os.rename(self.host_workspace / entry, box.host_workspace / entry)
+        strip_setid(box.host_workspace)
         if self._owns_workspace:
             try:
                 self.host_workspace.rmdir()
@@ -390,6 +402,8 @@ class DockerSandbox(ServerSandbox):
             except SandboxError:
                 pass
         self._drop_box()
+        with contextlib.suppress(OSError):  # no wipe ran inside: clear the bits from the host side
+            strip_setid(self.host_workspace)
 
     @property
     def alive(self) -> bool:
@@ -405,11 +419,8 @@ class DockerSandbox(ServerSandbox):
 
     def _release(self) -> None:
         if self._owns_workspace and self.host_workspace.exists():
-            try:
-                clear_directory(self.host_workspace)
-                self.host_workspace.rmdir()
-            except OSError:
-                shutil.rmtree(self.host_workspace, ignore_errors=True)
+            with contextlib.suppress(OSError):  # what stays is gc's once this process is gone
+                remove_tree(self.host_workspace)
 
     # ------------------------------------------------------------------ one-shot commands
     def _docker_exec(self, argv: list[str], env: dict[str, str], cwd: str, timeout_s: float

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks.model import Task
 
 NOOP_MAX = 0.05
@@ -138,7 +139,7 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
             if failed:
                 report.errors.append(f"oracle tool call failed: {info['messages'][-1]['content'][:300]}")
         assert env.sandbox is not None
-        shutil.copytree(env.sandbox.host_workspace, snapshot / "ws", symlinks=True)
+        copy_tree_out(env.sandbox.host_workspace, snapshot / "ws")  # no setuid/setgid bits leave a sandbox
         _, report.oracle_reward, _, _, info = env.step(FINAL)
         oracle_subs = info.get("subscores") or {}
         if info.get("infra_error"):

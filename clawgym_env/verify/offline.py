@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from clawgym_env.sandbox import SandboxError, make_sandbox
+from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks import Task, TaskSource
 from clawgym_env.verify.code import (
     DEFAULT_TIMEOUT_S,
@@ -45,7 +45,7 @@ def verify_workspace(task: Task, workspace: Path, *, backend: str = "bwrap",
         raise FileNotFoundError(f"workspace {workspace} is not a directory")
     sandbox = make_sandbox(backend)
     try:
-        shutil.copytree(workspace, sandbox.host_workspace, symlinks=True, dirs_exist_ok=True)
+        copy_tree_out(workspace, sandbox.host_workspace)  # links as links, no setuid/setgid bits
         _chown_tree(sandbox.host_workspace, getattr(sandbox, "uid", None))
         return run_code_verifier(sandbox, task, timeout_s=timeout_s)
     finally:
