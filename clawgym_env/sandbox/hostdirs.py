@@ -19,7 +19,7 @@ The folder is made with ``mkdtemp`` (unpredictable name, created exclusively, ow
 so nothing that existed before is ever trusted. Its name says who owns it (pid, the pid's start
 time, host), so gc removes a folder only when that process is gone (pid dead, or reused by another
 process). 0711 lets the unprivileged sandbox uids reach what is bound into their sandboxes without
-listing anything.
+listing anything. A process that exits (also a multiprocessing child) removes its folders itself.
 
 Where docker workspaces live the folder is bind-mounted over itself ``nosuid,nodev`` (root only;
 docker has no such option for a bind mount): docker's binds of a workspace inherit those flags, so
@@ -219,7 +219,8 @@ def _register_exit_hook() -> None:
 
 
 def _at_exit(pid: int) -> None:
-    """Unmount and remove this process's folders if empty; anything left is gc's (owner dead)."""
+    """Unmount and remove this process's folders: what is in them is this process's alone (a
+    sandbox never closed, a workspace a finalizer did not remove). What stays is gc's."""
     if os.getpid() != pid:
         return
     for key, path in list(_dirs.items()):
@@ -231,11 +232,8 @@ def _at_exit(pid: int) -> None:
                 umount(str(path))
             except OSError:
                 pass
-        runtime = path / "runtime"
-        if runtime.is_dir() and not runtime.is_symlink():
-            shutil.rmtree(runtime, ignore_errors=True)
         try:
-            os.rmdir(path)
+            remove_tree(path)
         except OSError:
             pass
 
