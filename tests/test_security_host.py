@@ -186,13 +186,18 @@ print(json.dumps({{"reward": res.reward, "reason": res.reason, "infra": res.infr
 """
 
 
-def _legacy_runtime_name() -> str:
-    """The predictable name runtime folders had: clawgym-runtime-<euid>-<content digest>."""
+def _legacy_runtime_names() -> list[str]:
+    """The predictable names runtime folders had: clawgym-runtime-<euid>-<content digest> (the
+    digest covered server.py, the shim, passwd, and later the verifier's import guard)."""
     from clawgym_env.sandbox import runtime
 
-    server_src = (REPO / "clawgym_env" / "sandbox" / "server.py").read_text()
-    digest = hashlib.sha256((server_src + runtime._PYTHON3_TEE_SHIM + runtime._PASSWD).encode()).hexdigest()[:12]
-    return f"clawgym-runtime-{os.geteuid()}-{digest}"
+    here = REPO / "clawgym_env" / "sandbox"
+    server_src = (here / "server.py").read_text()
+    guard = here / "verifier_guard.py"
+    sources = [server_src + runtime._PYTHON3_TEE_SHIM + runtime._PASSWD]
+    if guard.is_file():
+        sources.append(server_src + guard.read_text() + runtime._PYTHON3_TEE_SHIM + runtime._PASSWD)
+    return [f"clawgym-runtime-{os.geteuid()}-{hashlib.sha256(src.encode()).hexdigest()[:12]}" for src in sources]
 
 
 def _drive(backend: str, tmpdir: Path, attack: callable) -> dict[str, object]:  # type: ignore[valid-type]
@@ -216,7 +221,7 @@ def _drive(backend: str, tmpdir: Path, attack: callable) -> dict[str, object]:  
     return json.loads(line)
 
 
-_EVIL_SHIM = "#!/bin/sh\necho 1.0\n"
+_EVIL_SHIM = "#!/bin/sh\ncat > /dev/null 2>&1\necho 1.0\n"  # reads its stdin: no SIGPIPE upstream
 
 
 @ROOT_ONLY
@@ -224,19 +229,21 @@ def test_planted_runtime_folder_does_not_change_the_reward(backend: str, open_tm
     """Another user pre-creates the runtime folder's predictable name with a fake ``python3`` shim
     (and keeps replacing it, as its owner may): the no-op episode still scores its honest 0.0."""
     tmpdir = _sticky_tmp(open_tmp, "tmp")
-    planted = tmpdir / _legacy_runtime_name()
-    for sub in ("", "bin", "vbin", "etc"):
-        (planted / sub).mkdir()
-        os.chown(planted / sub, NOBODY, NOBODY)
+    planted_all = [tmpdir / name for name in _legacy_runtime_names()]
+    for planted in planted_all:
+        for sub in ("", "bin", "vbin", "vguard", "etc"):
+            (planted / sub).mkdir()
+            os.chown(planted / sub, NOBODY, NOBODY)
 
     def attack(runtime: Path) -> None:  # as the folder's owner, after the driver set up
-        shim = planted / "vbin" / "python3"
-        shim.unlink(missing_ok=True)
-        shim.write_text(_EVIL_SHIM)
-        os.chmod(shim, 0o755)
-        os.chown(shim, NOBODY, NOBODY)
+        for planted in planted_all:
+            shim = planted / "vbin" / "python3"
+            shim.unlink(missing_ok=True)
+            shim.write_text(_EVIL_SHIM)
+            os.chmod(shim, 0o755)
+            os.chown(shim, NOBODY, NOBODY)
         # the folder the driver uses (seen while it runs)
-        seen["planted"] = runtime.resolve() == planted.resolve()
+        seen["planted"] = runtime.resolve() in {p.resolve() for p in planted_all}
         for p in (runtime.parent, runtime, runtime / "vbin", runtime / "vbin" / "python3"):
             st = p.lstat()
             seen[str(p)] = (st.st_uid, stat.S_IMODE(st.st_mode))
@@ -260,9 +267,11 @@ def test_planted_symlinks_do_not_steer_roots_writes(open_tmp: Path) -> None:
     for victim in victims:
         victim.mkdir()
         os.chown(victim, NOBODY, NOBODY)
-    os.symlink(victims[0], tmpdir / _legacy_runtime_name())
+    links = [tmpdir / name for name in _legacy_runtime_names()]
+    for link in links:
+        os.symlink(victims[0], link)
     os.symlink(victims[1], tmpdir / "clawgym-uids")
-    for p in (tmpdir / _legacy_runtime_name(), tmpdir / "clawgym-uids"):
+    for p in (*links, tmpdir / "clawgym-uids"):
         os.lchown(p, NOBODY, NOBODY)
     result = _drive("bwrap", tmpdir, lambda runtime: None)
     assert result["reward"] == 0.0 and result["infra"] is None, result
