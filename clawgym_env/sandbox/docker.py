@@ -48,7 +48,13 @@ from clawgym_env.sandbox.capture import BoundedCapture, Captured, isolated_resul
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _kill_process, clear_directory
 from clawgym_env.sandbox.hostdirs import make_nosuid, process_dir, remove_tree, strip_setid
 from clawgym_env.sandbox.hostdirs import proc_start_ticks as _proc_start_ticks
-from clawgym_env.sandbox.runtime import SANDBOX_RUN, new_host_workspace, new_private_dir, runtime_dir, workspace_base
+from clawgym_env.sandbox.runtime import (
+    SANDBOX_RUN,
+    new_host_workspace,
+    new_private_dir,
+    runtime_dir,
+    workspace_base,
+)
 
 if TYPE_CHECKING:
     from clawgym_env.sandbox.pool import DockerPool

@@ -33,7 +33,6 @@ import math
 import os
 import shutil
 import stat
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
