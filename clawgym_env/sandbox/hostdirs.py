@@ -23,7 +23,9 @@ listing anything. A process that exits (also a multiprocessing child) removes it
 
 Where docker workspaces live the folder is bind-mounted over itself ``nosuid,nodev`` (root only;
 docker has no such option for a bind mount): docker's binds of a workspace inherit those flags, so
-a setuid binary the agent leaves raises no one's privileges, not inside, not on the host.
+a setuid binary the agent leaves raises no one's privileges, not inside, not on the host. (This
+needs dockerd to see the host's mounts, as a system dockerd does; a non-root driver cannot mount and
+relies on the 0700 workspace.)
 """
 
 from __future__ import annotations
