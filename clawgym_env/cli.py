@@ -331,7 +331,8 @@ def cmd_sandbox_build(args: argparse.Namespace) -> int:
 
 def cmd_sandbox_gc(args: argparse.Namespace) -> int:
     """Remove what killed drivers left, on every backend: docker containers (owner dead or hard
-    lifetime passed), then host folders (workspaces, verifier folders) whose owner process is gone."""
+    lifetime passed), sandbox cgroups, then host folders (workspaces, verifier folders) whose owner
+    process is gone."""
     from clawgym_env.sandbox.reaper import collect
 
     report = collect(dry_run=args.dry_run)
@@ -343,8 +344,8 @@ def cmd_sandbox_gc(args: argparse.Namespace) -> int:
             print(f"{'would remove' if args.dry_run else 'removed'} {item.kind} {item.name}: {item.reason}")
         for error in report.errors:
             print(f"clawgym: {error}", file=sys.stderr)
-        kinds = {k: sum(1 for x in report.leaked if x.kind == k) for k in ("container", "folder")}
-        print(f"{kinds['container']} leaked container(s), {kinds['folder']} leaked folder(s) "
+        kinds = {k: sum(1 for x in report.leaked if x.kind == k) for k in ("container", "cgroup", "folder")}
+        print(f"{kinds['container']} leaked container(s), {kinds['cgroup']} cgroup(s), {kinds['folder']} folder(s) "
               f"{'found' if args.dry_run else 'removed'}")
     docker_skipped = any(e.startswith("docker containers not checked") for e in report.errors)
     return 1 if len(report.errors) > int(docker_skipped) else 0

@@ -473,6 +473,9 @@ def test_gc_after_kill9_leaves_nothing_and_keeps_live_drivers(backend: str, box:
     while _pids_matching(needles, info["uid"]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _pids_matching(needles, info["uid"]) == []
+    from clawgym_env.sandbox import cgroups
+
+    assert not [d for d in cgroups.find_orphans() if d.name.startswith(f"clawgym-{proc.pid}-")]
     if info["container"]:
         assert info["container"] in names
         from clawgym_env.sandbox.docker import LABEL, docker_client

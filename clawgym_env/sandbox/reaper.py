@@ -11,7 +11,9 @@ runtime folder, a nosuid mount) in place. Both carry their owner, so the reaper 
   host gone (same test) -> unmount, remove (also what the agent made read-only or very deep).
   Only folders of our own euid are considered; a live driver's are never touched.
 
-Containers go first, so that nothing writes into a workspace while it is removed.
+- sandbox cgroups (cgroups.py) named after a driver pid that is gone -> processes killed, removed.
+
+Containers and cgroups go first, so that nothing writes into a workspace while it is removed.
 
 Run by ``clawgym sandbox gc`` and, in the background, at a driver's start-up: when it makes its
 first host folder (folders) and whenever it creates a DockerSandbox (containers and folders), at
@@ -43,7 +45,7 @@ class Leaked:
     name: str
     reason: str
     kind: str = "container"
-    """``container`` or ``folder``."""
+    """``container``, ``cgroup`` or ``folder``."""
 
 
 @dataclass
@@ -156,13 +158,21 @@ def reap_dirs(bases: list[Path] | None = None, *, dry_run: bool = False) -> GcRe
 
 # --------------------------------------------------------------------------- both
 def collect(*, dry_run: bool = False, docker: bool = True, now: float | None = None) -> GcReport:
-    """One gc pass: leaked containers (when ``docker`` and an engine answers), then folders."""
+    """One gc pass: leaked containers (when ``docker`` and an engine answers), orphaned sandbox
+    cgroups, then folders."""
     report = GcReport()
     if docker:
         try:
             report.leaked += reap(dry_run=dry_run, now=now)
         except Exception as exc:  # noqa: BLE001 - no SDK, no engine: the folders are still collected
             report.errors.append(f"docker containers not checked: {exc}")
+    try:  # bwrap sandboxes' cgroups (cgroups.py): kills what is left in them, then removes them
+        from clawgym_env.sandbox import cgroups
+
+        report.leaked += [Leaked(str(d), "owner pid is dead", kind="cgroup")
+                          for d in cgroups.remove_orphans(dry_run=dry_run)]
+    except Exception as exc:  # noqa: BLE001 - reported, the folders are still collected
+        report.errors.append(f"cgroups not checked: {exc}")
     folders = reap_dirs(dry_run=dry_run)
     report.leaked += folders.leaked
     report.errors += folders.errors
