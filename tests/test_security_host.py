@@ -39,14 +39,15 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root: setuid fil
 
 
 def _docker_reason() -> str | None:
-    try:
-        from clawgym_env.sandbox.docker import default_image, docker_client
+    """Why docker cannot run here (tests/_backends.py), or None; a missing image is a failure."""
+    from _backends import docker_unavailable
 
-        client = docker_client()
-    except Exception as exc:  # noqa: BLE001 - the reason is the message
-        return f"no docker engine answers: {exc}"
+    if docker_unavailable() is not None:
+        return docker_unavailable()
+    from clawgym_env.sandbox.docker import default_image, docker_client
+
     try:
-        client.images.get(default_image())
+        docker_client().images.get(default_image())
     except Exception:  # noqa: BLE001
         pytest.fail(f"docker answers but image {default_image()} is missing: run `clawgym sandbox build`")
     return None
