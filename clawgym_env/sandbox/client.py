@@ -32,6 +32,8 @@ from clawgym_env.sandbox.base import (
 )
 from clawgym_env.sandbox.runtime import runtime_dir
 
+_LAUNCH_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+"""The only environment besides the sandbox's own that the launched server process gets."""
 _RESPONSE_MARGIN_S = 30.0  # how long past a command's own timeout we wait before calling the server dead
 
 
@@ -168,7 +170,8 @@ class ServerSandbox:
             raise SandboxError("sandbox is closed")
         if self._proc is not None:
             self.stop()
-        env = {"CLAWGYM_SERVER_ENV": json.dumps(self._server_env()), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        # Not the host's PATH: the server reads files for the agent, /proc/self/environ included.
+        env = {"CLAWGYM_SERVER_ENV": json.dumps(self._server_env()), "PATH": _LAUNCH_PATH}
         try:
             self._proc = subprocess.Popen(
                 self._server_argv(),
@@ -350,6 +353,13 @@ class ServerSandbox:
     def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
         msg = self.request("read_file", path=path, max_bytes=max_bytes)
         return base64.b64decode(msg["data_b64"])
+
+    def read_lines(self, path: str, start: int, count: int, *, text_budget: int, max_line_bytes: int,
+                   head_bytes: int = 0, device_cap: int = 0) -> dict[str, Any]:
+        """A window of a text file's lines (see server.op_read_lines): the host gets only what the
+        read tool shows, whatever the file's size."""
+        return self.request("read_lines", path=path, start=start, count=count, text_budget=text_budget,
+                            max_line_bytes=max_line_bytes, head_bytes=head_bytes, device_cap=device_cap)
 
     def write_file(self, path: str, data: bytes, *, mkdirs: bool = True) -> None:
         self.request("write_file", path=path, data_b64=base64.b64encode(data).decode("ascii"), mkdirs=mkdirs)

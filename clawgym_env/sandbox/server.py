@@ -9,10 +9,13 @@ Standard library only: it runs on whatever python3 the sandbox root provides (3.
 """
 
 import base64
+import codecs
 import errno
 import fcntl
+import io
 import json
 import os
+import select
 import signal
 import stat
 import struct
@@ -26,6 +29,7 @@ OUTPUT_TAIL_CHARS = 200_000  # OpenClaw keeps the last 200k chars of exec output
 LOG_CAP_CHARS = 1_000_000  # aggregated output kept per session for process log/poll
 READ_CHUNK = 65536
 READ_FILE_CAP = 64 << 20  # most bytes one read_file returns: the reply is one JSON line the host holds ~5x over
+WRITE_WAIT_S = 5.0  # longest a write waits on a full FIFO or device before failing with EAGAIN
 
 
 def _now():
@@ -133,6 +137,7 @@ class Server(object):
         self.out_lock = threading.Lock()
         self.children = set()  # pids of our sessions' processes that are not yet reaped
         self.children_lock = threading.Lock()
+        self.protocol_ids = set()  # (st_dev, st_ino) of our stdin/stdout pipes: file ops refuse them
 
     # ---------------------------------------------------------------- process helpers
     def _reader(self, sess, stream_fd):
@@ -413,17 +418,29 @@ class Server(object):
         self.sessions.pop(sess.sid, None)
         return {"removed": True}
 
+    def _open(self, path, flags, mode=0o666):
+        """Open for a file op: never blocking (a FIFO without a peer, a device), never one of our
+        own protocol pipes (``/proc/self/fd/N`` names them, and this process opens the path)."""
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+        try:
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) in self.protocol_ids and not stat.S_ISREG(st.st_mode):
+                raise OSError(errno.EACCES, "Permission denied", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, st
+
     def op_read_file(self, req):
         """Whole file, or its first ``max_bytes``; at most READ_FILE_CAP either way. A whole-file read
         of a bigger regular file fails with EFBIG rather than returning a silently cut file (which an
         edit would write back) or exhausting host memory."""
         path = req["path"]
         max_bytes = min(req.get("max_bytes") or READ_FILE_CAP, READ_FILE_CAP)
-        # a FIFO or socket would block the server until a writer appears: open those non-blocking
-        flags = os.O_RDONLY | (0 if stat.S_ISREG(os.stat(path).st_mode) else os.O_NONBLOCK)
-        with os.fdopen(os.open(path, flags), "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if not req.get("max_bytes") and size > READ_FILE_CAP:
+        fd, st = self._open(path, os.O_RDONLY)
+        with os.fdopen(fd, "rb") as fh:
+            size = st.st_size
+            if not req.get("max_bytes") and size > READ_FILE_CAP and stat.S_ISREG(st.st_mode):
                 raise OSError(errno.EFBIG, f"File too large to read at once ({size} bytes, limit {READ_FILE_CAP})",
                               path)
             try:
@@ -432,15 +449,103 @@ class Server(object):
                 data = b""
         return {"data_b64": base64.b64encode(data).decode("ascii"), "size": size}
 
+    def op_read_lines(self, req):
+        """A window of a text file's lines, so the host never holds more than the read tool shows.
+
+        Lines are split at b"\\n" and decoded as UTF-8 with U+FFFD for bad bytes (the same text as
+        decoding the whole file); ``sizes`` are their UTF-8 lengths after that decoding. From line
+        ``start`` (0-based), up to ``count`` lines are described; a line's text is included while the
+        texts sent stay within ``text_budget`` bytes and the line is at most ``max_line_bytes``
+        (else its text is null, its size still exact). ``total`` counts every line of the file,
+        ``head_b64`` is its first ``head_bytes`` (for image detection). A non-regular file (a device)
+        is read non-blocking up to ``device_cap`` bytes and treated as that text."""
+        path = req["path"]
+        start = max(0, int(req.get("start") or 0))
+        count = max(0, int(req.get("count") or 0))
+        budget = max(0, int(req.get("text_budget") or 0))
+        max_line = max(0, int(req.get("max_line_bytes") or 0))
+        fd, st = self._open(path, os.O_RDONLY)
+        with os.fdopen(fd, "rb") as raw:
+            if stat.S_ISREG(st.st_mode):
+                fh = raw
+            else:
+                try:
+                    fh = io.BytesIO(raw.read(max(0, int(req.get("device_cap") or 0))) or b"")
+                except BlockingIOError:
+                    fh = io.BytesIO(b"")
+            head = fh.read(max(0, int(req.get("head_bytes") or 0)))
+            fh.seek(0)
+            newlines = 0
+            pos = 0
+            while newlines < start:  # skip to line ``start``
+                chunk = fh.read(READ_CHUNK * 16)
+                if not chunk:
+                    break
+                n = chunk.count(b"\n")
+                if newlines + n < start:
+                    newlines += n
+                    pos += len(chunk)
+                    continue
+                at = -1
+                for _ in range(start - newlines):
+                    at = chunk.index(b"\n", at + 1)
+                newlines = start
+                pos += at + 1
+            fh.seek(pos)
+            texts, sizes = [], []
+            eof = newlines < start
+            used = 0
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            while not eof and len(sizes) < count:
+                parts, size = [], 0
+                while True:
+                    piece = fh.readline(READ_CHUNK * 16)
+                    ends = piece.endswith(b"\n")
+                    text = decoder.decode(piece[:-1] if ends else piece, final=ends or not piece)
+                    size += len(text.encode("utf-8"))
+                    if size <= max_line:
+                        parts.append(text)
+                    if ends or not piece:
+                        break
+                decoder.reset()
+                keep = size <= max_line and used + size <= budget
+                used += size if keep else 0
+                texts.append("".join(parts) if keep else None)
+                sizes.append(size)
+                if ends:
+                    newlines += 1
+                else:
+                    eof = True
+            while True:  # the rest only counts
+                chunk = fh.read(READ_CHUNK * 16)
+                if not chunk:
+                    break
+                newlines += chunk.count(b"\n")
+        return {"texts": texts, "sizes": sizes, "total": newlines + 1,
+                "head_b64": base64.b64encode(head).decode("ascii")}
+
     def op_write_file(self, req):
+        """Create or overwrite a file. Never blocks: a FIFO without a reader fails (ENXIO) and one
+        that stays full fails after WRITE_WAIT_S (EAGAIN); the server must answer in time."""
         path = req["path"]
         if req.get("mkdirs", True):
             parent = os.path.dirname(path)
             if parent:
                 os.makedirs(parent, exist_ok=True)
         data = base64.b64decode(req["data_b64"])
-        with open(path, "wb") as fh:
-            fh.write(data)
+        fd, st = self._open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            view = memoryview(data)
+            deadline = _now() + WRITE_WAIT_S
+            while view:
+                try:
+                    view = view[os.write(fd, view):]
+                except BlockingIOError:
+                    if _now() > deadline:
+                        raise OSError(errno.EAGAIN, "Resource temporarily unavailable", path) from None
+                    select.select([], [fd], [], 0.05)
+        finally:
+            os.close(fd)
         return {"written": len(data)}
 
     def op_stat(self, req):
@@ -497,6 +602,9 @@ class Server(object):
         os.dup2(devnull, 1)
         inp = os.fdopen(os.dup(0), "rb")
         os.dup2(devnull, 0)
+        for fd in (out.fileno(), inp.fileno(), 2):  # 2: the host reads our stderr when we die
+            st = os.fstat(fd)
+            self.protocol_ids.add((st.st_dev, st.st_ino))
         self.reply(out, {"id": 0, "ok": True, "ready": True, "pid": os.getpid()})
         for raw in inp:
             try:

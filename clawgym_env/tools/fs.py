@@ -10,6 +10,7 @@ resolve inside the sandbox; errors are shaped like the Node.js errors OpenClaw w
 
 from __future__ import annotations
 
+import base64
 import posixpath
 import re
 import unicodedata
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 from clawgym_env.sandbox.base import SandboxFileError
 from clawgym_env.tools.context import ToolContext, ToolError
@@ -318,6 +319,79 @@ def _image_mime(data: bytes) -> str | None:
     return mime if mime in ("image/jpeg", "image/png", "image/gif", "image/webp") else None
 
 
+class _Lines(Protocol):
+    """The lines of a file as ``text.split("\\n")`` gives them, read only as far as needed."""
+
+    total: int
+
+    def size(self, i: int) -> int:
+        """UTF-8 length of line ``i``."""
+        ...
+
+    def text(self, i: int) -> str:
+        """Line ``i`` (only ever asked for lines of at most MAX_BYTES)."""
+        ...
+
+
+class _TextLines:
+    """Lines of a text held in memory."""
+
+    def __init__(self, text: str):
+        self._lines = text.split("\n")
+        self.total = len(self._lines)
+
+    def size(self, i: int) -> int:
+        return _utf8_len(self._lines[i])
+
+    def text(self, i: int) -> str:
+        return self._lines[i]
+
+
+_WINDOW_LINES = MAX_READ_PAGES * MAX_LINES + 1
+_WINDOW_TEXT_BYTES = MAX_ADAPTIVE_READ_BYTES + 2 * MAX_BYTES
+_HEAD_BYTES = 4100
+
+
+class _RemoteLines:
+    """Lines of a file in the sandbox, fetched in windows (``read_lines``): a read of a 63 MB file
+    brings the host the ~50 KB it shows, not the file. Texts equal ``_TextLines`` of the whole
+    file decoded with U+FFFD for bad bytes."""
+
+    def __init__(self, sandbox: Any, path: str, first: int, device_cap: int):
+        self._sandbox = sandbox
+        self._path = path
+        self._device_cap = device_cap
+        self._sizes: dict[int, int] = {}
+        self._texts: dict[int, str] = {}
+        reply = self._fetch(first)
+        self.total: int = reply["total"]
+        self.head = base64.b64decode(reply["head_b64"])
+
+    def _fetch(self, start: int) -> dict[str, Any]:
+        reply: dict[str, Any] = self._sandbox.read_lines(
+            self._path, start, _WINDOW_LINES, text_budget=_WINDOW_TEXT_BYTES, max_line_bytes=MAX_BYTES,
+            head_bytes=_HEAD_BYTES if not self._sizes else 0, device_cap=self._device_cap)
+        for k, (text, size) in enumerate(zip(reply["texts"], reply["sizes"])):
+            self._sizes[start + k] = size
+            if text is not None:
+                self._texts[start + k] = text
+        return reply
+
+    def size(self, i: int) -> int:
+        if i not in self._sizes:
+            self._fetch(i)
+            if i not in self._sizes:
+                raise ToolError(f"{self._path} changed while it was being read")
+        return self._sizes[i]
+
+    def text(self, i: int) -> str:
+        if i not in self._texts:
+            self._fetch(i)
+            if i not in self._texts:
+                raise ToolError(f"{self._path} changed while it was being read")
+        return self._texts[i]
+
+
 @dataclass
 class _Truncation:
     content: str
@@ -327,22 +401,31 @@ class _Truncation:
     first_line_too_big: bool
 
 
-def _truncate_head(content: str) -> _Truncation:
-    """pi ``truncateHead``: whole lines only, up to 2000 lines or 50KB, whichever comes first."""
-    lines = content.split("\n")
-    if len(lines) <= MAX_LINES and _utf8_len(content) <= MAX_BYTES:
-        return _Truncation(content, False, False, len(lines), False)
-    if _utf8_len(lines[0]) > MAX_BYTES:
+def _truncate_head(lines: _Lines, first: int, stop: int) -> _Truncation:
+    """pi ``truncateHead`` of ``"\\n".join(lines[first:stop])``: whole lines only, up to 2000 lines
+    or 50KB, whichever comes first. (An empty range is the one empty line of ``"".split``.)"""
+    count = stop - first
+    if count <= 0:
+        return _Truncation("", False, False, 1, False)
+    if count <= MAX_LINES:
+        total = count - 1
+        for i in range(first, stop):
+            total += lines.size(i)
+            if total > MAX_BYTES:
+                break
+        else:
+            return _Truncation("\n".join(lines.text(i) for i in range(first, stop)), False, False, count, False)
+    if lines.size(first) > MAX_BYTES:
         return _Truncation("", True, True, 0, True)
     kept: list[str] = []
     used = 0
     by_bytes = False
-    for i, line in enumerate(lines[:MAX_LINES]):
-        size = _utf8_len(line) + (1 if i > 0 else 0)
+    for i in range(first, min(stop, first + MAX_LINES)):
+        size = lines.size(i) + (1 if i > first else 0)
         if used + size > MAX_BYTES:
             by_bytes = True
             break
-        kept.append(line)
+        kept.append(lines.text(i))
         used += size
     if len(kept) >= MAX_LINES and used <= MAX_BYTES:
         by_bytes = False
@@ -357,9 +440,9 @@ class _Page:
     truncation: _Truncation | None
 
 
-def _read_page(lines: list[str], path: str, offset: float | None, limit: float | None) -> _Page:
+def _read_page(lines: _Lines, path: str, offset: float | None, limit: float | None) -> _Page:
     """One call of pi's read on an already-split text file."""
-    total = len(lines)
+    total = lines.total
     start = max(0, offset - 1) if offset else 0
     shown_start = start + 1
     if start >= total:
@@ -367,13 +450,13 @@ def _read_page(lines: list[str], path: str, offset: float | None, limit: float |
     limited: float | int | None = None
     if limit is not None:
         end = min(start + limit, total)
-        selected = "\n".join(lines[int(start):int(end)])
+        selected = range(total)[int(start):int(end)]  # Python slice semantics, negative ends included
         limited = end - start
     else:
-        selected = "\n".join(lines[int(start):])
-    t = _truncate_head(selected)
+        selected = range(total)[int(start):]
+    t = _truncate_head(lines, selected.start, selected.stop)
     if t.first_line_too_big:
-        size = _format_size(_utf8_len(lines[int(start)]))
+        size = _format_size(lines.size(int(start)))
         text = (f"[Line {_num(shown_start)} is {size}, exceeds {_format_size(MAX_BYTES)} limit. "
                 f"Use bash: sed -n '{_num(shown_start)}p' {path} | head -c {MAX_BYTES}]")
         return _Page(text, "", t)
@@ -397,9 +480,8 @@ def _adaptive_cap(ctx: ToolContext) -> int:
     return max(MAX_BYTES, min(MAX_ADAPTIVE_READ_BYTES, int(tokens * 4 * ADAPTIVE_READ_CONTEXT_SHARE)))
 
 
-def _read_text(ctx: ToolContext, text: str, path: str, offset: Any, limit: Any) -> str:
+def _read_text(ctx: ToolContext, lines: _Lines, path: str, offset: Any, limit: Any) -> str:
     """OpenClaw ``executeReadWithAdaptivePaging``: without a positive limit, join up to 8 pages under a byte cap."""
-    lines = text.split("\n")
     if isinstance(limit, (int, float)) and limit > 0:
         page = _read_page(lines, path, offset, limit)
         return page.body + page.notice
@@ -427,11 +509,24 @@ def _read_text(ctx: ToolContext, text: str, path: str, offset: Any, limit: Any) 
     return aggregated + f"\n\n[Read output capped at {_format_cap(cap)} for this call. Use offset={next_offset} to continue.]"
 
 
+def _first_line_index(offset: Any, limit: Any) -> int:
+    """Where the read starts (0-based), to fetch the first window from there."""
+    try:
+        if isinstance(limit, (int, float)) and limit > 0:
+            start = max(0, offset - 1) if offset else 0
+        else:
+            start = int(offset) - 1 if isinstance(offset, (int, float)) and offset > 0 else 0
+        return max(0, int(start))
+    except (TypeError, ValueError, OverflowError):  # NaN, infinity: the page itself says what is wrong
+        return 0
+
+
 def read_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     """Read a text file (paged) or identify an image.
 
     Images: OpenClaw returns ``Read image file [mime]`` plus an image block; we return the text only
-    (the model-visible text part), and never pi's resize note for images over 2000px.
+    (the model-visible text part), and never pi's resize note for images over 2000px. Sandboxes with
+    ``read_lines`` send only the lines shown (bounded host memory whatever the file's size).
     """
     record = _fold_aliases(args)
     _assert_required(record, _READ_GROUPS)
@@ -445,14 +540,22 @@ def read_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise _fs_error(e, "access", absolute) from None
     if st["is_dir"]:
         raise ToolError("EISDIR: illegal operation on a directory, read")
+    offset, limit = record.get("offset"), record.get("limit")
+    lines: _Lines
     try:
-        data = ctx.sandbox.read_file(absolute, max_bytes=None if st["is_file"] else DEVICE_READ_CAP)
+        if hasattr(ctx.sandbox, "read_lines"):
+            remote = _RemoteLines(ctx.sandbox, absolute, _first_line_index(offset, limit),
+                                  0 if st["is_file"] else DEVICE_READ_CAP)
+            head, lines = remote.head, remote
+        else:
+            data = ctx.sandbox.read_file(absolute, max_bytes=None if st["is_file"] else DEVICE_READ_CAP)
+            head, lines = data[:_HEAD_BYTES], _TextLines(data.decode("utf-8", "replace"))
     except SandboxFileError as e:
         raise _fs_error(e, "open", e.path or absolute) from None
-    mime = _image_mime(data)
+    mime = _image_mime(head)
     if mime:
         return f"Read image file [{mime}]"
-    return _read_text(ctx, data.decode("utf-8", "replace"), path, record.get("offset"), record.get("limit"))
+    return _read_text(ctx, lines, path, offset, limit)
 
 
 # ---------------------------------------------------------------- write
