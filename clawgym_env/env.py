@@ -21,10 +21,11 @@ import gymnasium as gym
 from gymnasium.spaces import Text
 
 from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
-from clawgym_env.sandbox.client import clear_directory
+from clawgym_env.sandbox.client import clear_directory, make_workspace_scorable
 from clawgym_env.sandbox.quota import disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
+from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.transcript import to_openclaw_session
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, run_code_verifier
 from clawgym_env.verify.hybrid import combine, rubric_plan
@@ -233,7 +234,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._calls_so_far += len(parsed.tool_calls)
 
         if not calls:
-            final = parsed.content.strip()
+            final = well_formed(parsed.content.strip())
             final = "" if final == "NO_REPLY" else final
             return self._finish("", final_message=final, terminated=True)
 
@@ -246,9 +247,10 @@ class ClawGymEnv(gym.Env[str, Any]):
             except SandboxError as exc:
                 infra_error = f"sandbox failed during {call.name}: {exc}"
                 break
-            results.append({"tool_call_id": wire["id"], "name": call.name, "ok": res.ok, "error_kind": res.error_kind})
+            name = wire["function"]["name"]  # well-formed (parse_action), as the model's own text
+            results.append({"tool_call_id": wire["id"], "name": name, "ok": res.ok, "error_kind": res.error_kind})
             self.last_timings["tools_s"].append(res.duration_s)
-            self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": call.name, "content": res.text})
+            self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": name, "content": res.text})
         observation = "\n\n".join(m["content"] for m in self._messages[len(self._messages) - len(results):])
         if infra_error is not None:
             self._done = True
@@ -291,6 +293,10 @@ class ClawGymEnv(gym.Env[str, Any]):
             judge_files = workspace_text_files(sandbox.host_workspace, first=plan.rubric.priority_files)
         self._sandbox_fresh = False
         if self.prestart_next:
+            try:
+                make_workspace_scorable(sandbox.host_workspace)  # code the verifier ran may have chmod-ed it
+            except OSError:
+                pass
             try:
                 sandbox.launch()  # warm start for the next reset; the workspace is restored there
                 self._sandbox_fresh = True

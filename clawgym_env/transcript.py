@@ -11,16 +11,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from clawgym_env.tools.jsjson import nested_deeper_than, well_formed
 from clawgym_env.tools.parsing import content_text
 
 
 def _arguments(raw: Any) -> Any:
+    """Parsed arguments; ``{}`` for invalid JSON or nesting deeper than MAX_NESTING (the verifier's
+    payload must stay serializable)."""
     if isinstance(raw, str):
         try:
-            return json.loads(raw)
-        except ValueError:
+            raw = json.loads(raw)
+        except (ValueError, RecursionError):
             return {}
-    return raw if raw is not None else {}
+    if raw is None or nested_deeper_than(raw):
+        return {}
+    return _well_formed_value(raw)
+
+
+def _well_formed_value(value: Any) -> Any:
+    """``value`` with lone surrogates (``"\\ud800"`` escapes in the JSON) made U+FFFD, keys included.
+    Recursion is bounded: callers pass at most MAX_NESTING levels."""
+    if isinstance(value, str):
+        return well_formed(value)
+    if isinstance(value, dict):
+        return {well_formed(k) if isinstance(k, str) else k: _well_formed_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_well_formed_value(v) for v in value]
+    return value
 
 
 def to_openclaw_session(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

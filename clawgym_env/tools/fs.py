@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from clawgym_env.sandbox.base import SandboxFileError
 from clawgym_env.tools.context import ToolContext, ToolError
-from clawgym_env.tools.jsjson import js_number_to_string, utf16_len, utf16_slice
+from clawgym_env.tools.jsjson import js_number_to_string, utf16_len, utf16_slice, well_formed
 
 __all__ = ["edit_tool", "js_trim", "node_inspect_str", "read_tool", "to_utf8", "well_formed", "write_tool"]
 
@@ -66,11 +66,6 @@ _UV_MESSAGES = {
 def js_trim(s: str) -> str:
     """``String.prototype.trim`` (JS whitespace differs from Python's)."""
     return s.strip(JS_WHITESPACE)
-
-
-def well_formed(s: str) -> str:
-    """The string Node hands to the OS: lone surrogates (possible from JSON escapes) become U+FFFD."""
-    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def to_utf8(s: str) -> bytes:

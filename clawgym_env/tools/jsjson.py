@@ -16,6 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = [
+    "MAX_NESTING",
+    "nested_deeper_than",
+    "safe_str",
+    "well_formed",
     "js_json_parse",
     "js_key_order",
     "js_number_to_string",
@@ -376,3 +380,51 @@ def utf16_slice(s: str, end: int) -> str:
         if units > end:
             return s[:i]
     return s
+
+
+# ---------------------------------------------------------------- malformed input guards
+
+MAX_NESTING = 64
+"""Deepest argument nesting a tool call may have. Real tool arguments nest a few levels; deeper
+ones (an agent's ~500-level bomb) would overflow the recursive validators, serializers and the
+verifier's payload, so they are treated as unreadable arguments."""
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_NESTING) -> bool:
+    """True if dicts/lists/tuples in ``value`` nest more than ``limit`` levels (iterative; a
+    self-containing value counts as too deep)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def safe_str(value: Any) -> str:
+    """``str(value)`` that cannot overflow the stack on a deeply nested value."""
+    if isinstance(value, str):
+        return value
+    if nested_deeper_than(value):
+        return f"<{type(value).__name__} nested deeper than {MAX_NESTING} levels>"
+    try:
+        return str(value)
+    except Exception as exc:  # noqa: BLE001 -- an agent-made object's __str__ may raise
+        return f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
+
+
+def well_formed(s: str) -> str:
+    """The string Node hands to the OS or the wire: lone surrogates (possible from JSON escapes)
+    become U+FFFD. Anything an observation, transcript or file gets goes through this."""
+    if not _LONE_SURROGATE.search(s):
+        return s
+    return s.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -16,7 +16,11 @@ OpenClaw does with unparseable arguments, so the model gets OpenClaw's own error
 validation failure with ``{}`` received, the tool's missing-parameter error, or ``Tool  not found``
 when there is no name). A message dict with no ``tool_calls`` is also scanned for such text blocks
 unless ``text_tool_calls=False`` (real OpenClaw would end the turn there; the env decides).
-Only actions of the wrong Python type raise (``TypeError``): that is the caller's bug.
+Arguments nested deeper than ``MAX_NESTING`` levels count as unreadable too (the call runs with
+``{}`` and its message records ``"{}"``), and the assistant message is made well-formed (lone
+surrogates become U+FFFD), so nothing the model writes can break validation, the transcript or
+the verifier's payload. Only actions of the wrong Python type raise (``TypeError``): that is the
+caller's bug.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from clawgym_env.tools.jsjson import MAX_NESTING, nested_deeper_than, safe_str, well_formed
 
 __all__ = ["ParsedAction", "ToolCall", "content_text", "parse_action"]
 
@@ -81,11 +87,12 @@ def parse_action(action: Any, *, id_offset: int = 0, text_tool_calls: bool = Tru
         if not call.id or call.id in used:
             call.id = f"call_{id_offset + i}"
         used.add(call.id)
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    message.update(extra)
+    message: dict[str, Any] = {"role": "assistant", "content": well_formed(content)}
+    message.update({k: well_formed(v) for k, v in extra.items()})
     if calls:
         message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": _arguments_string(c.arguments)}}
+            {"id": well_formed(c.id), "type": "function",
+             "function": {"name": well_formed(c.name), "arguments": well_formed(_arguments_string(c.arguments))}}
             for c in calls
         ]
     return ParsedAction(content=content, tool_calls=calls, assistant_message=message)
@@ -94,10 +101,12 @@ def parse_action(action: Any, *, id_offset: int = 0, text_tool_calls: bool = Tru
 def _arguments_string(arguments: Any) -> str:
     if isinstance(arguments, str):
         return arguments
+    if nested_deeper_than(arguments):
+        return "{}"
     try:
         return json.dumps(arguments, ensure_ascii=False)
     except (TypeError, ValueError):
-        return json.dumps(str(arguments), ensure_ascii=False)
+        return json.dumps(safe_str(arguments), ensure_ascii=False)
 
 
 def content_text(content: Any) -> str:
@@ -114,7 +123,7 @@ def content_text(content: Any) -> str:
             elif isinstance(p, dict) and isinstance(p.get("text"), str):
                 parts.append(p["text"])
         return "".join(parts)
-    return str(content)
+    return safe_str(content)
 
 
 def _parse_message(msg: dict[str, Any], text_tool_calls: bool) -> tuple[str, list[ToolCall], dict[str, Any]]:
@@ -124,7 +133,7 @@ def _parse_message(msg: dict[str, Any], text_tool_calls: bool) -> tuple[str, lis
     if raw_calls:
         if not isinstance(raw_calls, list):
             raw_calls = [raw_calls]
-        calls = [_from_call_dict(c) if isinstance(c, dict) else _bad_call(f"tool call is {type(c).__name__}", str(c))
+        calls = [_from_call_dict(c) if isinstance(c, dict) else _bad_call(f"tool call is {type(c).__name__}", safe_str(c))
                  for c in raw_calls]
         return content, calls, extra
     if text_tool_calls and ("<tool_call>" in content or "<function=" in content):
@@ -150,8 +159,11 @@ def _from_call_dict(d: dict[str, Any]) -> ToolCall:
     if arguments is None:
         arguments = ""
     if not isinstance(name, str):
-        return ToolCall(id=call_id, name="" if name is None else str(name), arguments=arguments,
+        return ToolCall(id=call_id, name="" if name is None else safe_str(name), arguments=arguments,
                         error="tool call has no function name")
+    if not isinstance(arguments, str) and nested_deeper_than(arguments):
+        return ToolCall(id=call_id, name=name, arguments="{}",
+                        error=f"tool call arguments are nested deeper than {MAX_NESTING} levels")
     return ToolCall(id=call_id, name=name, arguments=arguments)
 
 
@@ -191,7 +203,9 @@ def _parse_block(inner: str) -> list[ToolCall]:
         return [_parse_function_block(fm.group(1), fm.group(2))]
     try:
         obj = json.loads(body)
-    except ValueError as exc:
+        if nested_deeper_than(obj, MAX_NESTING + 2):  # the call object and its arguments object
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+    except (ValueError, RecursionError) as exc:
         name_match = _NAME_RE.search(body)
         name = ""
         if name_match:
@@ -220,9 +234,11 @@ def _parse_function_block(name: str, body: str) -> ToolCall:
         stripped = value.strip()
         if stripped[:1] in "{[" and stripped:
             try:
-                args[key] = json.loads(stripped)
-                continue
-            except ValueError:
+                parsed = json.loads(stripped)
+                if not nested_deeper_than(parsed, MAX_NESTING - 1):
+                    args[key] = parsed
+                    continue
+            except (ValueError, RecursionError):
                 pass
         args[key] = value
     name = name.strip()

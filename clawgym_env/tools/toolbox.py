@@ -11,7 +11,8 @@ same text for every kind of failure:
    exact lookup. Unknown names give ``Tool <name> not found``.
 2. **Arguments.** A JSON string is parsed like pi-ai's ``parseStreamingJson`` (``JSON.parse``, else
    the ``partial-json`` salvage, else ``{}``); ``partial_json=False`` skips the salvage (no truncated
-   writes), giving ``{}`` instead. Dicts are used as they are.
+   writes), giving ``{}`` instead. Dicts are used as they are. Arguments nested deeper than
+   ``MAX_NESTING`` (64) levels are unreadable too: ``{}``.
 3. **Validation.** AJV with ``coerceTypes`` (:mod:`clawgym_env.tools.ajv`): ``Validation failed for
    tool "exec": …`` on failure; the tool receives the coerced arguments.
 4. **Execution.** ``ToolError`` and any other exception become OpenClaw's JSON error envelope. A
@@ -35,7 +36,15 @@ from typing import Any, Literal
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.tools.ajv import format_validation_error, validate
 from clawgym_env.tools.context import ToolContext, ToolError, ToolFn, error_envelope
-from clawgym_env.tools.jsjson import js_stringify, parse_streaming_json, utf16_len, utf16_slice
+from clawgym_env.tools.jsjson import (
+    js_stringify,
+    nested_deeper_than,
+    parse_streaming_json,
+    safe_str,
+    utf16_len,
+    utf16_slice,
+    well_formed,
+)
 from clawgym_env.tools.schemas import CODING_TOOL_NAMES, PROFILES, schema_for
 from clawgym_env.tools.stubs import STUB_TOOLS
 
@@ -297,7 +306,7 @@ class ToolBox:
     def call(self, name: str, arguments: str | dict[str, Any] | Any = None, *, call_id: str | None = None) -> ToolResult:
         """Run one tool call and return what the model sees. Never raises for the model's mistakes."""
         started = time.perf_counter()
-        raw_name = name if isinstance(name, str) else ("" if name is None else str(name))
+        raw_name = name if isinstance(name, str) else ("" if name is None else safe_str(name))
         tool = self.resolve_name(raw_name, call_id)
         if tool not in self._impls:
             return self._finish(f"Tool {tool} not found", False, tool, "unknown_tool", started, arguments)
@@ -312,6 +321,8 @@ class ToolBox:
                 args = {}
         else:
             args = arguments
+        if nested_deeper_than(args):  # unreadable, like invalid JSON: the tool gets {}
+            args, malformed = {}, True
 
         parameters = self._schemas[tool]["function"].get("parameters") or {"type": "object"}
         coerced, errors = validate(parameters, args)
@@ -349,6 +360,7 @@ class ToolBox:
     def _finish(self, text: str, ok: bool, tool: str, kind: ErrorKind | None, started: float,
                 arguments: Any = None, malformed: bool = False) -> ToolResult:
         truncated = False
+        text = well_formed(text)  # the model gets valid Unicode, whatever the tool echoed back
         if self.context_guard:
             text, truncated = apply_context_guard(text, self.ctx.context_window_tokens)
         return ToolResult(text=text, ok=ok, tool=tool, error_kind=kind, duration_s=time.perf_counter() - started,
