@@ -220,7 +220,9 @@ def test_fifo_never_blocks_the_tools_or_the_episode(env: ClawGymEnv) -> None:
 
 
 def test_server_protocol_pipes_cannot_be_opened_through_proc_self(env: ClawGymEnv) -> None:
-    """File tools run in the server, so /proc/self/fd/N are its pipes to the host: refused."""
+    """File tools run in the server, so /proc/self/fd/N are its pipes to the host: refused. (A guard:
+    under bwrap the kernel already refuses to reopen those host-made pipes; the server's own check
+    holds on every backend, and stderr, which the host reads, is one of them.)"""
     refused = 0
     for n in range(0, 8):
         obs = _assert_clean_step(env, {"name": "write", "arguments": {"path": f"/proc/self/fd/{n}",
