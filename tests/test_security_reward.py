@@ -312,3 +312,20 @@ def test_one_planted_file_no_longer_scores_every_task(backend_name: str, n_train
         finally:
             env.close()
         assert evil == honest < 1.0, (task.task_id, evil, honest)
+
+
+def test_deep_folder_chain_at_reward_is_replaced_and_judged_without_recursion(box: ServerSandbox) -> None:
+    """A 3,000-deep chain left at ``reward/`` (Python 3.11's os.walk/rmtree recurse: RecursionError out
+    of step) is removed before scoring; the judge's file listing walks it without recursing."""
+    from clawgym_env.verify.rubric import workspace_text_files
+
+    res = box.exec("mkdir -p output reward && echo note > output/n.txt && cd reward && python3 -c \"import os\n"
+                   "for _ in range(3000): os.mkdir('d'); os.chdir('d')\nopen('f.txt', 'w').write('deep')\"",
+                   timeout_s=120)
+    assert res.exit_code == 0, res.output
+    box.stop()
+    files = workspace_text_files(box.host_workspace)  # reward/ is skipped, the chain is walked
+    assert ("output/n.txt", "note\n") in files
+    res2 = _score(box, _task())
+    assert (res2.reward, res2.subscores) == (0.0, {"result_written": False})
+    assert sorted(p.name for p in (box.host_workspace / "reward").iterdir()) == ["check.py", "reward.sh"]

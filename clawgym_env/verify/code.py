@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import SandboxError
-from clawgym_env.sandbox.client import ServerSandbox
+from clawgym_env.sandbox.client import ServerSandbox, make_workspace_scorable, remove_tree
 from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
@@ -95,24 +95,6 @@ def parse_reward_stdout(stdout: str) -> tuple[float, str | None]:
     return value, None
 
 
-def _remove_path(path: Path) -> None:
-    """Remove a file, link or tree without following any link."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        for root, dirs, _ in os.walk(path):  # an agent may leave read-only folders
-            for d in dirs:
-                p = os.path.join(root, d)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o700)
-        os.chmod(path, 0o700)
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
 def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None,
                          workspace_path: str = WORKSPACE) -> None:
     """Replace whatever is at <workspace>/reward with the task's verifier files.
@@ -122,7 +104,7 @@ def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None
     (as the authors' own no-op measurement did). Sandboxed backends never edit task files.
     """
     reward_dir = host_workspace / "reward"
-    _remove_path(reward_dir)
+    remove_tree(reward_dir)  # whatever the agent left there: any depth, links not followed
     reward_dir.mkdir()
     for rel, data in task.reward_files.items():
         if workspace_path != WORKSPACE:
@@ -165,6 +147,7 @@ def run_code_verifier(
     uid = getattr(sandbox, "uid", None)
     try:
         sandbox.stop()  # nothing the agent started may run alongside the verifier
+        make_workspace_scorable(sandbox.host_workspace)  # an agent's chmod 000 is scored, not an infra error
         install_reward_files(task, sandbox.host_workspace, uid, sandbox.workspace)
     except (OSError, SandboxError) as exc:
         return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")

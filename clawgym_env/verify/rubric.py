@@ -39,6 +39,7 @@ _SKIP_NAMES = {"BOOTSTRAP.md", "SOUL.md", "USER.md", "IDENTITY.md", "HEARTBEAT.m
                "MEMORY.md"}
 _SKIP_DIRS = {"reward", "node_modules", "__pycache__", "skills"}
 _MAX_LISTED = 10_000
+_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -183,16 +184,26 @@ def workspace_text_files(root: Path, *, first: Iterable[str] = (), max_file_char
     """
     root = Path(root)
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        if len(found) > _MAX_LISTED:  # an agent that left a million files does not stall grading
-            break
-        rel_dir = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and not (rel_dir == Path(".") and d in _SKIP_DIRS) and d not in ("__pycache__", "node_modules"))
-        for name in sorted(filenames):
-            if name.startswith(".") or (rel_dir == Path(".") and name in _SKIP_NAMES):
-                continue
-            found.append((rel_dir / name).as_posix())
+    # An explicit stack, not os.walk (recursive in Python 3.11: an agent's 3,000-deep folder chain
+    # raised RecursionError out of step); folders deeper than _MAX_DEPTH are not shown to the judge.
+    stack: list[tuple[Path, Path, int]] = [(root, Path("."), 0)]
+    while stack and len(found) <= _MAX_LISTED:  # an agent that left a million files does not stall grading
+        dirpath, rel_dir, depth = stack.pop()
+        try:
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if (depth < _MAX_DEPTH and not entry.name.startswith(".")
+                        and not (rel_dir == Path(".") and entry.name in _SKIP_DIRS)
+                        and entry.name not in ("__pycache__", "node_modules")):
+                    subdirs.append((Path(entry.path), rel_dir / entry.name, depth + 1))
+            elif not (entry.name.startswith(".") or (rel_dir == Path(".") and entry.name in _SKIP_NAMES)):
+                found.append((rel_dir / entry.name).as_posix())
+        stack.extend(reversed(subdirs))
     wanted = [p for p in first if p in found]
     ordered = wanted + sorted(p for p in found if p not in wanted)
     out: list[tuple[str, str]] = []
