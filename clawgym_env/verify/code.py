@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -201,7 +200,7 @@ def run_code_verifier(
             result.out_of_range = not 0.0 <= result.reward <= 1.0
         return result
     finally:
-        shutil.rmtree(out_dir, ignore_errors=True)
+        remove_tree(out_dir)  # the verifier may leave anything there, deep chains included
 
 
 def _payload_bytes(payload: dict[str, Any]) -> bytes:
