@@ -21,7 +21,8 @@ import gymnasium as gym
 from gymnasium.spaces import Text
 
 from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
-from clawgym_env.sandbox.client import clear_directory, make_workspace_scorable
+from clawgym_env.sandbox.client import clear_directory
+from clawgym_env.sandbox.fstree import make_workspace_scorable
 from clawgym_env.sandbox.quota import disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action

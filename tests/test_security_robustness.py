@@ -23,7 +23,7 @@ import pytest
 
 from clawgym_env.env import ClawGymEnv
 from clawgym_env.sandbox import ServerSandbox, make_sandbox
-from clawgym_env.sandbox.client import make_workspace_scorable, remove_tree
+from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
 from clawgym_env.tasks import load_task
 from clawgym_env.tools import fs
 from clawgym_env.tools.context import ToolContext, ToolError

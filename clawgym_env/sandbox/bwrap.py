@@ -43,7 +43,8 @@ from typing import Any
 from clawgym_env.sandbox import cgroups
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
 from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
-from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children, clear_directory
+from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children
+from clawgym_env.sandbox.fstree import remove_tree
 from clawgym_env.sandbox.netns import NetnsSetup, Slirp
 from clawgym_env.sandbox.rootfs import resolve_root
 from clawgym_env.sandbox.runtime import SANDBOX_RUN, UidLease, new_host_workspace, runtime_dir, workspace_base
@@ -317,11 +318,7 @@ class BwrapSandbox(ServerSandbox):
             self.cgroup.remove()
             self.cgroup = None
         if self._owns_workspace and self.host_workspace.exists():
-            try:
-                clear_directory(self.host_workspace)
-                self.host_workspace.rmdir()
-            except OSError:
-                shutil.rmtree(self.host_workspace, ignore_errors=True)
+            remove_tree(self.host_workspace)
         if self._lease is not None:
             self._lease.release()
             self._lease = None

@@ -38,7 +38,6 @@ import os
 import shutil
 import socket
 import stat
-import subprocess
 import tempfile
 import threading
 import warnings
@@ -256,33 +255,18 @@ def mounted_at(path: Path) -> bool:
 
 def remove_tree(path: Path) -> None:
     """Remove ``path`` and everything below without following links, also what an agent made
-    hard to delete: read-only or mode-000 folders, chains deeper than Python's recursion limit."""
+    hard to delete: read-only or mode-000 folders, chains deeper than Python's recursion limit
+    (see :mod:`clawgym_env.sandbox.fstree`). Raises OSError if something stays."""
+    from clawgym_env.sandbox.fstree import remove_tree as _remove
+
     try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        os.unlink(path)
-        return
-    try:
-        shutil.rmtree(path, onerror=_make_writable_and_retry)
-    except (OSError, RecursionError):
-        pass
-    if os.path.lexists(path):  # coreutils walk any depth (fts) and never follow links
-        subprocess.run(["chmod", "-R", "u+rwx", "--", str(path)], capture_output=True, check=False)
-        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True, check=False)
+        _remove(path)
+    except OSError:
+        if not os.path.lexists(path):  # another gc pass (or the owner's exit) got there first
+            return
+        raise
     if os.path.lexists(path):
         raise OSError(errno.ENOTEMPTY, f"could not remove {path}")
-
-
-def _make_writable_and_retry(func: object, p: str, exc_info: object) -> None:
-    parent = os.path.dirname(p)
-    os.chmod(parent, 0o700)
-    if os.path.isdir(p) and not os.path.islink(p):
-        os.chmod(p, 0o700)
-        shutil.rmtree(p, onerror=_make_writable_and_retry)
-    else:
-        os.unlink(p)
 
 
 # --------------------------------------------------------------------------- setuid bits

@@ -8,7 +8,6 @@ installed copy of reward/ has that path rewritten (see ``install_reward_files``)
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from clawgym_env.sandbox.base import SandboxConfig
 from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
-from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, clear_directory
+from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox
+from clawgym_env.sandbox.fstree import remove_tree
 from clawgym_env.sandbox.runtime import new_host_workspace, runtime_dir
 
 
@@ -43,9 +43,8 @@ class LocalSandbox(ServerSandbox):
         return [sys.executable, "-I", "-S", str(self._runtime.server)]
 
     def _release(self) -> None:
-        if self._owns_workspace and self.host_workspace.exists():
-            clear_directory(self.host_workspace)
-            shutil.rmtree(self.host_workspace, ignore_errors=True)
+        if self._owns_workspace:
+            remove_tree(self.host_workspace)
 
     def run_isolated(
         self,

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import SandboxError
-from clawgym_env.sandbox.client import ServerSandbox, make_workspace_scorable, remove_tree
+from clawgym_env.sandbox.client import ServerSandbox
+from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
 from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
