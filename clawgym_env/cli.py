@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.tasks import Task, TaskFormatError, TaskSource, open_source, write_task
+from clawgym_env.tasks.files import input_size
 
 
 def _open_suite(spec: str) -> TaskSource:
@@ -108,7 +109,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"task_id:   {task.task_id}")
     print(f"metadata:  {json.dumps(task.metadata, ensure_ascii=False)}")
     print(f"mount dir: {task.input_mount_dir}")
-    print(f"inputs:    {len(task.input_files)} files, {sum(map(len, task.input_files.values()))} bytes")
+    size = sum(map(input_size, task.input_files.values()))  # big inputs (TaskFile) are sized, not read
+    print(f"inputs:    {len(task.input_files)} files, {size} bytes")
     for rel in sorted(task.workspace_files()):
         print(f"  {rel}")
     print(f"verifier:  {', '.join(sorted(task.reward_files))}")

@@ -25,6 +25,7 @@ from clawgym_env.sandbox.client import clear_directory
 from clawgym_env.sandbox.fstree import make_workspace_scorable
 from clawgym_env.sandbox.quota import disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
+from clawgym_env.tasks.files import InputData, write_input
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
 from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.transcript import to_openclaw_session
@@ -170,11 +171,13 @@ class ClawGymEnv(gym.Env[str, Any]):
         return self._sandbox
 
     def _restore_workspace(self, sandbox: ServerSandbox) -> None:
-        """Put the task's initial files back, from memory (the task folder is not read again)."""
+        """Put the task's initial files back: small ones from memory, big ones (TaskFile) streamed
+        from the task folder, holes kept (a copy, never a link: the task folder stays out of the
+        agent's reach)."""
         root = sandbox.host_workspace
         uid = getattr(sandbox, "uid", None)
         clear_directory(root)
-        files = list(self._initial_files)
+        files: list[tuple[str, InputData, int]] = list(self._initial_files)
         if self.seed_bootstrap:
             files += [(name, text.encode(), 0o644) for name, text in self._bootstrap.items()
                       if name not in {f[0] for f in files}]
@@ -187,7 +190,7 @@ class ClawGymEnv(gym.Env[str, Any]):
                     if uid is not None:
                         os.lchown(root / parent, uid, uid)
                     made.add(str(parent))
-            path.write_bytes(data)
+            write_input(data, path)
             if mode != 0o644:
                 path.chmod(mode)
             if uid is not None:
@@ -413,8 +416,8 @@ class ClawGymEnv(gym.Env[str, Any]):
 _WORKSPACE = "/root/.openclaw/workspace"
 
 
-def _initial_workspace(task: Task) -> list[tuple[str, bytes, int]]:
-    """(workspace-relative path, bytes, mode) of every input file, computed once per env."""
+def _initial_workspace(task: Task) -> list[tuple[str, InputData, int]]:
+    """(workspace-relative path, bytes or TaskFile, mode) of every input file, computed once per env."""
     sub = task.mount_subdir
     return [
         (f"{sub}/{rel}" if sub else rel, data, task.file_modes.get(f"input_files/{rel}", 0o644))

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.tasks import Task, TaskSource, open_source
+from clawgym_env.tasks.files import InputData, input_bytes
 
 AGENT_NAME = "claw_agent"
 DATA_SOURCE = "clawgym"
@@ -67,8 +68,10 @@ def inline_ref(task: Task) -> dict[str, Any]:
     return {"kind": "inline", "task": task_to_json(task)}
 
 
-def _b64(files: Mapping[str, bytes]) -> dict[str, str]:
-    return {path: base64.b64encode(data).decode("ascii") for path, data in files.items()}
+def _b64(files: Mapping[str, InputData]) -> dict[str, str]:
+    """Inline refs carry the files themselves, so a big input (TaskFile) is read here, on purpose:
+    for task folders with big inputs use :func:`source_ref` (the parquet then names the folder)."""
+    return {path: base64.b64encode(input_bytes(data)).decode("ascii") for path, data in files.items()}
 
 
 def _unb64(files: Mapping[str, str]) -> dict[str, bytes]:

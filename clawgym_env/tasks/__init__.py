@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from typing import Iterator, Protocol, runtime_checkable
 
+from clawgym_env.tasks.files import LAZY_INPUT_BYTES, TaskFile, TaskFileChanged
 from clawgym_env.tasks.folder import FolderSource, dump_data_entry, load_task, write_task
 from clawgym_env.tasks.model import WORKSPACE, Task, TaskFormatError
 from clawgym_env.tasks.pinchbench import PinchBenchSource, is_pinchbench_dir, load_pinchbench_task
 
 __all__ = [
-    "WORKSPACE", "FolderSource", "PinchBenchSource", "Task", "TaskFormatError", "TaskSource", "dump_data_entry",
+    "LAZY_INPUT_BYTES", "WORKSPACE", "FolderSource", "PinchBenchSource", "Task", "TaskFile", "TaskFileChanged", "TaskFormatError", "TaskSource", "dump_data_entry",
     "load_pinchbench_task", "load_task", "open_source", "write_task",
 ]
 

@@ -6,6 +6,10 @@ Layout (specs/clawgym-reference.md §A1)::
       data_entry.json        {"task_id", "user_query", "metadata", optional "input_mount_dir"}
       input_files/           copied verbatim to the workspace root (optional)
       reward/reward.sh       the verifier entry point (+ check.py)
+
+Input files past ``LAZY_INPUT_BYTES`` (16 MiB; ``load_task(..., lazy_bytes=)``) are not read:
+the Task holds a :class:`~clawgym_env.tasks.files.TaskFile` reference and every reset streams a
+copy (holes kept, never a link), so a 2 GiB input does not cost the driver 2 GiB per env.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 from pydantic import ValidationError
 
+from clawgym_env.tasks.files import LAZY_INPUT_BYTES, InputData, write_input
+from clawgym_env.tasks.files import load_input as _load_input
 from clawgym_env.tasks.model import Task, TaskFormatError, task_dir_name
 
 DATA_ENTRY = "data_entry.json"
@@ -31,9 +37,10 @@ def is_task_dir(path: Path) -> bool:
     return (path / DATA_ENTRY).is_file()
 
 
-def _read_tree(root: Path, what: str) -> tuple[dict[str, bytes], dict[str, int]]:
-    """All regular files under ``root`` as {relative posix path: bytes}; links are refused."""
-    files: dict[str, bytes] = {}
+def _read_tree(root: Path, what: str, lazy_bytes: int | None = None) -> tuple[dict[str, InputData], dict[str, int]]:
+    """All regular files under ``root`` as {relative posix path: bytes}; links are refused. Files
+    past ``lazy_bytes`` (None: no limit) are TaskFile references, not read."""
+    files: dict[str, InputData] = {}
     modes: dict[str, int] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in sorted(dirnames + filenames):
@@ -43,7 +50,8 @@ def _read_tree(root: Path, what: str) -> tuple[dict[str, bytes], dict[str, int]]
             if stat.S_ISLNK(st.st_mode):
                 raise TaskFormatError(f"{full}: symbolic links are not allowed in {what}/")
             if stat.S_ISREG(st.st_mode):
-                files[rel] = full.read_bytes()
+                files[rel] = (full.read_bytes() if lazy_bytes is None
+                              else _load_input(full, st.st_size, st.st_mtime_ns, lazy_bytes=lazy_bytes))
                 mode = stat.S_IMODE(st.st_mode)
                 if mode & 0o111:
                     modes[rel] = 0o755
@@ -60,8 +68,10 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
     return f"{path}: " + "; ".join(parts)
 
 
-def load_task(task_dir: str | os.PathLike[str]) -> Task:
-    """Load one task folder. Raises TaskFormatError naming the file and field at fault."""
+def load_task(task_dir: str | os.PathLike[str], *, lazy_bytes: int = LAZY_INPUT_BYTES) -> Task:
+    """Load one task folder. Raises TaskFormatError naming the file and field at fault. Input
+    files bigger than ``lazy_bytes`` stay on disk as TaskFile references (verifier files are
+    always read)."""
     task_dir = Path(task_dir)
     entry_path = task_dir / DATA_ENTRY
     if not task_dir.is_dir():
@@ -81,8 +91,9 @@ def load_task(task_dir: str | os.PathLike[str]) -> Task:
     reward_sh = task_dir / REWARD_DIR / "reward.sh"
     if not reward_sh.is_file():
         raise TaskFormatError(f"{reward_sh}: missing (every task needs a verifier)")
-    input_files, in_modes = _read_tree(input_dir, INPUT_DIR) if input_dir.is_dir() else ({}, {})
-    reward_files, rw_modes = _read_tree(task_dir / REWARD_DIR, REWARD_DIR)
+    input_files, in_modes = _read_tree(input_dir, INPUT_DIR, lazy_bytes) if input_dir.is_dir() else ({}, {})
+    reward_tree, rw_modes = _read_tree(task_dir / REWARD_DIR, REWARD_DIR)  # no lazy_bytes: all bytes
+    reward_files = cast("dict[str, bytes]", reward_tree)
     oracle = outputs = None
     if (task_dir / ORACLE).is_file():
         try:
@@ -125,7 +136,8 @@ def dump_data_entry(task: Task) -> bytes:
 
 
 def write_task(task: Task, dest: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-    """Write ``task`` as ``dest/<task_id>/`` in the official format. Returns the task folder."""
+    """Write ``task`` as ``dest/<task_id>/`` in the official format. Returns the task folder.
+    TaskFile inputs are streamed (holes kept); writing a task onto its own folder is safe."""
     out = Path(dest) / task_dir_name(task)
     if out.exists() and not overwrite and any(out.iterdir()):
         raise FileExistsError(f"{out} already exists and is not empty (pass overwrite=True)")
@@ -140,7 +152,7 @@ def write_task(task: Task, dest: str | os.PathLike[str], *, overwrite: bool = Fa
         for rel, data in files.items():
             path = out / prefix / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            write_input(data, path)
             os.chmod(path, task.file_modes.get(f"{prefix}/{rel}", 0o644))
     return out
 
@@ -152,8 +164,9 @@ class FolderSource:
     first time it is asked for. Non-folder entries (LICENSE, README) and hidden entries are ignored.
     """
 
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], *, lazy_bytes: int = LAZY_INPUT_BYTES):
         self.path = Path(path).resolve()
+        self.lazy_bytes = lazy_bytes
         if not self.path.is_dir():
             raise TaskFormatError(f"{self.path}: no such task folder")
         if is_task_dir(self.path):
@@ -194,7 +207,7 @@ class FolderSource:
     def load(self, task_id: str) -> Task:
         task = self._cache.get(task_id)
         if task is None:
-            task = load_task(self.task_dir(task_id))
+            task = load_task(self.task_dir(task_id), lazy_bytes=self.lazy_bytes)
             self._cache[task_id] = task
         return task
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clawgym_env.tasks.files import InputData
+
 WORKSPACE = "/root/.openclaw/workspace"
 
 
@@ -25,8 +27,9 @@ def check_relative(path: str) -> str:
 class Task(BaseModel):
     """A ClawGym task: the user request, its input files and its verifier.
 
-    ``input_files`` and ``reward_files`` map relative paths to raw bytes (copied verbatim). The
-    data_entry fields are the official ones; ``extra`` keeps any other top-level keys of
+    ``input_files`` and ``reward_files`` map relative paths to raw bytes (copied verbatim); an
+    input file loaded from a folder past ``LAZY_INPUT_BYTES`` (16 MiB) is a :class:`TaskFile`
+    reference instead, streamed at each reset (``tasks/files.py``). The data_entry fields are the official ones; ``extra`` keeps any other top-level keys of
     data_entry.json so a round trip loses nothing.
     """
 
@@ -36,7 +39,7 @@ class Task(BaseModel):
     user_query: str = Field(min_length=1)
     metadata: dict[str, Any]
     input_mount_dir: str | None = None
-    input_files: dict[str, bytes] = Field(default_factory=dict)
+    input_files: dict[str, InputData] = Field(default_factory=dict)
     reward_files: dict[str, bytes] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
     source: str | None = None
@@ -53,7 +56,7 @@ class Task(BaseModel):
 
     @field_validator("input_files", "reward_files")
     @classmethod
-    def _paths_are_relative(cls, files: dict[str, bytes]) -> dict[str, bytes]:
+    def _paths_are_relative(cls, files: dict[str, Any]) -> dict[str, Any]:
         for path in files:
             check_relative(path)
         return files
@@ -98,8 +101,9 @@ class Task(BaseModel):
         entry.update(self.extra)
         return entry
 
-    def workspace_files(self) -> dict[str, bytes]:
-        """The initial workspace: input files placed under the mount dir."""
+    def workspace_files(self) -> dict[str, InputData]:
+        """The initial workspace: input files placed under the mount dir (big ones as TaskFile:
+        write them with ``tasks.files.write_input``, size them with ``input_size``)."""
         sub = self.mount_subdir
         return {(f"{sub}/{p}" if sub else p): data for p, data in self.input_files.items()}
 

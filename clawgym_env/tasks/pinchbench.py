@@ -11,7 +11,7 @@ verifier as every other task:
 
 - ``user_query`` is the Prompt section (exactly what PinchBench sends);
 - fixtures (``{source, dest}`` from ``assets/``, or inline ``{path, content}``) become
-  ``input_files``, binaries as raw bytes;
+  ``input_files``, binaries as raw bytes (an asset past 16 MiB as a TaskFile, see ``tasks/files.py``);
 - ``reward/check.py`` is generated: the task's own ``grade()``, verbatim, plus a small stdlib runner
   that loads the OpenClaw session transcript from ``$OPENCLAW_REWARD_PAYLOAD``, calls
   ``grade(transcript, workspace)`` and prints the numeric scores as one JSON object;
@@ -45,6 +45,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from clawgym_env.tasks.files import InputData, load_input
 from clawgym_env.tasks.model import Task, TaskFormatError
 
 SOURCE_NAME = "pinchbench"
@@ -200,12 +201,12 @@ def _resolve_asset(source: str, assets_dir: Path | None, task_id: str, where: st
     raise TaskFormatError(f"{where}: fixture source {source!r} not found under {assets_dir}")
 
 
-def _fixtures(specs: Any, assets_dir: Path | None, task_id: str, where: str) -> dict[str, bytes]:
+def _fixtures(specs: Any, assets_dir: Path | None, task_id: str, where: str) -> dict[str, InputData]:
     if specs is None:
         return {}
     if not isinstance(specs, list):
         raise TaskFormatError(f"{where}: field 'workspace_files' must be a list")
-    files: dict[str, bytes] = {}
+    files: dict[str, InputData] = {}
     for i, spec in enumerate(specs):
         if not isinstance(spec, dict):
             raise TaskFormatError(f"{where}: workspace_files[{i}] must be a mapping")
@@ -213,7 +214,9 @@ def _fixtures(specs: Any, assets_dir: Path | None, task_id: str, where: str) -> 
             dest, data = spec.get("path"), str(spec["content"]).encode("utf-8")
         elif "source" in spec:
             dest = spec.get("dest")
-            data = _resolve_asset(str(spec["source"]), assets_dir, task_id, where).read_bytes()
+            asset = _resolve_asset(str(spec["source"]), assets_dir, task_id, where)
+            st = asset.stat()
+            data = load_input(asset, st.st_size, st.st_mtime_ns)  # past 16 MiB: a TaskFile, not read
         else:
             raise TaskFormatError(f"{where}: workspace_files[{i}] needs 'source' + 'dest' or 'path' + 'content'")
         if not isinstance(dest, str) or not dest:

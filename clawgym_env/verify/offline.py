@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 from clawgym_env.sandbox import SandboxError, make_sandbox
 from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks import Task, TaskSource
+from clawgym_env.tasks.files import write_input
 from clawgym_env.verify.code import (
     DEFAULT_TIMEOUT_S,
     VERIFIER_CWD,
@@ -72,7 +73,7 @@ def direct_check_score(task: Task, *, backend: str = "bwrap", timeout_s: float =
         for rel, data in task.workspace_files().items():
             dest = sandbox.host_workspace / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            write_input(data, dest)  # big inputs (TaskFile) streamed from the task folder
         _chown_tree(sandbox.host_workspace, uid)
         install_reward_files(task, sandbox.host_workspace, uid)
         ws = sandbox.workspace
