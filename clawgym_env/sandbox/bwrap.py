@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import errno
 import os
-import resource
 import shutil
 import struct
 import subprocess
@@ -145,22 +144,37 @@ def _tmpfs(path: str, size: int, options: frozenset[str]) -> list[str]:
     return (["--size", str(size)] if "--size" in options else []) + ["--tmpfs", path]
 
 
-def _limits_preexec(limits: SandboxLimits, uid: int | None,  # type: ignore[no-untyped-def]
-                    cgroup: cgroups.Cgroup | None = None):
-    def apply() -> None:
-        if cgroup is not None:
-            cgroup.enter()  # before dropping root: the cgroup files are root's
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
-        resource.setrlimit(resource.RLIMIT_AS, (limits.max_memory_bytes, limits.max_memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits.max_open_files, limits.max_open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if uid is not None:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
+def _limits_argv(limits: SandboxLimits, uid: int | None, cgroup: cgroups.Cgroup | None = None) -> list[str]:
+    """The exec chain that puts bwrap in its cgroup, applies the rlimits and drops to the sandbox
+    uid before bwrap runs.
 
-    return apply
+    util-linux's ``prlimit`` and ``setpriv`` do what a ``preexec_fn`` did, without Python code
+    between fork and exec: such a fork cannot use vfork, holds the GIL while the kernel copies the
+    driver's page tables, and takes every at-fork lock of the process (concurrent.futures' global
+    one among them), which stalled an asyncio driver for seconds with 64 sandboxes starting.
+    The order is the same: the cgroup and the limits first (as the caller: the cgroup files are
+    root's), then the uid (setresuid, groups cleared). Each step execs the next: same pid.
+    """
+    argv: list[str] = []
+    if cgroup is not None:  # ``sh`` writes "0" (itself) to each cgroup.procs, then execs the rest
+        argv += [_util("sh"), "-c", _ENTER_CGROUPS_SH, "clawgym-cgroup", *map(str, cgroup.procs_files()), "--"]
+    argv += [_util("prlimit"), f"--nproc={limits.max_processes}", f"--as={limits.max_memory_bytes}",
+            f"--fsize={limits.max_file_bytes}", f"--nofile={limits.max_open_files}", "--core=0"]
+    if uid is not None:
+        argv += [_util("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
+    return argv
+
+
+_ENTER_CGROUPS_SH = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"'
+
+
+@cache
+def _util(name: str) -> str:
+    for d in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        if os.access(f"{d}/{name}", os.X_OK):
+            return f"{d}/{name}"
+    raise SandboxError(f"{name} (from util-linux) is not installed; the bwrap backend needs it "
+                       f"to apply the sandbox limits: `apt-get install util-linux`")
 
 
 class BwrapSandbox(ServerSandbox):
@@ -236,16 +250,14 @@ class BwrapSandbox(ServerSandbox):
     def _server_argv(self) -> list[str]:
         argv = self._bwrap_argv(seccomp_fd=self._filter_fd, net=self._net_setup)
         argv.insert(1, "--as-pid-1")  # the server is the namespace's init: see server.harden_self
-        return argv + ["--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
+        return [*_limits_argv(self.config.limits, self.uid, self.cgroup), *argv,
+                "--", "/usr/bin/python3", "-I", "-S", f"{SANDBOX_RUN}/server.py"]
 
     def _popen_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"preexec_fn": _limits_preexec(self.config.limits, self.uid, self.cgroup)}
         fds = (self._filter_fd,) if self._filter_fd is not None else ()
         if self._net_setup is not None:
             fds += self._net_setup.pass_fds
-        if fds:
-            kwargs["pass_fds"] = fds
-        return kwargs
+        return {"pass_fds": fds} if fds else {}
 
     def _new_cgroup(self) -> cgroups.Cgroup | None:
         lim = self.config.limits
@@ -354,13 +366,12 @@ class BwrapSandbox(ServerSandbox):
             full[full.index("--chdir") + 1] = cwd
         for k, v in env.items():
             full += ["--setenv", k, v]
-        full += ["--", *argv]
+        full = [*_limits_argv(self.config.limits, self.uid, cgroup), *full, "--", *argv]
         start = time.monotonic()
         try:
             proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=_BWRAP_ENV, start_new_session=True, close_fds=True,
-                                    pass_fds=(seccomp_fd, *(net.pass_fds if net else ())),
-                                    preexec_fn=_limits_preexec(self.config.limits, self.uid, cgroup))  # noqa: PLW1509 - only os calls
+                                    pass_fds=(seccomp_fd, *(net.pass_fds if net else ())))
         except BaseException:
             if net is not None:
                 for fd in (net.info_r, net.block_w):

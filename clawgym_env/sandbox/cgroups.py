@@ -198,6 +198,10 @@ class Cgroup:
     def read(self, controller: str, file: str) -> str:
         return (self.dirs[controller] / file).read_text().strip()
 
+    def procs_files(self) -> list[Path]:
+        """The cgroup.procs file of each directory (an exec wrapper writes to them: bwrap.py)."""
+        return [d / "cgroup.procs" for d in self._unique_dirs()]
+
     def enter(self) -> None:
         """Move the calling process in (used between fork and exec: children are born inside)."""
         for d in self._unique_dirs():
