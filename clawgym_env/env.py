@@ -32,6 +32,7 @@ from clawgym_env.transcript import to_openclaw_session
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, run_code_verifier
 from clawgym_env.verify.hybrid import combine, rubric_plan
 from clawgym_env.verify.rubric import JudgeConfig, RubricJudge, workspace_text_files
+from clawgym_env.workers import Lane, run_detached
 
 MAX_TEXT = 4_000_000
 _PRINTABLE = "".join(chr(c) for c in range(32, 127)) + "\n\t"
@@ -384,20 +385,24 @@ class ClawGymEnv(gym.Env[str, Any]):
             pass
 
     # ------------------------------------------------------------------ async API
-    def _pool(self) -> ThreadPoolExecutor:
+    def _pool(self) -> Lane:
+        """This env's lane: its calls run one at a time, in order, on a shared worker thread
+        (``clawgym_env.workers`` says why not a ThreadPoolExecutor per env)."""
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clawgym-env")
-        return self._executor
+            self._executor = Lane()  # type: ignore[assignment]  # close() shuts it down like an executor
+        return self._executor  # type: ignore[return-value]
 
     async def areset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """``reset`` on a worker thread: sandbox I/O never blocks the event loop."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), lambda: self.reset(seed=seed, options=options))
+        return await self._pool().submit(lambda: self.reset(seed=seed, options=options))
 
     async def astep(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        """``step`` on a worker thread (one per env, so calls on one env stay ordered)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), self.step, action)
+        """``step`` on a worker thread (calls on one env stay ordered)."""
+        return await self._pool().submit(self.step, action)
+
+    async def aclose(self) -> None:
+        """``close`` on a worker thread, not queued behind a running ``astep`` (it interrupts it)."""
+        await run_detached(self.close)
 
     @property
     def sandbox(self) -> ServerSandbox | None:
