@@ -1,6 +1,7 @@
 """Event-loop responsiveness of the async env API under many concurrent episodes.
 
-    python benchmarks/bench_async.py [--concurrency 64 256] [--episodes N] [--no-legacy] [--json OUT]
+    python benchmarks/bench_async.py [--concurrency 64 256] [--episodes N] [--no-legacy]
+                                     [--switch-interval 0.005 0.001] [--json OUT]
 
 Each level runs ``concurrency`` (or ``--episodes``) real episodes at once on one asyncio loop:
 built-in tasks (``ClawGym/task-0000`` ...) solved by the oracle agent through ``areset`` /
@@ -216,6 +217,9 @@ async def _episode(source: BuiltinSource, task_id: str, setup: ThreadPoolExecuto
         while True:
             _, reward, terminated, truncated, info = await env.astep(agent.next_action())
             if terminated or truncated:
+                if reward != 1.0:  # say why (the oracle should solve every built-in task)
+                    why = (info.get("verifier") or {}).get("reason") or (info.get("verifier") or {}).get("stdout_tail", "")[-200:]
+                    print(f"  {task_id}: reward {reward}: {why}", file=sys.stderr)
                 return reward, info.get("infra_error")
     finally:
         await env.aclose()
@@ -269,6 +273,8 @@ def main() -> int:
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
     ap.add_argument("--episodes", type=int, default=None, help="episodes per level (default: = concurrency)")
     ap.add_argument("--no-legacy", action="store_true", help="skip the pre-fix baseline")
+    ap.add_argument("--switch-interval", type=float, nargs="+", default=[None],
+                    help="also measure the fixed path under these sys.setswitchinterval values (seconds)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -279,11 +285,15 @@ def main() -> int:
     for conc in args.concurrency:
         n = args.episodes or conc
         ids = [all_ids[i % len(all_ids)] for i in range(n)]
-        modes = ["fixed"] if args.no_legacy else ["legacy", "fixed"]
-        for mode in modes:
+        modes: list[tuple[str, float | None]] = [] if args.no_legacy else [("legacy", None)]
+        modes += [("fixed", si) for si in args.switch_interval]
+        default_interval = sys.getswitchinterval()
+        for mode, interval in modes:
             ctx = legacy_mode() if mode == "legacy" else contextlib.nullcontext()
+            sys.setswitchinterval(interval or default_interval)
             with ctx:
-                row = {"mode": mode, **run_level(source, ids, conc)}
+                row = {"mode": mode, "switch_interval_s": sys.getswitchinterval(), **run_level(source, ids, conc)}
+            sys.setswitchinterval(default_interval)
             row["driver_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             rows.append(row)
             print(json.dumps(row), flush=True)
