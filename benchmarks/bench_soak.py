@@ -22,7 +22,8 @@ Reported (the issue's acceptance asks for 0 of each but episodes/s):
 - leaked workspaces (``clawgym-ws-*`` / ``clawgym-dws-*`` and docker's ``.out`` folders) and
   verifier folders (``clawgym-verify-*``), each tracked by its exact path, plus new entries of
   those names in the temp dir; mount entries naming them in /proc/self/mountinfo;
-- the driver's RSS at the start (after warm-up), middle and end of the run, and episodes/s.
+- the driver's RSS (median of the first, middle and last tenth of the run, after warm-up), and
+  episodes/s.
 
 ``--kill-test`` starts a driver subprocess with 8 live envs (one mid-verifier loop, background
 processes in the others), ``kill -9``s it, runs ``clawgym sandbox gc`` once and reports what is
@@ -424,6 +425,19 @@ def _cmdline(pid: int) -> str:
         return "?"
 
 
+def _rss_windows(samples: list[float]) -> dict[str, float]:
+    """Median RSS of the first, middle and last tenth of the run (one sample can catch a big
+    payload in flight; a leak moves the medians)."""
+    n = len(samples)
+    k = max(1, n // 10)
+
+    def med(xs: list[float]) -> float:
+        return round(sorted(xs)[len(xs) // 2], 1)
+
+    mid = max(0, n // 2 - k // 2)
+    return {"start": med(samples[:k]), "middle": med(samples[mid:mid + k]), "end": med(samples[-k:])}
+
+
 def _rss_mb(pid: int | str = "self") -> float:
     with open(f"/proc/{pid}/status") as fh:
         for line in fh:
@@ -684,8 +698,7 @@ class Soak:
             "leaked_verifier_dirs": left_verify, "verifier_dirs_made": len(self.verify_dirs),
             "new_temp_entries_other_processes": [p for p in new_tmp if p not in self.tracked_ws and p not in self.verify_dirs],
             "new_mounts": mounts, "leaked_containers": containers,
-            "driver_rss_mb": {"start": round(warm[0][1], 1), "middle": round(warm[len(warm) // 2][1], 1),
-                              "end": round(warm[-1][1], 1), "max": round(max(r[1] for r in rss), 1)},
+            "driver_rss_mb": {**_rss_windows([r[1] for r in warm]), "max": round(max(r[1] for r in rss), 1)},
         }
         if self.args.cleanup:
             for p in sorted(set(self.f.leaked_paths) | set(left_verify)):
