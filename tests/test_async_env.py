@@ -32,11 +32,25 @@ _SOURCE = BuiltinSource()
 _IDS = _SOURCE.ids()
 
 
-def _envs(n: int, offset: int = 0) -> list[tuple[ClawGymEnv, Any]]:
+def _docker_reason() -> str | None:
+    try:
+        from clawgym_env.sandbox.docker import docker_client
+
+        docker_client().ping()
+    except Exception as exc:  # noqa: BLE001 -- any failure means: no engine to test against
+        return f"no docker engine can be reached: {exc}"
+    return None
+
+
+BACKENDS = ["bwrap", pytest.param("docker", marks=pytest.mark.skipif(
+    (_DOCKER := _docker_reason()) is not None, reason=_DOCKER or ""))]
+
+
+def _envs(n: int, offset: int = 0, backend: str = "bwrap") -> list[tuple[ClawGymEnv, Any]]:
     out = []
     for i in range(n):
         task = _SOURCE.load(_IDS[offset + i])
-        out.append((ClawGymEnv(task, prestart_next=False), task))
+        out.append((ClawGymEnv(task, backend=backend, prestart_next=False), task))
     return out
 
 
@@ -80,11 +94,12 @@ _armed = threading.Event()
 os.register_at_fork(before=lambda: _forks_with_hooks.append(1) if _armed.is_set() else None)
 
 
-def test_sandbox_starts_run_no_python_between_fork_and_exec() -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sandbox_starts_run_no_python_between_fork_and_exec(backend: str) -> None:
     """Starting the agent's sandbox and the verifier's forks without at-fork hooks (no preexec_fn):
-    rlimits and the uid drop are done by prlimit/setpriv after exec, so a start never takes the
-    process's fork locks or holds the GIL across a full fork of the driver."""
-    (env, task), = _envs(1)
+    under bwrap rlimits and the uid drop are done by prlimit/setpriv after exec, so a start never
+    takes the process's fork locks or holds the GIL across a full fork of the driver."""
+    (env, task), = _envs(1, backend=backend)
     _forks_with_hooks.clear()
     _armed.set()
     try:
