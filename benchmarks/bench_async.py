@@ -126,9 +126,11 @@ def summarize(stalls: list[float]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------- the pre-fix behaviour
-def _legacy_preexec(limits: Any, uid: int | None):  # type: ignore[no-untyped-def]
+def _legacy_preexec(limits: Any, uid: int | None, cgroup: Any = None):  # type: ignore[no-untyped-def]
     """What BwrapSandbox ran between fork and exec before the fix."""
     def apply() -> None:
+        if cgroup is not None:
+            cgroup.enter()
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
         resource.setrlimit(resource.RLIMIT_AS, (limits.max_memory_bytes, limits.max_memory_bytes))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
@@ -151,28 +153,29 @@ class _LegacySubprocess:
         return getattr(subprocess, name)
 
     def Popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:  # noqa: N802
-        sb = getattr(self._limits_of, "current", None)
-        if sb is not None:
-            kwargs["preexec_fn"] = _legacy_preexec(sb.config.limits, sb.uid)
+        current = getattr(self._limits_of, "current", None)
+        if current is not None:
+            sb, cgroup = current
+            kwargs["preexec_fn"] = _legacy_preexec(sb.config.limits, sb.uid, cgroup)
         return subprocess.Popen(argv, **kwargs)
 
 
 @contextlib.contextmanager
 def legacy_mode() -> Iterator[None]:
     """Drive envs as before the fix (ThreadPoolExecutor per env, preexec_fn bwrap starts)."""
-    saved = (bwrap_mod._limits_argv, bwrap_mod.BwrapSandbox._popen_kwargs, bwrap_mod.BwrapSandbox.run_isolated,
+    saved = (bwrap_mod._limits_argv, bwrap_mod.BwrapSandbox._popen_kwargs, bwrap_mod.BwrapSandbox._run_isolated,
              bwrap_mod.subprocess, ClawGymEnv.areset, ClawGymEnv.astep, ClawGymEnv.aclose)
-    bwrap_mod._limits_argv = lambda limits, uid: []  # type: ignore[assignment]
+    bwrap_mod._limits_argv = lambda *args: []  # type: ignore[assignment]
     orig_kwargs, orig_isolated = saved[1], saved[2]
 
     def popen_kwargs(self: Any) -> dict[str, Any]:
-        return {**orig_kwargs(self), "preexec_fn": _legacy_preexec(self.config.limits, self.uid)}
+        return {**orig_kwargs(self), "preexec_fn": _legacy_preexec(self.config.limits, self.uid, self.cgroup)}
 
     holder = threading.local()  # the sandbox whose verifier this thread is starting
     fake = _LegacySubprocess(holder)
 
     def run_isolated(self: Any, *args: Any, **kwargs: Any) -> Any:
-        holder.current = self
+        holder.current = (self, kwargs.get("cgroup"))
         try:
             return orig_isolated(self, *args, **kwargs)
         finally:
@@ -189,13 +192,13 @@ def legacy_mode() -> Iterator[None]:
         await asyncio.get_running_loop().run_in_executor(_legacy_pool(self), self.close)
 
     bwrap_mod.BwrapSandbox._popen_kwargs = popen_kwargs  # type: ignore[method-assign]
-    bwrap_mod.BwrapSandbox.run_isolated = run_isolated  # type: ignore[method-assign]
+    bwrap_mod.BwrapSandbox._run_isolated = run_isolated  # type: ignore[method-assign]
     bwrap_mod.subprocess = fake  # type: ignore[assignment]
     ClawGymEnv.areset, ClawGymEnv.astep, ClawGymEnv.aclose = areset, astep, aclose  # type: ignore[method-assign]
     try:
         yield
     finally:
-        (bwrap_mod._limits_argv, bwrap_mod.BwrapSandbox._popen_kwargs, bwrap_mod.BwrapSandbox.run_isolated,
+        (bwrap_mod._limits_argv, bwrap_mod.BwrapSandbox._popen_kwargs, bwrap_mod.BwrapSandbox._run_isolated,
          bwrap_mod.subprocess, ClawGymEnv.areset, ClawGymEnv.astep, ClawGymEnv.aclose) = saved
 
 
