@@ -42,11 +42,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clawgym_env.agents.oracle import OracleAgent  # noqa: E402
-from clawgym_env.env import ClawGymEnv  # noqa: E402
-from clawgym_env.sandbox import bwrap as bwrap_mod  # noqa: E402
-from clawgym_env.sandbox.runtime import UidLease, runtime_dir  # noqa: E402
-from clawgym_env.synth.builtin import BuiltinSource  # noqa: E402
+from clawgym_env.agents.oracle import OracleAgent
+from clawgym_env.env import ClawGymEnv
+from clawgym_env.sandbox import bwrap as bwrap_mod
+from clawgym_env.sandbox.runtime import UidLease, runtime_dir
+from clawgym_env.synth.builtin import BuiltinSource
 
 TICK_S = 0.010
 
@@ -152,7 +152,7 @@ class _LegacySubprocess:
     def __getattr__(self, name: str) -> Any:
         return getattr(subprocess, name)
 
-    def Popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:  # noqa: N802
+    def Popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         current = getattr(self._limits_of, "current", None)
         if current is not None:
             sb, cgroup = current
@@ -231,16 +231,14 @@ async def _episode(source: BuiltinSource, task_id: str, setup: ThreadPoolExecuto
             legacy.shutdown(wait=False)
 
 
-async def _level(source: BuiltinSource, ids: list[str], concurrency: int) -> dict[str, Any]:
+async def _level(source: BuiltinSource, ids: list[str], concurrency: int, ext: subprocess.Popen[str]) -> dict[str, Any]:
     idle = LagMonitor()
     idle.start()
     await asyncio.sleep(1.0)
     idle_fig = await idle.stop()
 
     setup = ThreadPoolExecutor(max_workers=8, thread_name_prefix="bench-setup")
-    ext = subprocess.Popen([sys.executable, "-c", _EXTERNAL, str(UidLease.FIRST), str(UidLease.COUNT), str(TICK_S)],
-                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    await asyncio.sleep(0.5)  # let it start before the episodes do
+    await asyncio.sleep(0.5)  # let the external monitor start before the episodes do
     sem = asyncio.Semaphore(concurrency)
 
     async def one(tid: str) -> tuple[float, str | None]:
@@ -268,7 +266,14 @@ async def _level(source: BuiltinSource, ids: list[str], concurrency: int) -> dic
 
 
 def run_level(source: BuiltinSource, ids: list[str], concurrency: int) -> dict[str, Any]:
-    return asyncio.run(_level(source, ids, concurrency))
+    ext = subprocess.Popen([sys.executable, "-c", _EXTERNAL, str(UidLease.FIRST), str(UidLease.COUNT), str(TICK_S)],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        return asyncio.run(_level(source, ids, concurrency, ext))
+    finally:
+        if ext.poll() is None:
+            ext.kill()
+            ext.wait()
 
 
 def main() -> int:

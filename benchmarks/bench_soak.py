@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import random
 import re
@@ -54,10 +53,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from clawgym_env.env import ClawGymEnv  # noqa: E402
-from clawgym_env.sandbox.runtime import runtime_dir  # noqa: E402
-from clawgym_env.synth.builtin import BuiltinSource  # noqa: E402
-from clawgym_env.tasks import Task, load_task  # noqa: E402
+from clawgym_env.env import ClawGymEnv
+from clawgym_env.sandbox.runtime import runtime_dir
+from clawgym_env.synth.builtin import BuiltinSource
+from clawgym_env.tasks import Task, load_task
 
 TRAIN = REPO.parent / "shared" / "datasets" / "clawgym-train"
 TOOLS = ["read", "write", "edit", "exec", "process"]
@@ -143,7 +142,7 @@ def fz_unknown_tool(rng: random.Random) -> Any:
 
 
 def fz_numbers(rng: random.Random) -> Any:
-    n = lambda: rng.choice(BAD_NUMBERS)  # noqa: E731
+    n = lambda: rng.choice(BAD_NUMBERS)
     return rng.choice([
         _call("read", path="input", offset=n(), limit=n()),
         _exec("echo hi", timeout=n()),
@@ -625,7 +624,7 @@ class Soak:
 
     def _close_and_check(self, env: ClawGymEnv, uid: int | None, paths: list[str]) -> None:
         sb_name = getattr(env.sandbox, "container_name", None)
-        ok, _ = self._guarded("close", env.close, env, "close")
+        self._guarded("close", env.close, env, "close")
         closed_at = _now_ticks()
         if uid is not None:
             for pid in _live_pids_of_uid(uid):
@@ -853,7 +852,7 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"    action:  {e['action']}")
         print("    " + e["traceback"].strip().replace("\n", "\n    ")[-1500:])
     print(f"\ninfra errors caused by actions: {sum(v['count'] for v in r['infra_errors'].values())}")
-    for k, v in r["infra_errors"].items():
+    for v in r["infra_errors"].values():
         print(f"  [{v['count']}x] {v['example']}")
     print(f"\nslow steps (> slow-s) / hangs: {len(r['slow_steps'])}")
     for s in r["slow_steps"][:30]:
