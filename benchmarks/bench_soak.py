@@ -1,7 +1,7 @@
 """Soak: many episodes of fuzzed tool calls; nothing may raise, leak or grow.
 
     python benchmarks/bench_soak.py [--episodes 10000] [--backend bwrap|docker] [--concurrency 4]
-                                    [--seed 0] [--json OUT]
+                                    [--seed 0] [--skip CATEGORY ...] [--json OUT]
     python benchmarks/bench_soak.py --kill-test [--backend bwrap|docker]
 
 Episodes run on built-in tasks (oracle steps mixed in) and a few tasks of the shared train split
@@ -60,7 +60,7 @@ from clawgym_env.tasks import Task, load_task
 
 TRAIN = REPO.parent / "shared" / "datasets" / "clawgym-train"
 TOOLS = ["read", "write", "edit", "exec", "process"]
-WS_PATTERNS = ("clawgym-ws-*", "clawgym-dws-*", ".clawgym-dws-*.out", "clawgym-verify-*")
+WS_PATTERNS = ("clawgym-ws-*", "clawgym-dws-*", ".clawgym-dws-*.out", "clawgym-verify-*", "clawgym-run-*")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FINAL = {"role": "assistant", "content": "Done."}
 
@@ -476,11 +476,24 @@ class _RecordingTempfile:
 
 
 def _track_verifier_dirs() -> tuple[list[str], threading.Lock]:
+    """Record every verifier folder the verifier module makes (``new_private_dir`` or, in older
+    code, ``tempfile.mkdtemp``); behaviour unchanged."""
     from clawgym_env.verify import code as code_mod
 
     sink: list[str] = []
     lock = threading.Lock()
-    code_mod.tempfile = _RecordingTempfile(sink, lock)  # type: ignore[assignment]
+    make = getattr(code_mod, "new_private_dir", None)
+    if make is None:
+        code_mod.tempfile = _RecordingTempfile(sink, lock)  # type: ignore[assignment]
+        return sink, lock
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        path = make(*args, **kwargs)
+        with lock:
+            sink.append(str(path))
+        return path
+
+    code_mod.new_private_dir = recording  # type: ignore[attr-defined]
     return sink, lock
 
 
@@ -508,6 +521,7 @@ class Soak:
         if TRAIN.is_dir():
             for name in sorted(p.name for p in TRAIN.iterdir() if p.name.startswith("task_"))[: args.train_tasks]:
                 self.train.append(load_task(TRAIN / name))
+        self.categories = [c for c in FUZZERS if c not in set(args.skip)]
         self.remaining = args.episodes
         self.remaining_lock = threading.Lock()
         self.verify_dirs, self.verify_lock = _track_verifier_dirs()
@@ -596,7 +610,7 @@ class Soak:
             n_steps = env.max_steps
         for step in range(n_steps):
             if rng.random() < self.args.fuzz_ratio:
-                category = rng.choice(list(FUZZERS))
+                category = rng.choice(self.categories)
                 action = FUZZERS[category](rng)
                 with self.f.lock:
                     self.f.actions["fuzzed"] += 1
@@ -718,7 +732,13 @@ class Rec:
     def __getattr__(self, n): return getattr(tempfile, n)
     def mkdtemp(self, *a, **k):
         p = tempfile.mkdtemp(*a, **k); print(json.dumps({"verify_dir": p}), flush=True); return p
-code.tempfile = Rec()
+if hasattr(code, "new_private_dir"):
+    _make = code.new_private_dir
+    def _rec(*a, **k):
+        p = _make(*a, **k); print(json.dumps({"verify_dir": str(p)}), flush=True); return p
+    code.new_private_dir = _rec
+else:
+    code.tempfile = Rec()
 src = BuiltinSource(); ids = src.ids()
 envs = []
 for i in range(8):
@@ -803,6 +823,7 @@ def kill_test(backend: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "processes": procs, "workspaces": sorted(p for p in paths if os.path.lexists(p)),
             "verifier_dirs": sorted(p for p in verify if os.path.lexists(p)),
+            "driver_folders": sorted(str(p) for p in Path(tempfile.gettempdir()).glob(f"clawgym-run-{pid}-*")),
         }
         if backend == "docker":
             out["containers"] = _docker_containers(pid)
@@ -822,7 +843,7 @@ def kill_test(backend: str) -> dict[str, Any]:
     for item in after_gc["processes"]:
         with _suppress():
             os.kill(item["pid"], signal.SIGKILL)
-    for p in after_gc["workspaces"] + after_gc["verifier_dirs"]:
+    for p in after_gc["workspaces"] + after_gc["verifier_dirs"] + after_gc["driver_folders"]:
         subprocess.run(["chmod", "-R", "u+rwx", p], capture_output=True, check=False)
         shutil.rmtree(p, ignore_errors=True)
     for name in after_gc.get("containers", []):
@@ -872,6 +893,7 @@ def main() -> int:
     ap.add_argument("--backend", default="bwrap", choices=["bwrap", "docker"])
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--fuzz-ratio", type=float, default=0.7, help="share of actions that are fuzzed")
+    ap.add_argument("--skip", nargs="*", default=[], choices=sorted(FUZZERS), help="fuzz categories to leave out")
     ap.add_argument("--train-tasks", type=int, default=5, help="shared train tasks mixed in (10 %% of envs)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--slow-s", type=float, default=30.0, help="report steps slower than this")
