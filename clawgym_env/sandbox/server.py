@@ -28,6 +28,7 @@ import time
 OUTPUT_TAIL_CHARS = 200_000  # OpenClaw keeps the last 200k chars of exec output
 LOG_CAP_CHARS = 1_000_000  # aggregated output kept per session for process log/poll
 READ_CHUNK = 65536
+SPAWN_RETRY_S = 1.0
 READ_FILE_CAP = 64 << 20  # most bytes one read_file returns: the reply is one JSON line the host holds ~5x over
 WRITE_WAIT_S = 5.0  # longest a write waits on a full FIFO or device before failing with EAGAIN
 
@@ -245,6 +246,24 @@ class Server(object):
                 return
             time.sleep(0.005)
 
+    def _start_child(self, argv, **kwargs):
+        """Popen, retried for up to SPAWN_RETRY_S while fork fails with EAGAIN: the processes of a
+        command just killed (a fork bomb) still count against the process limit until they are
+        reaped, and the next command should not fail for that. A fork bomb still running keeps
+        failing, and the error is reported as before. The lock is not held while waiting: the
+        reaper needs it to free those slots."""
+        deadline = _now() + SPAWN_RETRY_S
+        while True:
+            try:
+                with self.children_lock:
+                    proc = subprocess.Popen(argv, **kwargs)
+                    self.children.add(proc.pid)
+                return proc
+            except BlockingIOError:
+                if _now() >= deadline:
+                    raise
+                time.sleep(0.02)
+
     def _spawn(self, req):
         command = req["command"]
         shell = req.get("shell") or "/bin/sh"
@@ -267,25 +286,21 @@ class Server(object):
             env.setdefault("TERM", "xterm-256color")
             if env.get("TERM") == "dumb":
                 env["TERM"] = "xterm-256color"
-            with self.children_lock:
-                proc = subprocess.Popen(
-                    [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=slave_fd,
-                    stdout=slave_fd, stderr=slave_fd, start_new_session=True, close_fds=True,
-                    preexec_fn=_take_controlling_tty,
-                )
-                self.children.add(proc.pid)
+            proc = self._start_child(
+                [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=slave_fd,
+                stdout=slave_fd, stderr=slave_fd, start_new_session=True, close_fds=True,
+                preexec_fn=_take_controlling_tty,
+            )
             os.close(slave_fd)
             read_fd = os.dup(master_fd)
         else:
             r, w = os.pipe()
             stdin = subprocess.PIPE if req.get("keep_stdin") else subprocess.DEVNULL
             try:
-                with self.children_lock:
-                    proc = subprocess.Popen(
-                        [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=stdin, stdout=w,
-                        stderr=w, start_new_session=True, close_fds=True,
-                    )
-                    self.children.add(proc.pid)
+                proc = self._start_child(
+                    [shell_name, "-c", command], executable=shell, cwd=cwd, env=env, stdin=stdin, stdout=w,
+                    stderr=w, start_new_session=True, close_fds=True,
+                )
             except BaseException:
                 os.close(r)
                 raise
@@ -557,13 +572,23 @@ class Server(object):
         """Kill every process in the sandbox but this server (and pid 1, bwrap's init)."""
         me = os.getpid()
         n = 0
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and int(entry) not in (me, 1):
-                try:
-                    os.kill(int(entry), signal.SIGKILL)
-                    n += 1
-                except OSError:
-                    pass
+        deadline = _now() + 2.0
+        while True:  # repeat: a fork bomb refills the process table as fast as one pass empties it
+            found = 0
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) not in (me, 1):
+                    try:
+                        with open("/proc/%s/stat" % entry, "rb") as fh:
+                            if fh.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
+                                continue  # a zombie runs nothing; the reaper collects it
+                        os.kill(int(entry), signal.SIGKILL)
+                        found += 1
+                    except (OSError, IndexError):
+                        pass
+            n += found
+            if not found or _now() > deadline:
+                break
+            time.sleep(0.005)
         self.sessions.clear()
         return {"killed": n}
 
