@@ -329,3 +329,13 @@ def test_deep_folder_chain_at_reward_is_replaced_and_judged_without_recursion(bo
     res2 = _score(box, _task())
     assert (res2.reward, res2.subscores) == (0.0, {"result_written": False})
     assert sorted(p.name for p in (box.host_workspace / "reward").iterdir()) == ["check.py", "reward.sh"]
+
+
+def test_verifier_cannot_fake_an_infra_error(box: ServerSandbox) -> None:
+    """Dropping a sample is a reward too (its zero never counts): code the verifier runs that prints
+    what a failed bwrap start prints, then exits 1, is scored 0.0 with a reason, not an infra error."""
+    for script in ("echo 'bwrap: Can\\'t mount proc on /newroot/proc: Operation not permitted' >&2; exit 1",
+                   "echo 'Error response from daemon: container is not running' >&2; exit 126",
+                   "exec 1>&-; echo 'bwrap: execvp bash: No such file or directory' >&2; exit 1"):
+        res = _score(box, _task(reward_sh=script + "\n"))
+        assert res.infra_error is None and res.reward == 0.0 and "exited with code" in (res.reason or ""), script

@@ -19,6 +19,7 @@ from clawgym_env.sandbox.client import IsolatedResult
 
 STDOUT_TAIL_BYTES = 64 << 10
 STDERR_HEAD_BYTES = 8 << 10
+STDOUT_HEAD_BYTES = 512
 _CHUNK = 64 << 10
 
 
@@ -26,6 +27,8 @@ _CHUNK = 64 << 10
 class Captured:
     stdout: bytes
     """The last ``stdout_tail`` bytes of stdout."""
+    stdout_head: bytes
+    """The first 512 bytes of stdout (a start marker printed first survives any amount of output)."""
     stderr: bytes
     """The first ``stderr_head`` bytes of stderr."""
     stdout_dropped: int = 0
@@ -41,6 +44,7 @@ class _Reader(threading.Thread):
         super().__init__(daemon=True, name="clawgym-capture")
         self.stream, self.keep, self.tail = stream, keep, tail
         self.kept = bytearray()
+        self.head = bytearray()
         self.dropped = 0
 
     def run(self) -> None:
@@ -61,6 +65,8 @@ class _Reader(threading.Thread):
                 break
             if not chunk:
                 break
+            if len(self.head) < STDOUT_HEAD_BYTES:
+                self.head += chunk[:STDOUT_HEAD_BYTES - len(self.head)]
             if self.tail:
                 self.kept += chunk
                 extra = len(self.kept) - self.keep
@@ -100,7 +106,7 @@ class BoundedCapture:
         for reader in self._readers:
             reader.join(grace_s)
         out, err = self._readers
-        return Captured(bytes(out.kept), bytes(err.kept), out.dropped, err.dropped)
+        return Captured(bytes(out.kept), bytes(out.head), bytes(err.kept), out.dropped, err.dropped)
 
 
 def isolated_result(captured: Captured, exit_code: int | None, timed_out: bool, duration_s: float) -> IsolatedResult:
@@ -117,4 +123,5 @@ def isolated_result(captured: Captured, exit_code: int | None, timed_out: bool, 
         timed_out=timed_out,
         duration_s=duration_s,
         stdout_dropped=captured.stdout_dropped + (len(captured.stdout) - len(out)),
+        stdout_head=captured.stdout_head.decode("utf-8", "replace"),
     )

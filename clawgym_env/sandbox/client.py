@@ -47,6 +47,8 @@ class IsolatedResult:
     duration_s: float
     stdout_dropped: int = 0
     """Bytes of stdout not kept (only the tail is: sandbox/capture.py); 0 when ``stdout`` is whole."""
+    stdout_head: str = ""
+    """The first 512 bytes of stdout, whatever was dropped after them."""
 
 
 def _children(pid: int) -> list[int]:

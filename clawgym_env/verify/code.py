@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -176,17 +177,23 @@ def run_code_verifier(
             "OPENCLAW_REWARD_PAYLOAD": f"{inside_out}/payload.json",
             "CLAWGYM_CHECK_STDOUT": f"{inside_out}/check_stdout",
         }
+        # A start marker, printed inside the sandbox before reward.sh runs, tells "the sandbox could
+        # not run the verifier" (infra error: drop the sample) from "the verifier failed" (0.0). The
+        # verifier cannot take back what is already in the pipe, so it can never make its own
+        # failure look like an infra error; a bwrap/prlimit/loader failure never prints it.
+        marker = f"clawgym-verifier-started-{secrets.token_hex(8)}\n"
+        argv = ["/bin/sh", "-c", 'printf "%s" "$0" && exec "$@"', marker, "bash", f"{ws}/reward/reward.sh"]
         try:
-            res = sandbox.run_isolated(
-                ["bash", f"{ws}/reward/reward.sh"], env=env, timeout_s=timeout_s, cwd=VERIFIER_CWD,
-                rw_binds=((str(out_dir), _OUT_DIR),),
-            )
+            res = sandbox.run_isolated(argv, env=env, timeout_s=timeout_s, cwd=VERIFIER_CWD,
+                                       rw_binds=((str(out_dir), _OUT_DIR),))
         except (OSError, SandboxError) as exc:
             return VerifierResult(0.0, infra_error=f"verifier sandbox failed: {exc}")
-        if res.exit_code == 1 and res.stderr.startswith("bwrap:"):
-            return VerifierResult(0.0, infra_error=f"verifier sandbox failed to start: {res.stderr.strip()[:500]}")
+        if not res.stdout_head.startswith(marker):
+            return VerifierResult(0.0, infra_error=f"verifier sandbox failed to start (exit {res.exit_code}): "
+                                                   f"{res.stderr.strip()[:500]}")
+        stdout = res.stdout[len(marker):] if not res.stdout_dropped and res.stdout.startswith(marker) else res.stdout
         result = VerifierResult(
-            0.0, exit_code=res.exit_code, timed_out=res.timed_out, stdout_tail=res.stdout[-2000:],
+            0.0, exit_code=res.exit_code, timed_out=res.timed_out, stdout_tail=stdout[-2000:],
             stderr_head=res.stderr[:500], duration_s=res.duration_s,
         )
         result.subscores = _read_subscores(out_dir / "check_stdout")
@@ -194,10 +201,10 @@ def run_code_verifier(
             result.reason = f"verifier timed out after {timeout_s:g} s"
         elif res.exit_code != 0:
             result.reason = f"verifier exited with code {res.exit_code}: {res.stderr[:500].strip()}"
-        elif res.stdout_dropped and not res.stdout.strip():
+        elif res.stdout_dropped and not stdout.strip():
             result.reason = "verifier output is not a number: its last line is longer than the 64 KiB kept"
         else:
-            result.reward, result.reason = parse_reward_stdout(res.stdout)
+            result.reward, result.reason = parse_reward_stdout(stdout)
             result.out_of_range = not 0.0 <= result.reward <= 1.0
         return result
     finally:
