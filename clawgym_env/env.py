@@ -23,7 +23,7 @@ from gymnasium.spaces import Text
 from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
 from clawgym_env.sandbox.client import clear_directory
 from clawgym_env.sandbox.fstree import make_workspace_scorable
-from clawgym_env.sandbox.quota import disk_quota_error
+from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error, workspace_usage
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tasks.files import InputData, write_input
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
@@ -149,6 +149,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._calls_so_far = 0
         self._done = True
         self._last_verifier: VerifierResult | None = None
+        self._workspace_baseline: WorkspaceUsage | None = None
+        """The initial workspace's size: the disk quota bounds what an episode adds to it."""
         self._executor: ThreadPoolExecutor | None = None
         self.last_timings: dict[str, Any] = {"tools_s": [], "verifier_s": None}
         """Wall times of the last step's tool calls and verifier (kept out of ``info`` so equal
@@ -211,6 +213,8 @@ class ClawGymEnv(gym.Env[str, Any]):
             sandbox.launch()
         else:
             self._restore_workspace(sandbox)
+        if self._workspace_baseline is None:  # the same files every episode: measured once
+            self._workspace_baseline = workspace_usage(sandbox.host_workspace)
         self._sandbox_fresh = False
         ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace,
                           context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s)
@@ -263,7 +267,8 @@ class ClawGymEnv(gym.Env[str, Any]):
             info = self._info(tool_results=results)
             info["infra_error"] = infra_error
             return observation, 0.0, False, True, info
-        quota_error = disk_quota_error(self._sandbox) if self._sandbox is not None else None
+        quota_error = (disk_quota_error(self._sandbox, self._workspace_baseline)
+                       if self._sandbox is not None else None)
         if quota_error is not None:  # the agent's doing: end the episode, scored as it stands
             self._messages[-1]["content"] += f"\n\n[{quota_error}]"
             observation += f"\n\n[{quota_error}]"

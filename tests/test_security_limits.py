@@ -264,6 +264,24 @@ def test_disk_quota_ends_the_episode_scored(backend_name: str, train_dir: Path) 
         env.close()
 
 
+def test_disk_quota_bounds_growth_not_the_tasks_own_inputs(train_dir: Path) -> None:
+    """A task whose inputs alone exceed the cap: the episode is not ended for files the agent did not
+    write (it once was, after its first step); what the agent adds is still capped."""
+    task = load_task(train_dir / "task_0009")
+    task = task.model_copy(update={"input_files": {**task.input_files, "big_input.bin": os.urandom(3 << 20)}})
+    limits = SandboxLimits(max_workspace_bytes=1 << 20, max_workspace_files=200)
+    env = ClawGymEnv(task, backend="bwrap", sandbox_config=SandboxConfig(limits=limits), prestart_next=False)
+    try:
+        for _ in range(2):
+            env.reset()
+            _, _, term, _, info = env.step({"name": "exec", "arguments": {"command": "ls -la big_input.bin"}})
+            assert not term and "disk_quota_exceeded" not in info
+            _, _, term, _, info = env.step({"name": "exec", "arguments": {"command": "head -c 2M /dev/urandom > x"}})
+            assert term and "grew by more than" in info["disk_quota_exceeded"]
+    finally:
+        env.close()
+
+
 def test_workspace_usage_counts_blocks_once_and_stops_at_the_cap(tmp_path: Path) -> None:
     (tmp_path / "a").write_bytes(b"x" * (1 << 20))
     os.link(tmp_path / "a", tmp_path / "a-link")

@@ -105,15 +105,21 @@ def workspace_usage(root: Path, *, max_bytes: int | None = None, max_entries: in
     return WorkspaceUsage(total, entries, complete=True)
 
 
-def disk_quota_error(sandbox: Any) -> str | None:
-    """A message for the agent when the sandbox's workspace is past its limits, else None."""
+def disk_quota_error(sandbox: Any, baseline: WorkspaceUsage | None = None) -> str | None:
+    """A message for the agent when the sandbox's workspace is past its limits, else None.
+
+    The limits bound what the episode adds: ``baseline`` is the workspace as the episode started
+    (the task's own input files, which may alone be larger than the cap, are not the agent's doing)."""
     limits = sandbox.config.limits
-    usage = workspace_usage(Path(sandbox.host_workspace), max_bytes=limits.max_workspace_bytes,
-                            max_entries=limits.max_workspace_files)
-    if usage.bytes > limits.max_workspace_bytes:
-        return (f"disk quota exceeded: the workspace uses more than {limits.max_workspace_bytes} bytes "
-                f"(at least {usage.bytes}); the episode ends here and is scored as it stands")
-    if usage.entries > limits.max_workspace_files:
-        return (f"disk quota exceeded: the workspace holds more than {limits.max_workspace_files} files and "
+    base_bytes = baseline.bytes if baseline is not None else 0
+    base_entries = baseline.entries if baseline is not None else 0
+    max_bytes = limits.max_workspace_bytes + base_bytes
+    max_entries = limits.max_workspace_files + base_entries
+    usage = workspace_usage(Path(sandbox.host_workspace), max_bytes=max_bytes, max_entries=max_entries)
+    if usage.bytes > max_bytes:
+        return (f"disk quota exceeded: the workspace grew by more than {limits.max_workspace_bytes} bytes "
+                f"(at least {usage.bytes - base_bytes}); the episode ends here and is scored as it stands")
+    if usage.entries > max_entries:
+        return (f"disk quota exceeded: the workspace gained more than {limits.max_workspace_files} files and "
                 f"folders; the episode ends here and is scored as it stands")
     return None
