@@ -157,7 +157,7 @@ def _limits_argv(limits: SandboxLimits, uid: int | None, cgroup: cgroups.Cgroup 
     """
     argv: list[str] = []
     if cgroup is not None:  # ``sh`` writes "0" (itself) to each cgroup.procs, then execs the rest
-        argv += [_util("sh"), "-c", _ENTER_CGROUPS_SH, "clawgym-cgroup", *map(str, cgroup.procs_files()), "--"]
+        argv += _enter_cgroup_argv(cgroup)
     argv += [_util("prlimit"), f"--nproc={limits.max_processes}", f"--as={limits.max_memory_bytes}",
             f"--fsize={limits.max_file_bytes}", f"--nofile={limits.max_open_files}", "--core=0"]
     if uid is not None:
@@ -166,6 +166,11 @@ def _limits_argv(limits: SandboxLimits, uid: int | None, cgroup: cgroups.Cgroup 
 
 
 _ENTER_CGROUPS_SH = 'while [ "$1" != -- ]; do echo 0 > "$1" || exit 125; shift; done; shift; exec "$@"'
+
+
+def _enter_cgroup_argv(cgroup: cgroups.Cgroup) -> list[str]:
+    """A prefix that moves the process into ``cgroup`` (every hierarchy), then execs the rest."""
+    return [_util("sh"), "-c", _ENTER_CGROUPS_SH, "clawgym-cgroup", *map(str, cgroup.procs_files()), "--"]
 
 
 @cache
@@ -263,10 +268,10 @@ class BwrapSandbox(ServerSandbox):
         lim = self.config.limits
         return cgroups.create(lim.max_total_memory_bytes, lim.max_processes + _PIDS_HEADROOM, lim.cpus)
 
-    def _net_preexec(self, cgroup: cgroups.Cgroup | None):  # type: ignore[no-untyped-def]
+    def _net_prefix(self, cgroup: cgroups.Cgroup | None) -> list[str]:
         """slirp4netns runs as the driver's user (it opens /dev/net/tun) but inside the sandbox's
         cgroup: its buffers are the agent's traffic."""
-        return cgroup.enter if cgroup is not None else None
+        return _enter_cgroup_argv(cgroup) if cgroup is not None else []
 
     def launch(self) -> None:
         """Start bwrap with the server (see ServerSandbox.launch); the seccomp filter travels in a
@@ -290,7 +295,7 @@ class BwrapSandbox(ServerSandbox):
                 net.after_popen()
         if net is not None:
             try:
-                self._slirp = net.attach(self._net_preexec(self.cgroup))
+                self._slirp = net.attach(self._net_prefix(self.cgroup))
             except BaseException:
                 self.stop()
                 raise
@@ -385,7 +390,7 @@ class BwrapSandbox(ServerSandbox):
         slirp = None
         try:
             if net is not None:
-                slirp = net.attach(self._net_preexec(cgroup))
+                slirp = net.attach(self._net_prefix(cgroup))
             timed_out = not capture.wait(timeout_s)
             if timed_out:
                 for child in _children(proc.pid):

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from clawgym_env.sandbox.base import SandboxError
 
@@ -112,8 +112,10 @@ class NetnsSetup:
                 os.close(fd)
                 setattr(self, name, None)
 
-    def attach(self, preexec: Callable[[], None] | None, timeout_s: float = 10.0) -> Slirp:
-        """Wait for bwrap's namespaces, start slirp4netns in them, then let bwrap run the command."""
+    def attach(self, prefix: Sequence[str] = (), timeout_s: float = 10.0) -> Slirp:
+        """Wait for bwrap's namespaces, start slirp4netns in them, then let bwrap run the command.
+        ``prefix`` execs slirp4netns (e.g. the sandbox's cgroup entry: no Python between fork and
+        exec, see bwrap._limits_argv)."""
         deadline = time.monotonic() + timeout_s
         try:
             info = _read_all_json(self.info_r, deadline)
@@ -123,11 +125,10 @@ class NetnsSetup:
             errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed below; its log, read only if it fails (a pipe could SIGPIPE it later)
             try:
                 proc = subprocess.Popen(
-                    [self._slirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
+                    [*prefix, self._slirp, "--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox",
                      "--enable-seccomp", "--ready-fd", str(ready_w), "--exit-fd", str(exit_r), *_target(pid), "tap0"],
                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
                     env=_SLIRP_ENV, close_fds=True, pass_fds=(ready_w, exit_r), start_new_session=True,
-                    preexec_fn=preexec,  # noqa: PLW1509 - one write to cgroup.procs
                 )
             except OSError as exc:
                 os.close(exit_w)
