@@ -54,6 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from clawgym_env.env import ClawGymEnv
+from clawgym_env.sandbox.bwrap import _pids_of_uid  # live (non-zombie) processes of a uid
 from clawgym_env.sandbox.runtime import runtime_dir
 from clawgym_env.synth.builtin import BuiltinSource
 from clawgym_env.tasks import Task, load_task
@@ -399,23 +400,6 @@ def _now_ticks() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME) * CLK_TCK
 
 
-def _live_pids_of_uid(uid: int) -> list[int]:
-    out = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            if entry.stat(follow_symlinks=False).st_uid != uid:
-                continue
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if state not in (b"Z", b"X"):
-            out.append(int(entry.name))
-    return out
-
-
 def _cmdline(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -641,7 +625,7 @@ class Soak:
         self._guarded("close", env.close, env, "close")
         closed_at = _now_ticks()
         if uid is not None:
-            for pid in _live_pids_of_uid(uid):
+            for pid in _pids_of_uid(uid):
                 start = _proc_start_ticks(pid)
                 if start is not None and start <= closed_at:  # ours (a later lessee's start after our close)
                     with self.f.lock:
@@ -816,7 +800,7 @@ def kill_test(backend: str) -> dict[str, Any]:
     def leftovers() -> dict[str, Any]:
         procs = []
         for uid in sorted(uids):
-            for p in _live_pids_of_uid(uid):
+            for p in _pids_of_uid(uid):
                 start = _proc_start_ticks(p)
                 if start is not None and start <= killed_at:
                     procs.append({"uid": uid, "pid": p, "cmd": _cmdline(p)})

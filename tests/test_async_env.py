@@ -22,6 +22,7 @@ from concurrent.futures import thread as cf_thread
 from typing import Any
 
 import pytest
+from _backends import BACKENDS
 
 from clawgym_env.agents.oracle import OracleAgent
 from clawgym_env.env import ClawGymEnv
@@ -30,20 +31,6 @@ from clawgym_env.workers import worker_threads
 
 _SOURCE = BuiltinSource()
 _IDS = _SOURCE.ids()
-
-
-def _docker_reason() -> str | None:
-    try:
-        from clawgym_env.sandbox.docker import docker_client
-
-        docker_client().ping()
-    except Exception as exc:  # noqa: BLE001 -- any failure means: no engine to test against
-        return f"no docker engine can be reached: {exc}"
-    return None
-
-
-BACKENDS = ["bwrap", pytest.param("docker", marks=pytest.mark.skipif(
-    (_DOCKER := _docker_reason()) is not None, reason=_DOCKER or ""))]
 
 
 def _envs(n: int, offset: int = 0, backend: str = "bwrap") -> list[tuple[ClawGymEnv, Any]]:

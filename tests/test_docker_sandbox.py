@@ -19,27 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _backends import docker_unavailable
 
 from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _engine_reason() -> str | None:
-    try:
-        import docker  # noqa: F401
-    except ImportError:
-        return "the docker SDK is not installed (pip install -e '.[docker]')"
-    try:
-        from clawgym_env.sandbox.docker import docker_client
-
-        docker_client()
-    except Exception as exc:  # noqa: BLE001
-        return f"no docker engine can be reached: {exc}"
-    return None
-
-
-_REASON = _engine_reason()
+_REASON = docker_unavailable()
 pytestmark = pytest.mark.skipif(_REASON is not None, reason=_REASON or "")
 
 

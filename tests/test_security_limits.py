@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from _backends import docker_unavailable
 
 from clawgym_env.env import ClawGymEnv
 from clawgym_env.sandbox import SandboxConfig, SandboxLimits, ServerSandbox, cgroups, make_sandbox
@@ -35,23 +36,12 @@ _CG_VERSION, _CG_WHY = cgroups.support()
 needs_cgroups = pytest.mark.skipif(_CG_VERSION is None, reason=f"no writable cgroup hierarchy here: {_CG_WHY}")
 
 
-def _docker_reason() -> str | None:
-    try:
-        import docker  # noqa: F401
-        from clawgym_env.sandbox.docker import default_image, docker_client
-
-        docker_client().images.get(default_image())
-    except Exception as exc:  # noqa: BLE001
-        return f"no docker engine with the sandbox image answers: {exc}"
-    return None
-
-
 @pytest.fixture(params=["bwrap", "docker"])
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "bwrap" and _CG_VERSION is None:
         pytest.skip(f"bwrap caps need a writable cgroup hierarchy: {_CG_WHY}")
     if request.param == "docker":
-        reason = _docker_reason()
+        reason = docker_unavailable()
         if reason:
             pytest.skip(reason)
     return request.param
@@ -240,7 +230,7 @@ def test_orphaned_cgroups_of_a_dead_driver_are_removed_by_gc() -> None:
 # ----------------------------------------------------------------------------- disk
 @pytest.mark.parametrize("backend_name", ["bwrap", "docker"])
 def test_disk_quota_ends_the_episode_scored(backend_name: str, train_dir: Path) -> None:
-    if backend_name == "docker" and (reason := _docker_reason()):
+    if backend_name == "docker" and (reason := docker_unavailable()):
         pytest.skip(reason)
     limits = SandboxLimits(max_workspace_bytes=8 << 20, max_workspace_files=200)
     env = ClawGymEnv(load_task(train_dir / "task_0009"), backend=backend_name,

@@ -11,7 +11,6 @@ import random
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -22,29 +21,13 @@ from typing import Any
 import pytest
 
 from clawgym_env.env import ClawGymEnv
+from _backends import BACKENDS
+
 from clawgym_env.sandbox import ServerSandbox, make_sandbox
 from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
 from clawgym_env.tasks import load_task
 from clawgym_env.tools import fs
 from clawgym_env.tools.context import ToolContext, ToolError
-
-
-def _docker_reason() -> str | None:
-    try:
-        import docker  # noqa: F401
-    except ImportError:
-        return "the docker SDK is not installed (pip install -e '.[docker]')"
-    try:
-        from clawgym_env.sandbox.docker import docker_client
-
-        docker_client()
-    except Exception as exc:  # noqa: BLE001
-        return f"no docker engine can be reached: {exc}"
-    return None
-
-
-BACKENDS = ["bwrap", pytest.param("docker", marks=pytest.mark.skipif(
-    (_r := _docker_reason()) is not None, reason=_r or ""))]
 
 
 @pytest.fixture(params=BACKENDS)
