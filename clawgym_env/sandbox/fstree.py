@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 
 __all__ = ["make_workspace_scorable", "remove_tree"]
 
@@ -73,7 +74,7 @@ def remove_tree(path: str | os.PathLike[str], keep_root: bool = False) -> None:
     except FileNotFoundError:  # removed meanwhile (another clean-up pass): done
         return
     try:
-        _empty_tree(fd)
+        _walk(fd, _clear_files, remove_folders=True, doing="it was being removed")
     finally:
         os.close(fd)
     if not keep_root:
@@ -83,42 +84,49 @@ def remove_tree(path: str | os.PathLike[str], keep_root: bool = False) -> None:
             pass
 
 
-def _empty_tree(root_fd: int) -> None:
-    """Delete everything below the open folder ``root_fd`` (see :func:`remove_tree`)."""
+def _walk(root_fd: int, visit: Callable[[int, int], list[str]], *, remove_folders: bool, doing: str) -> None:
+    """Depth first over every folder below the open folder ``root_fd``, one descriptor at a time.
+
+    ``visit(fd, root_dev)`` handles one open folder's entries and returns the names of the
+    sub-folders to descend into. With ``remove_folders`` each sub-folder is removed once its
+    contents are done. On the way back up ``..`` must be the folder we came from (same device and
+    inode), else the tree was moved under us and the walk stops with ESTALE (``doing`` says what
+    was under way).
+    """
     root_dev = os.fstat(root_fd).st_dev
     fd = os.dup(root_fd)
     # one entry per folder we are inside below the root: (its name in its parent, the parent's
     # (dev, ino), the sub-folders of the parent still to visit)
     stack: list[tuple[str, tuple[int, int], list[str]]] = []
-    todo = _clear_files(fd, root_dev)
+    todo = visit(fd, root_dev)
     try:
         while True:
             if todo:
                 name = todo.pop()
                 try:
                     child = _open_dir(name, fd)
-                except FileNotFoundError:
+                except (FileNotFoundError, NotADirectoryError):  # gone, or replaced by a file: skip it
                     continue
                 pst = os.fstat(fd)
                 stack.append((name, (pst.st_dev, pst.st_ino), todo))
                 os.close(fd)
                 fd = child
-                todo = _clear_files(fd, root_dev)
+                todo = visit(fd, root_dev)
                 continue
             if not stack:
                 return
             name, parent_id, todo = stack.pop()
             parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
-            pst = os.fstat(parent)
-            if (pst.st_dev, pst.st_ino) != parent_id:
-                os.close(parent)
-                raise OSError(errno.ESTALE, "folder moved while it was being removed", name)
             os.close(fd)
             fd = parent
-            try:
-                os.rmdir(name, dir_fd=fd)
-            except FileNotFoundError:
-                pass
+            pst = os.fstat(fd)
+            if (pst.st_dev, pst.st_ino) != parent_id:
+                raise OSError(errno.ESTALE, f"folder moved while {doing}", name)
+            if remove_folders:
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                except FileNotFoundError:
+                    pass
     finally:
         os.close(fd)
 
@@ -155,32 +163,8 @@ def make_workspace_scorable(path: str | os.PathLike[str]) -> None:
         fd = _open_dir(path, None)
     except FileNotFoundError:
         return
-    root_dev = os.fstat(fd).st_dev
-    stack: list[tuple[str, tuple[int, int], list[str]]] = []
-    todo = _fix_modes(fd, root_dev)
     try:
-        while True:
-            if todo:
-                name = todo.pop()
-                try:
-                    child = _open_dir(name, fd)
-                except (FileNotFoundError, NotADirectoryError):
-                    continue
-                pst = os.fstat(fd)
-                stack.append((name, (pst.st_dev, pst.st_ino), todo))
-                os.close(fd)
-                fd = child
-                todo = _fix_modes(fd, root_dev)
-                continue
-            if not stack:
-                return
-            name, parent_id, todo = stack.pop()
-            parent = os.open("..", _DIR_FLAGS, dir_fd=fd)
-            pst = os.fstat(parent)
-            os.close(fd)
-            fd = parent
-            if (pst.st_dev, pst.st_ino) != parent_id:
-                raise OSError(errno.ESTALE, "folder moved while its permissions were being restored", name)
+        _walk(fd, _fix_modes, remove_folders=False, doing="its permissions were being restored")
     finally:
         os.close(fd)
 
