@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from clawgym_env.sandbox.base import SandboxFileError
 from clawgym_env.tools.context import ToolContext, ToolError
 from clawgym_env.tools.jsjson import js_number_to_string, utf16_len, utf16_slice, well_formed
+
+_V = TypeVar("_V")
 
 __all__ = ["edit_tool", "js_trim", "node_inspect_str", "read_tool", "to_utf8", "well_formed", "write_tool"]
 
@@ -373,18 +375,18 @@ class _RemoteLines:
         return reply
 
     def size(self, i: int) -> int:
-        if i not in self._sizes:
-            self._fetch(i)
-            if i not in self._sizes:
-                raise ToolError(f"{self._path} changed while it was being read")
-        return self._sizes[i]
+        return self._cached(self._sizes, i)
 
     def text(self, i: int) -> str:
-        if i not in self._texts:
+        return self._cached(self._texts, i)
+
+    def _cached(self, table: dict[int, _V], i: int) -> _V:
+        """Line ``i``'s entry in ``table``, fetched with its window when missing."""
+        if i not in table:
             self._fetch(i)
-            if i not in self._texts:
+            if i not in table:
                 raise ToolError(f"{self._path} changed while it was being read")
-        return self._texts[i]
+        return table[i]
 
 
 @dataclass
