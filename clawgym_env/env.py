@@ -10,11 +10,9 @@ The agent only sees tools: nothing it can call reaches reset/step, the verifier 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -151,7 +149,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._last_verifier: VerifierResult | None = None
         self._workspace_baseline: WorkspaceUsage | None = None
         """The initial workspace's size: the disk quota bounds what an episode adds to it."""
-        self._executor: ThreadPoolExecutor | None = None
+        self._executor: Lane | None = None
         self.last_timings: dict[str, Any] = {"tools_s": [], "verifier_s": None}
         """Wall times of the last step's tool calls and verifier (kept out of ``info`` so equal
         episodes give equal infos)."""
@@ -394,8 +392,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         """This env's lane: its calls run one at a time, in order, on a shared worker thread
         (``clawgym_env.workers`` says why not a ThreadPoolExecutor per env)."""
         if self._executor is None:
-            self._executor = Lane()  # type: ignore[assignment]  # close() shuts it down like an executor
-        return self._executor  # type: ignore[return-value]
+            self._executor = Lane()
+        return self._executor
 
     async def areset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         """``reset`` on a worker thread: sandbox I/O never blocks the event loop."""
