@@ -399,17 +399,20 @@ class DockerSandbox(ServerSandbox):
         unless it died, outlived its lifetime or ``recycle`` is off."""
         if self._box is None:
             return
-        if self.recycle and self._box.proc.poll() is None and time.time() < self._box.deadline - 300:
-            try:
-                self.wait_ready()
-                if self._dirty:
-                    self._clean()
-                return
-            except SandboxError:
-                pass
-        self._drop_box()
-        with contextlib.suppress(OSError):  # no wipe ran inside: clear the bits from the host side
-            strip_setid(self.host_workspace)
+        try:
+            if self.recycle and self._box.proc.poll() is None and time.time() < self._box.deadline - 300:
+                try:
+                    self.wait_ready()
+                    if self._dirty:
+                        self._clean()
+                    return
+                except SandboxError:
+                    pass
+            self._drop_box()
+            with contextlib.suppress(OSError):  # no wipe ran inside: clear the bits from the host side
+                strip_setid(self.host_workspace)
+        finally:
+            self._make_scorable()  # as every backend's stop: the verifier sees the same modes
 
     @property
     def alive(self) -> bool:

@@ -39,7 +39,7 @@ from typing import Any
 
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.sandbox.client import ServerSandbox
-from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
+from clawgym_env.sandbox.fstree import remove_tree
 from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
@@ -147,8 +147,7 @@ def run_code_verifier(
         return VerifierResult(0.0, infra_error=f"task {task.task_id} has no reward/reward.sh")
     uid = getattr(sandbox, "uid", None)
     try:
-        sandbox.stop()  # nothing the agent started may run alongside the verifier
-        make_workspace_scorable(sandbox.host_workspace)  # an agent's chmod 000 is scored, not an infra error
+        sandbox.stop()  # nothing the agent started may run alongside; stop also undoes an agent's chmod 000
         install_reward_files(task, sandbox.host_workspace, uid, sandbox.workspace)
     except (OSError, SandboxError) as exc:
         return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")
