@@ -41,8 +41,11 @@ def median_ms(fn: Callable[[], Any], reps: int, warmup: int = 3) -> float:
 
 
 def raw_bwrap_true_argv(sandbox: Any) -> list[str]:
-    """The sandbox's own bwrap command line, running ``true`` instead of the server."""
-    return sandbox._bwrap_argv() + ["--", "true"]
+    """The sandbox's own bwrap command line (its rlimits and uid drop included), running ``true``
+    instead of the server."""
+    from clawgym_env.sandbox.bwrap import _limits_argv
+
+    return [*_limits_argv(sandbox.config.limits, sandbox.uid), *sandbox._bwrap_argv(), "--", "true"]
 
 
 def run_raw(argv: list[str], sandbox: Any) -> None:
