@@ -10,15 +10,18 @@ The agent only sees tools: nothing it can call reaches reset/step, the verifier 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 from gymnasium.spaces import Text
+from pydantic import ValidationError
 
-from clawgym_env.sandbox import SandboxConfig, SandboxError, ServerSandbox, make_sandbox
+from clawgym_env.episode import EnvConfig, InfraError, StepResult, ToolResult
+from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox
+from clawgym_env.sandbox.base import WORKSPACE
 from clawgym_env.sandbox.client import clear_directory
 from clawgym_env.sandbox.fstree import make_workspace_scorable
 from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error, workspace_usage
@@ -27,7 +30,7 @@ from clawgym_env.tasks.files import InputData, write_input
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
 from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.transcript import to_openclaw_session
-from clawgym_env.verify.code import DEFAULT_TIMEOUT_S, VerifierResult, run_code_verifier
+from clawgym_env.verify.code import VerifierResult, run_code_verifier
 from clawgym_env.verify.hybrid import combine, rubric_plan
 from clawgym_env.verify.rubric import JudgeConfig, RubricJudge, workspace_text_files
 from clawgym_env.workers import Lane, run_detached
@@ -61,9 +64,12 @@ class TextSpace(Text):
 class ClawGymEnv(gym.Env[str, Any]):
     """A ClawGym task as a Gymnasium environment.
 
-    Args:
-        task: the Task (or give ``source`` + ``task_id``).
-        backend: sandbox backend, ``"bwrap"`` (default) or ``"local"`` (unsafe, debugging).
+    ``ClawGymEnv(task, config=EnvConfig(...))``, or the config's fields as keyword arguments
+    (``ClawGymEnv(task, backend="docker", max_steps=32)``; keywords override ``config``). The fields
+    (:class:`~clawgym_env.episode.EnvConfig`):
+
+        backend: sandbox backend: ``"bwrap"`` (default), ``"docker"``, ``"local"`` (unsafe, debugging),
+            or a backend config (``DockerBackend(image=..., cpus=..., pool_size=...)``).
         profile: tool profile, ``"coding"`` (read, write, edit, exec, process: what ClawGym RL
             exposes) or ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
         max_steps: assistant turns before the episode is truncated.
@@ -75,13 +81,19 @@ class ClawGymEnv(gym.Env[str, Any]):
         score_on_truncation: run the verifier when ``max_steps`` truncates the episode.
         verifier_timeout_s: the verifier's wall limit (contract: 120 s).
         exec_timeout_s: default exec timeout when the model gives none.
+        context_window_tokens: the context size tool output limits are computed from.
         max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
+        sandbox (or ``sandbox_config``): a ``SandboxConfig`` (limits, root filesystem, extra env).
         prestart_next: start the next episode's sandbox as soon as an episode is scored, so ``reset``
             only restores files. Turn off when each env runs a single episode (it would be wasted).
         judge: an OpenAI-compatible endpoint (``JudgeConfig`` or its fields as a dict) that scores
             the rubric of tasks that have one (PinchBench llm_judge/hybrid, ClawGym rules). None:
             such tasks report their code score and ``info["rubric"]["scored"] = False``; judge-only
             tasks score 0.0 with ``info["unscored"] = True``. See ``clawgym_env.verify.hybrid``.
+
+    Besides gymnasium's ``step``, :meth:`turn` returns the same step as a typed
+    :class:`~clawgym_env.episode.StepResult`, and :meth:`finish` ends and scores an episode without
+    an assistant turn (a driver's budget ran out).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -92,20 +104,9 @@ class ClawGymEnv(gym.Env[str, Any]):
         *,
         source: str | TaskSource | None = None,
         task_id: str | None = None,
-        backend: str = "bwrap",
-        profile: Literal["coding", "openclaw"] = "coding",
-        max_steps: int = 64,
-        seed_bootstrap: bool = False,
-        network: bool | None = None,
-        score_on_truncation: bool = True,
-        verifier_timeout_s: float = DEFAULT_TIMEOUT_S,
-        exec_timeout_s: float = 1800.0,
-        context_window_tokens: int = 65536,
-        max_tool_calls_per_step: int | None = None,
-        sandbox_config: SandboxConfig | None = None,
+        config: EnvConfig | None = None,
         render_mode: str | None = None,
-        prestart_next: bool = True,
-        judge: JudgeConfig | Mapping[str, Any] | None = None,
+        **options: Any,
     ):
         if task is None:
             if source is None or task_id is None:
@@ -113,27 +114,31 @@ class ClawGymEnv(gym.Env[str, Any]):
             task = open_source(source).load(task_id)
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'ansi'")
-        if max_steps < 1:
+        if isinstance(options.get("max_steps"), int) and options["max_steps"] < 1:
             raise ValueError("max_steps must be at least 1")
+        try:
+            config = EnvConfig.from_kwargs(config, **options)
+        except ValidationError as exc:
+            raise ValueError(f"invalid ClawGymEnv options: {exc}") from None
         self.task = task
-        self.backend = backend
-        self.profile = profile
-        self.max_steps = max_steps
-        self.seed_bootstrap = seed_bootstrap
-        self.score_on_truncation = score_on_truncation
-        self.verifier_timeout_s = verifier_timeout_s
-        self.exec_timeout_s = exec_timeout_s
-        self.context_window_tokens = context_window_tokens
-        self.max_tool_calls_per_step = max_tool_calls_per_step
+        self.config = config
+        self.backend = config.backend.kind
+        self.profile = config.profile
+        self.max_steps = config.max_steps
+        self.seed_bootstrap = config.seed_bootstrap
+        self.score_on_truncation = config.score_on_truncation
+        self.verifier_timeout_s = config.verifier_timeout_s
+        self.exec_timeout_s = config.exec_timeout_s
+        self.context_window_tokens = config.context_window_tokens
+        self.max_tool_calls_per_step = config.max_tool_calls_per_step
         self.render_mode = render_mode
-        self.prestart_next = prestart_next
+        self.prestart_next = config.prestart_next
         self._lock = threading.RLock()  # reset/step/close from different threads (async API, cancellation)
-        base = sandbox_config or SandboxConfig()
-        net = task.needs_network if network is None else network
-        self.sandbox_config = SandboxConfig(**{**base.__dict__, "network": net})
+        net = task.needs_network if config.network is None else config.network
+        self.sandbox_config = dataclasses.replace(config.sandbox, network=net)
         self.observation_space = TextSpace()
         self.action_space = TextSpace()
-        self.judge_config = JudgeConfig(**judge) if isinstance(judge, Mapping) else judge
+        self.judge_config = JudgeConfig(**config.judge) if config.judge is not None else None
         self._judge = RubricJudge(self.judge_config) if self.judge_config is not None else None
         self._rubric_plan = rubric_plan(task)
 
@@ -152,14 +157,14 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._executor: Lane | None = None
         self.last_timings: dict[str, Any] = {"tools_s": [], "verifier_s": None}
         """Wall times of the last step's tool calls and verifier (kept out of ``info`` so equal
-        episodes give equal infos)."""
+        episodes give equal infos; :meth:`turn`'s StepResult carries them too)."""
         self._closed = False
 
         # the tool schemas and system prompt do not depend on the sandbox: build them once
-        probe = ToolBox(ToolContext(sandbox=None, workspace=_WORKSPACE), profile=profile)  # type: ignore[arg-type]
+        probe = ToolBox(ToolContext(sandbox=None, workspace=WORKSPACE), profile=self.profile)  # type: ignore[arg-type]
         self.tool_schemas: list[dict[str, Any]] = probe.schemas
         self.system_prompt: str = build_system_prompt(
-            probe.names, workspace=_WORKSPACE, bootstrap_files=self._bootstrap,
+            probe.names, workspace=WORKSPACE, bootstrap_files=self._bootstrap,
         )
 
     # ------------------------------------------------------------------ sandbox lifecycle
@@ -167,7 +172,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         if self._closed:
             raise RuntimeError("the env is closed")
         if self._sandbox is None:
-            self._sandbox = make_sandbox(self.backend, self.sandbox_config)
+            self._sandbox = make_sandbox(self.backend, self.sandbox_config, **self.config.backend.sandbox_options())
             self._sandbox_fresh = False
         return self._sandbox
 
@@ -228,6 +233,12 @@ class ClawGymEnv(gym.Env[str, Any]):
         return self.task.user_query, self._info()
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Gymnasium's step: :meth:`turn` as the usual 5-tuple."""
+        return self.turn(action).as_gym()
+
+    def turn(self, action: Any) -> StepResult:
+        """Take one assistant turn: run its tool calls in the sandbox; a turn without tool calls ends
+        the episode and the verifier scores it. Returns the step as a typed result."""
         if self._done:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         self.last_timings = {"tools_s": [], "verifier_s": None}
@@ -243,47 +254,63 @@ class ClawGymEnv(gym.Env[str, Any]):
         if not calls:
             final = well_formed(parsed.content.strip())
             final = "" if final == "NO_REPLY" else final
-            return self._finish("", final_message=final, terminated=True)
+            return self._finish("", final_message=final, terminated=True, end_reason="agent_done")
 
         assert self._toolbox is not None
-        results = []
-        infra_error: str | None = None
+        results: list[ToolResult] = []
+        infra_error: InfraError | None = None
         for call, wire in zip(calls, message["tool_calls"]):
             try:
                 res = self._toolbox.call_parsed(call)
             except SandboxError as exc:
-                infra_error = f"sandbox failed during {call.name}: {exc}"
+                infra_error = InfraError(kind="sandbox", where="step",
+                                         message=f"sandbox failed during {call.name}: {exc}")
                 break
             name = wire["function"]["name"]  # well-formed (parse_action), as the model's own text
-            results.append({"tool_call_id": wire["id"], "name": name, "ok": res.ok, "error_kind": res.error_kind})
+            results.append(ToolResult(tool_call_id=wire["id"], name=name, ok=res.ok, error_kind=res.error_kind,
+                                      duration_s=res.duration_s, content=res.text))
             self.last_timings["tools_s"].append(res.duration_s)
             self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": name, "content": res.text})
-        observation = "\n\n".join(m["content"] for m in self._messages[len(self._messages) - len(results):])
+        observation = "\n\n".join(r.content for r in results)
         if infra_error is not None:
             self._done = True
             self._stop_sandbox()
             info = self._info(tool_results=results)
-            info["infra_error"] = infra_error
-            return observation, 0.0, False, True, info
+            info["infra_error"] = str(infra_error)
+            return StepResult(observation=observation, truncated=True, info=info, tool_results=results,
+                              infra_error=infra_error, end_reason="infra_error")
         quota_error = (disk_quota_error(self._sandbox, self._workspace_baseline)
                        if self._sandbox is not None else None)
         if quota_error is not None:  # the agent's doing: end the episode, scored as it stands
             self._messages[-1]["content"] += f"\n\n[{quota_error}]"
             observation += f"\n\n[{quota_error}]"
-            obs, reward, terminated, truncated, info = self._finish(
-                observation, final_message="", terminated=True, tool_results=results)
-            info["disk_quota_exceeded"] = quota_error
-            return obs, reward, terminated, truncated, info
+            result = self._finish(observation, final_message="", terminated=True, tool_results=results,
+                                  end_reason="disk_quota")
+            result.info["disk_quota_exceeded"] = quota_error
+            return result
         if self._steps >= self.max_steps:
             if self.score_on_truncation:
-                return self._finish(observation, final_message="", terminated=False, tool_results=results)
+                return self._finish(observation, final_message="", terminated=False, tool_results=results,
+                                    end_reason="max_steps")
             self._done = True
             self._stop_sandbox()
-            return observation, 0.0, False, True, self._info(tool_results=results)
-        return observation, 0.0, False, False, self._info(tool_results=results)
+            return StepResult(observation=observation, truncated=True, info=self._info(tool_results=results),
+                              tool_results=results, end_reason="max_steps")
+        return StepResult(observation=observation, info=self._info(tool_results=results), tool_results=results)
 
-    def _finish(self, observation: str, *, final_message: str, terminated: bool,
-                tool_results: list[dict[str, Any]] | None = None) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def finish(self, reason: str = "finish", *, final_message: str = "") -> StepResult:
+        """End the running episode now and score the workspace as it stands, without an assistant
+        turn (nothing is added to the conversation). For drivers whose budget ran out (tokens, wall
+        time, the model's context) or that end episodes themselves (TRL's ``get_reward``). The result
+        is ``truncated`` (the agent did not end the episode); ``reason`` becomes its ``end_reason``
+        and ``final_message`` the verifier payload's ``final_message``."""
+        if self._done:
+            raise RuntimeError("finish() called on a finished episode; call reset() first")
+        self.last_timings = {"tools_s": [], "verifier_s": None}
+        return self._finish("", final_message=final_message, terminated=False, end_reason=reason)
+
+    def _finish(self, observation: str, *, final_message: str, terminated: bool, end_reason: str,
+                tool_results: list[ToolResult] | None = None) -> StepResult:
         """End the episode: verify, then pre-launch the next episode's sandbox."""
         self._done = True
         sandbox = self._sandbox
@@ -314,22 +341,28 @@ class ClawGymEnv(gym.Env[str, Any]):
         if judge_files is not None and plan is not None and self._judge is not None:
             judged = self._judge.grade(plan.rubric, transcript, judge_files)
         score = combine(float(verdict.reward), plan, judged, judge_configured=self._judge is not None)
+        infra_error = (InfraError(kind="verifier", where="finish", message=verdict.infra_error)
+                       if verdict.infra_error else
+                       InfraError(kind="judge", where="finish", message=score.infra_error)
+                       if score.infra_error else None)
         info = self._info(tool_results=tool_results)
         info["final_message"] = final_message
         info["verifier"] = verdict.to_info()
-        info["infra_error"] = verdict.infra_error or score.infra_error
+        info["infra_error"] = str(infra_error) if infra_error is not None else None
         info["subscores"] = verdict.subscores
         info["code_score"] = score.code_score
         info["rubric"] = score.rubric
         info["unscored"] = score.unscored
-        return observation, float(score.reward), terminated, not terminated, info
+        return StepResult(observation=observation, reward=float(score.reward), terminated=terminated,
+                          truncated=not terminated, info=info, tool_results=list(tool_results or []),
+                          infra_error=infra_error, verifier_s=verdict.duration_s, scored=True, end_reason=end_reason)
 
     def _stop_sandbox(self) -> None:
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox_fresh = False
 
-    def _info(self, tool_results: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def _info(self, tool_results: list[ToolResult] | None = None) -> dict[str, Any]:
         info: dict[str, Any] = {
             "task_id": self.task.task_id,
             "step": self._steps,
@@ -339,7 +372,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             "infra_error": None,
         }
         if tool_results is not None:
-            info["tool_results"] = tool_results
+            info["tool_results"] = [r.info() for r in tool_results]
         return info
 
     def render(self) -> str | None:
@@ -403,6 +436,14 @@ class ClawGymEnv(gym.Env[str, Any]):
         """``step`` on a worker thread (calls on one env stay ordered)."""
         return await self._pool().submit(self.step, action)
 
+    async def aturn(self, action: Any) -> StepResult:
+        """:meth:`turn` on the env's worker thread."""
+        return await self._pool().submit(self.turn, action)
+
+    async def afinish(self, reason: str = "finish", *, final_message: str = "") -> StepResult:
+        """:meth:`finish` on the env's worker thread."""
+        return await self._pool().submit(lambda: self.finish(reason, final_message=final_message))
+
     async def aclose(self) -> None:
         """``close`` on a worker thread, not queued behind a running ``astep`` (it interrupts it)."""
         await run_detached(self.close)
@@ -419,9 +460,6 @@ class ClawGymEnv(gym.Env[str, Any]):
     @property
     def elapsed_steps(self) -> int:
         return self._steps
-
-
-_WORKSPACE = "/root/.openclaw/workspace"
 
 
 def _initial_workspace(task: Task) -> list[tuple[str, InputData, int]]:

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
-from clawgym_env.rollout.engine import Budgets, RolloutEngine, plan_episodes
+from clawgym_env.episode import Budgets
+from clawgym_env.rollout.engine import RolloutEngine, plan_episodes
 from clawgym_env.rollout.records import TrajectoryRecord, latest_by_key, now_iso, read_records
 from clawgym_env.tasks import Task, TaskSource, open_source
 
@@ -300,7 +301,7 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
         run_info = {
             "suite": config.suite, "source": getattr(source, "name", config.suite),
             "agent": _agent_info(config, records), "repeats": config.repeats, "concurrency": config.concurrency,
-            "run_seed": config.run_seed, "budgets": asdict(budgets), "selection": {
+            "run_seed": config.run_seed, "budgets": budgets.model_dump(), "selection": {
                 "limit": config.limit, "sample": config.sample, "categories": config.categories, "tasks": len(ids)},
             "episodes_planned": stats.planned, "episodes_run": stats.finished, "episodes_resumed": stats.skipped,
             "wall_s": stats.wall_s, "episodes_per_s": stats.episodes_per_s, "finished_at": now_iso(),

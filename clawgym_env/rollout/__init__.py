@@ -7,9 +7,10 @@ one episode (docs/trajectory-schema.md), exportable as an OpenClaw session.
 
 from __future__ import annotations
 
+from clawgym_env.episode import Budgets, EpisodeResult
+from clawgym_env.rollout.driver import Episode, run_episode
 from clawgym_env.rollout.engine import (
     AgentFactory,
-    Budgets,
     EpisodeSpec,
     RolloutEngine,
     RunStats,
@@ -30,7 +31,7 @@ from clawgym_env.rollout.records import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "AgentFactory", "Budgets", "EpisodeSpec", "RecordWriter", "RolloutEngine", "RunStats",
+    "SCHEMA_VERSION", "AgentFactory", "Budgets", "Episode", "EpisodeResult", "EpisodeSpec", "RecordWriter", "RolloutEngine", "RunStats",
     "ToolCallRecord", "TrajectoryRecord", "TurnRecord", "episode_seed", "export_sessions", "iter_records",
-    "latest_by_key", "plan_episodes", "read_records", "to_session_events",
+    "latest_by_key", "plan_episodes", "read_records", "run_episode", "to_session_events",
 ]

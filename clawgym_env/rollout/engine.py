@@ -19,52 +19,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
-import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.agents.base import Agent, AgentTurn
+from clawgym_env.agents.base import Agent
+from clawgym_env.episode import Budgets, EpisodeResult
+from clawgym_env.rollout.driver import Episode, run_episode
 from clawgym_env.rollout.records import (
-    BudgetName,
     RecordWriter,
-    ToolCallRecord,
     TrajectoryRecord,
-    TurnRecord,
     episode_id,
     latest_by_key,
     now_iso,
     read_records,
-    total_tokens,
 )
 from clawgym_env.tasks import Task, TaskSource
 
 log = logging.getLogger(__name__)
-
-CLOSING_MESSAGE: dict[str, Any] = {"role": "assistant", "content": ""}
-"""Stepped by the engine to end a budget-cut episode so the verifier scores the workspace; it is
-not kept in the record's messages (the agent never said it)."""
-
-
-@dataclass(frozen=True)
-class Budgets:
-    """Per-episode limits; None = unlimited. Hitting one truncates the episode and records which.
-
-    ``max_steps`` is the env's own ``max_steps`` (assistant turns). ``wall_s`` bounds the episode
-    from the end of ``reset`` (agent turns and tool calls; not task loading, sandbox start or the
-    final verification); an agent turn in flight at the deadline is cancelled, a tool call in flight
-    runs to its own timeout first. ``total_tokens`` is the sum over turns of the backend's
-    ``total_tokens`` (prompt + completion): once reached, no further turn is requested.
-    """
-
-    max_steps: int | None = None
-    wall_s: float | None = None
-    total_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -253,240 +229,50 @@ class RolloutEngine:
     async def run_episode(self, spec: EpisodeSpec, pool: ThreadPoolExecutor | None = None) -> TrajectoryRecord:
         """Run one episode to its end and return its record; never raises (but for cancellation)."""
         loop = asyncio.get_running_loop()
-        ep = _Episode(spec, self)
+        started_at = now_iso()
+        ep = Episode(spec.task_id)
         env: Any = None
         try:
             t = time.perf_counter()
             task, env = await loop.run_in_executor(pool, self._setup, spec.task_id)
-            ep.on_task(task, env)
+            ep.attach(env)
             ep.timings["setup"] = time.perf_counter() - t
             ep.stage = "agent"
             agent = self.agent_factory(task)
-            agent.begin_episode(task)
-            ep.agent_config = _safe_config(agent)
-            ep.stage = "env"
-            t = time.perf_counter()
-            _, info = await env.areset(seed=spec.seed)
-            ep.timings["reset"] = time.perf_counter() - t
-            ep.absorb(info)
-            await self._loop(ep, env, agent)
+            result = await run_episode(env, agent, self.budgets, seed=spec.seed,
+                                       score_truncated=self.score_truncated, episode=ep)
         except asyncio.CancelledError:
             if env is not None:
                 env.close()  # synchronous on purpose: a cancelled loop may not run another thread hop
             raise
         except Exception as exc:  # crash isolation: this episode fails, the run goes on
             ep.fail(ep.stage, exc)
+            result = ep.result()
         if env is not None:
             try:
                 await loop.run_in_executor(pool, env.close)
             except Exception as exc:  # a failing close must not lose the record
                 ep.note_close_error(exc)
-        return ep.record()
+                result.error = ep.error
+        return self._record(spec, result, started_at, ep.t0)
 
-    async def _loop(self, ep: _Episode, env: Any, agent: Agent) -> None:
-        budgets = self.budgets
-        # the agent's clock starts when the workspace is ready (task load and sandbox start excluded)
-        deadline = time.perf_counter() + budgets.wall_s if budgets.wall_s is not None else None
-        while True:
-            if budgets.total_tokens is not None and ep.tokens >= budgets.total_tokens:
-                ep.budget_hit = "tokens"
-                break
-            timeout = None
-            if deadline is not None:
-                timeout = deadline - time.perf_counter()
-                if timeout <= 0:
-                    ep.budget_hit = "wall_s"
-                    break
-            t = time.perf_counter()
-            ep.stage = "agent"
-            try:
-                turn = await asyncio.wait_for(agent.act(ep.messages, ep.tools), timeout)
-            except Exception as exc:
-                if isinstance(exc, TimeoutError) and deadline is not None and time.perf_counter() >= deadline:
-                    ep.budget_hit = "wall_s"
-                    break
-                if getattr(exc, "kind", None) == "context_length":  # AgentError: the context is full
-                    ep.budget_hit = "context_length"
-                    break
-                raise
-            agent_s = time.perf_counter() - t
-            ep.stage = "env"
-            t = time.perf_counter()
-            _, reward, terminated, truncated, info = await env.astep(turn.message)
-            ep.on_step(turn, agent_s, time.perf_counter() - t, reward, terminated, truncated, info,
-                       getattr(env, "last_timings", None))
-            if terminated or truncated:
-                return
-        # a budget cut the episode short: end it (scored unless disabled) and mark it truncated
-        ep.truncated = True
-        if self.score_truncated:
-            ep.stage = "env"
-            t = time.perf_counter()
-            n_messages = len(ep.messages)
-            _, reward, _, _, info = await env.astep(dict(CLOSING_MESSAGE))
-            ep.on_closing(reward, info, time.perf_counter() - t, getattr(env, "last_timings", None), n_messages)
-
-
-class _Episode:
-    """Accumulates one episode's record as it runs."""
-
-    def __init__(self, spec: EpisodeSpec, engine: RolloutEngine):
-        self.spec = spec
-        self.engine = engine
-        self.stage = "task_load"
-        """Where the episode is (``task_load``, ``agent``, ``env``): names the culprit of an exception."""
-        self.t0 = time.perf_counter()
-        self.started_at = now_iso()
-        self.category = ""
-        self.env_config: dict[str, Any] = {}
-        self.agent_config: dict[str, Any] = {}
-        self.messages: list[dict[str, Any]] = []
-        self.tools: list[dict[str, Any]] = []
-        self.tool_calls: list[ToolCallRecord] = []
-        self.turns: list[TurnRecord] = []
-        self.usage: dict[str, int] = {}
-        self.tokens = 0
-        self.model: str | None = None
-        self.timings: dict[str, float | None] = {"setup": None, "reset": None, "agent": 0.0, "env": 0.0,
-                                                 "tools": 0.0, "verifier": None}
-        self.reward = 0.0
-        self.terminated = False
-        self.truncated = False
-        self.budget_hit: BudgetName | None = None
-        self.final_info: dict[str, Any] | None = None
-        self.infra_error: str | None = None
-        self.error: dict[str, Any] | None = None
-
-    def on_task(self, task: Task, env: Any) -> None:
-        self.category = str(task.metadata.get("category") or "")
-        self.env_config = {k: getattr(env, k) for k in ("backend", "profile", "max_steps", "max_tool_calls_per_step",
-                                                        "seed_bootstrap") if hasattr(env, k)}
-        if getattr(env, "judge_config", None) is not None:
-            self.env_config["judge_model"] = env.judge_config.model
-
-    def absorb(self, info: dict[str, Any]) -> None:
-        self.messages = list(info["messages"])
-        self.tools = list(info.get("tools") or [])
-
-    def on_step(self, turn: AgentTurn, agent_s: float, env_s: float, reward: float, terminated: bool,
-                truncated: bool, info: dict[str, Any], last_timings: dict[str, Any] | None) -> None:
-        index = len(self.turns)
-        before = len(self.messages)
-        self.absorb(info)
-        self._tool_calls(index, before, info, last_timings)
-        usage = {k: int(v) for k, v in (turn.usage or {}).items() if isinstance(v, (int, float))}
-        for k, v in usage.items():
-            self.usage[k] = self.usage.get(k, 0) + v
-        self.tokens += total_tokens(usage)
-        self.model = turn.model or self.model
-        n_calls = sum(len(m.get("tool_calls") or []) for m in self.messages[before:] if m.get("role") == "assistant")
-        self.turns.append(TurnRecord(index=index, usage=usage, agent_s=agent_s, env_s=env_s, tool_calls=n_calls,
-                                     model=turn.model, raw=_jsonable(turn.raw)))
-        self.timings["agent"] = (self.timings["agent"] or 0.0) + agent_s
-        self.timings["env"] = (self.timings["env"] or 0.0) + env_s
-        if info.get("infra_error"):
-            self.infra_error = str(info["infra_error"])
-        if terminated or truncated:
-            self.reward = float(reward)
-            self.terminated, self.truncated = terminated, truncated
-            self.final_info = info
-            max_steps = self.env_config.get("max_steps")
-            if truncated and not self.infra_error and max_steps is not None and index + 1 >= max_steps:
-                self.budget_hit = "steps"
-            self._verifier_time(last_timings)
-
-    def on_closing(self, reward: float, info: dict[str, Any], env_s: float, last_timings: dict[str, Any] | None,
-                   n_messages: int) -> None:
-        """The engine's closing step: keep its score, drop its message."""
-        self.reward = float(reward)
-        self.final_info = info
-        self.messages = list(info["messages"])[:n_messages]
-        self.timings["env"] = (self.timings["env"] or 0.0) + env_s
-        if info.get("infra_error"):
-            self.infra_error = str(info["infra_error"])
-        self._verifier_time(last_timings)
-
-    def _verifier_time(self, last_timings: dict[str, Any] | None) -> None:
-        if last_timings and last_timings.get("verifier_s") is not None:
-            self.timings["verifier"] = float(last_timings["verifier_s"])
-
-    def _tool_calls(self, turn: int, before: int, info: dict[str, Any], last_timings: dict[str, Any] | None) -> None:
-        new = self.messages[before:]
-        results = {m.get("tool_call_id"): m for m in new if m.get("role") == "tool"}
-        status = {r.get("tool_call_id"): r for r in info.get("tool_results") or []}
-        durations = list((last_timings or {}).get("tools_s") or [])
-        executed = 0
-        for m in new:
-            if m.get("role") != "assistant":
-                continue
-            for call in m.get("tool_calls") or []:
-                cid = call.get("id", "")
-                if cid not in results:  # not executed (the sandbox died first)
-                    continue
-                fn = call.get("function", {})
-                args = fn.get("arguments")
-                st = status.get(cid, {})
-                duration = durations[executed] if executed < len(durations) else None
-                executed += 1
-                self.timings["tools"] = (self.timings["tools"] or 0.0) + (duration or 0.0)
-                self.tool_calls.append(ToolCallRecord(
-                    turn=turn, id=cid, name=str(fn.get("name", "")),
-                    arguments=args if isinstance(args, str) else _json_text(args),
-                    result=str(results[cid].get("content") or ""), ok=st.get("ok"), error_kind=st.get("error_kind"),
-                    duration_s=duration))
-
-    def fail(self, stage: str, exc: BaseException) -> None:
-        kind = getattr(exc, "kind", None)
-        self.infra_error = f"{stage}: {type(exc).__name__}" + (f" ({kind})" if kind else "") + f": {exc}"
-        self.error = {"where": stage, "type": type(exc).__name__, "kind": kind, "message": str(exc),
-                      "traceback": "".join(traceback.format_exception(exc))[-4000:]}
-        self.truncated = not self.terminated
-
-    def note_close_error(self, exc: BaseException) -> None:
-        self.error = {**(self.error or {}), "close_error": f"{type(exc).__name__}: {exc}"}
-
-    def record(self) -> TrajectoryRecord:
-        info = self.final_info or {}
-        self.timings["total"] = time.perf_counter() - self.t0
-        engine = self.engine
+    def _record(self, spec: EpisodeSpec, result: EpisodeResult, started_at: str, t0: float) -> TrajectoryRecord:
         return TrajectoryRecord(
-            episode_id=episode_id(self.spec.task_id, self.spec.repeat), task_id=self.spec.task_id,
-            source=engine._source_name, category=self.category, repeat=self.spec.repeat, seed=self.spec.seed,
-            run_seed=engine.run_seed, messages=self.messages, tools=self.tools, tool_calls=self.tool_calls,
-            turns=self.turns, final_message=info.get("final_message"), reward=self.reward,
-            terminated=self.terminated, truncated=self.truncated, budget_hit=self.budget_hit,
-            scored=info.get("verifier") is not None, verifier=info.get("verifier"), subscores=info.get("subscores"),
-            code_score=info.get("code_score"), rubric=info.get("rubric"), unscored=bool(info.get("unscored")),
-            infra_error=self.infra_error, error=self.error, steps=len(self.turns), usage=self.usage,
-            timings=self.timings, started_at=self.started_at, finished_at=now_iso(), agent=self.agent_config,
-            model=self.model or self.agent_config.get("model"), env_config=self.env_config,
-            budgets=asdict(engine.budgets), clawgym_version=engine._version,
+            episode_id=episode_id(spec.task_id, spec.repeat), task_id=spec.task_id, source=self._source_name,
+            category=result.category, repeat=spec.repeat, seed=spec.seed, run_seed=self.run_seed,
+            messages=result.messages, tools=result.tools, tool_calls=result.tool_calls, turns=result.turns,
+            final_message=result.final_message, reward=result.reward, terminated=result.terminated,
+            truncated=result.truncated, budget_hit=result.budget_hit, scored=result.scored, verifier=result.verifier,
+            subscores=result.subscores, code_score=result.code_score, rubric=result.rubric, unscored=result.unscored,
+            infra_error=str(result.infra_error) if result.infra_error is not None else None, error=result.error,
+            steps=result.steps, usage=result.usage, timings={**result.timings, "total": time.perf_counter() - t0},
+            started_at=started_at, finished_at=now_iso(), agent=result.agent_config,
+            model=result.model or result.agent_config.get("model"), env_config=result.env_config,
+            budgets=self.budgets.model_dump(), clawgym_version=self._version,
         )
 
 
-def _safe_config(agent: Any) -> dict[str, Any]:
-    try:
-        config = agent.config()
-        return _jsonable(dict(config))  # type: ignore[no-any-return]
-    except Exception as exc:  # the config is informational; never fail an episode over it
-        return {"agent": getattr(agent, "name", type(agent).__name__), "config_error": str(exc)}
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` if JSON can hold it, else a JSON-safe copy (unknown objects as their repr)."""
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return json.loads(json.dumps(value, default=repr))
-
-
 __all__ = [
-    "CLOSING_MESSAGE",
     "AgentFactory",
     "Budgets",
     "EpisodeSpec",

@@ -29,6 +29,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Self
 
+from clawgym_env.episode import StepResult
 from clawgym_env.tasks import Task, TaskSource
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,11 @@ class _EnvHost:
     def reset(self, handle: int, seed: int | None = None, options: dict[str, Any] | None = None) -> Any:
         return self._env(handle).reset(seed=seed, options=options)
 
-    def step(self, handle: int, action: Any) -> tuple[Any, ...]:
-        env = self._env(handle)
-        return (*env.step(action), env.last_timings)
+    def turn(self, handle: int, action: Any) -> Any:
+        return self._env(handle).turn(action)
+
+    def finish(self, handle: int, reason: str, final_message: str = "") -> Any:
+        return self._env(handle).finish(reason, final_message=final_message)
 
     def close(self, handle: int) -> bool:
         with self._lock:
@@ -375,8 +378,8 @@ class WorkerDiedError(RuntimeError):
 
 
 class RemoteEnv:
-    """A ClawGymEnv on a Ray worker, used like a local one: async ``areset``/``astep``, sync
-    ``reset``/``step``, and ``close`` (idempotent; never raises for a dead worker)."""
+    """A ClawGymEnv on a Ray worker, used like a local one: async ``areset``/``aturn``/``afinish``
+    (and ``astep``), their sync twins, and ``close`` (idempotent; never raises for a dead worker)."""
 
     def __init__(self, pool: RayEnvPool, slot: _Slot, generation: int, handle: int, attrs: dict[str, Any],
                  task: Task | None):
@@ -415,20 +418,36 @@ class RemoteEnv:
     async def areset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         return await self._call("reset", seed, options)  # type: ignore[no-any-return]
 
+    async def aturn(self, action: Any) -> StepResult:
+        return self._timed(await self._call("turn", action))
+
+    async def afinish(self, reason: str = "finish", *, final_message: str = "") -> StepResult:
+        return self._timed(await self._call("finish", reason, final_message))
+
     async def astep(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        *out, self.last_timings = await self._call("step", action)
-        return tuple(out)  # type: ignore[return-value]
+        return (await self.aturn(action)).as_gym()
+
+    def _timed(self, result: StepResult) -> StepResult:
+        self.last_timings = {"tools_s": [r.duration_s for r in result.tool_results], "verifier_s": result.verifier_s}
+        return result
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         self._check()
         return self._pool._get(self._slot, self._generation,  # type: ignore[no-any-return]
                                self._slot.actor.reset.remote(self._handle, seed, options))
 
-    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+    def turn(self, action: Any) -> StepResult:
         self._check()
-        *out, self.last_timings = self._pool._get(self._slot, self._generation,
-                                                  self._slot.actor.step.remote(self._handle, action))
-        return tuple(out)  # type: ignore[return-value]
+        return self._timed(self._pool._get(self._slot, self._generation,
+                                           self._slot.actor.turn.remote(self._handle, action)))
+
+    def finish(self, reason: str = "finish", *, final_message: str = "") -> StepResult:
+        self._check()
+        return self._timed(self._pool._get(self._slot, self._generation,
+                                           self._slot.actor.finish.remote(self._handle, reason, final_message)))
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        return self.turn(action).as_gym()
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Close the remote env (waits up to ``timeout_s``; a dead worker took it down already)."""

@@ -20,54 +20,17 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Literal, Self
+from typing import IO, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clawgym_env.episode import BudgetName, ToolCallRecord, TurnRecord
 from clawgym_env.transcript import to_openclaw_session
 
 SCHEMA_VERSION = 1
 """Version of :class:`TrajectoryRecord`; readers refuse records from a newer major schema."""
 
-BudgetName = Literal["steps", "wall_s", "tokens", "context_length"]
 WORKSPACE = "/root/.openclaw/workspace"
-
-
-class ToolCallRecord(BaseModel):
-    """One tool call the env executed, with what it answered."""
-
-    model_config = ConfigDict(extra="allow")
-
-    turn: int
-    """Index of the assistant turn that made the call (0-based)."""
-    id: str
-    name: str
-    arguments: str
-    """The arguments as the assistant message carries them (a JSON string, possibly malformed)."""
-    result: str
-    """The tool result text the model saw next."""
-    ok: bool | None = None
-    error_kind: str | None = None
-    """Why the call failed (``unknown_tool``, ``bad_arguments``, ``validation``, ``tool_error``); None when ok."""
-    duration_s: float | None = None
-
-
-class TurnRecord(BaseModel):
-    """One assistant turn: what it cost and how long agent and env took."""
-
-    model_config = ConfigDict(extra="allow")
-
-    index: int
-    usage: dict[str, int] = Field(default_factory=dict)
-    """Token counts as the backend reported them (``prompt_tokens``, ``completion_tokens``, ...)."""
-    agent_s: float = 0.0
-    """Wall time of ``agent.act`` (model latency)."""
-    env_s: float = 0.0
-    """Wall time of ``env.step`` (tool calls; the verifier too on the last turn)."""
-    tool_calls: int = 0
-    model: str | None = None
-    raw: Any = None
-    """``AgentTurn.raw``: backend extras (finish reason, token ids, retries), kept as given."""
 
 
 class TrajectoryRecord(BaseModel):

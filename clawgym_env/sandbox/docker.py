@@ -213,13 +213,15 @@ class DockerSandbox(ServerSandbox):
         lifetime_s: hard lifetime of each container (labels; the reaper enforces it).
         pool: take started containers from this pool instead of starting them here.
         recycle: reuse the container between episodes (kill + wipe); False = a new one each launch.
-        shared_pool: with no ``pool`` given, draw from the process-wide pool when $CLAWGYM_DOCKER_POOL
-            is set (see pool.py).
+        shared_pool: with no ``pool`` given, draw from the process-wide pool of ``pool_size`` started
+            containers (see pool.py).
+        pool_size: that pool's size; None = $CLAWGYM_DOCKER_POOL, else 0 (no pool).
     """
 
     def __init__(self, config: SandboxConfig | None = None, host_workspace: Path | None = None, *,
                  image: str | None = None, cpus: float | None = None, lifetime_s: float = DEFAULT_LIFETIME_S,
-                 pool: DockerPool | None = None, recycle: bool = True, shared_pool: bool = True):
+                 pool: DockerPool | None = None, recycle: bool = True, shared_pool: bool = True,
+                 pool_size: int | None = None):
         super().__init__(config)
         self.client = docker_client()
         self._cli = docker_cli()
@@ -229,6 +231,7 @@ class DockerSandbox(ServerSandbox):
         self.lifetime_s = lifetime_s
         self.pool = pool if host_workspace is None else None  # a pooled container mounts its own workspace
         self.recycle = recycle
+        self.pool_size = pool_size
         self.workspace = WORKSPACE
         self.uid = None  # the agent is root in the container; no per-sandbox host uid
         self._owns_workspace = host_workspace is None

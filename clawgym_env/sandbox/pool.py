@@ -162,11 +162,14 @@ _shared_lock = threading.Lock()
 
 
 def shared_pool(sandbox: DockerSandbox) -> DockerPool | None:
-    """The process-wide pool for ``sandbox``'s settings when $CLAWGYM_DOCKER_POOL is a size > 0."""
-    try:
-        size = int(os.environ.get("CLAWGYM_DOCKER_POOL", "0"))
-    except ValueError:
-        return None
+    """The process-wide pool for ``sandbox``'s settings when its ``pool_size`` (default
+    $CLAWGYM_DOCKER_POOL) is > 0."""
+    size = sandbox.pool_size
+    if size is None:
+        try:
+            size = int(os.environ.get("CLAWGYM_DOCKER_POOL", "0"))
+        except ValueError:
+            return None
     if size <= 0:
         return None
     key = sandbox.pool_key()
