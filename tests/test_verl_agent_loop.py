@@ -49,7 +49,7 @@ from verl.workers.rollout.replica import TokenOutput
 
 import clawgym_env  # registers ClawGym/task-*
 from clawgym_env.integrations.cli import add_rl_parser
-from clawgym_env.integrations.verl_agent_loop import CLOSING_MESSAGE, REWARD_EXTRA_KEYS, ClawAgentLoop
+from clawgym_env.integrations.verl_agent_loop import REWARD_EXTRA_KEYS, ClawAgentLoop
 from clawgym_env.integrations.verl_data import build_rl_parquet, load_task_ref, task_from_row
 from clawgym_env.sft.tiny import build_tiny_model, build_tiny_tokenizer
 from clawgym_env.synth.builtin import BuiltinSource
@@ -190,14 +190,19 @@ def watch(loop: ClawAgentLoop, seen: Seen) -> None:
     def make_and_watch(task: Any) -> Any:
         env = make(task)
         seen.envs.append(env)
-        astep = env.astep
+        aturn, afinish = env.aturn, env.afinish
 
-        async def recording_astep(action: Any) -> Any:
-            result = await astep(action)
-            seen.infos.append(result[4])
+        async def recording_aturn(action: Any) -> Any:
+            result = await aturn(action)
+            seen.infos.append(result.info)
             return result
 
-        env.astep = recording_astep
+        async def recording_afinish(*args: Any, **kwargs: Any) -> Any:
+            result = await afinish(*args, **kwargs)
+            seen.infos.append(result.info)
+            return result
+
+        env.aturn, env.afinish = recording_aturn, recording_afinish
         return env
 
     loop._make_env = make_and_watch  # type: ignore[method-assign]
@@ -213,8 +218,8 @@ def direct_reward(task_id: str, texts: list[str], *, max_steps: int = 64, close:
             if terminated or truncated:
                 return reward, info
         assert close, "the script ended before the episode"
-        _, reward, _, _, info = env.step(dict(CLOSING_MESSAGE))
-        return reward, info
+        result = env.unwrapped.finish("tokens")
+        return result.reward, result.info
     finally:
         env.close()
 
@@ -623,10 +628,10 @@ def test_env_exception_is_an_infra_failure(cfg: Any, tok: Any, rows: list[dict[s
         def broken(task: Any) -> Any:
             env = make(task)
 
-            async def astep(action: Any) -> Any:
+            async def aturn(action: Any) -> Any:
                 raise RuntimeError("worker thread died")
 
-            env.astep = astep
+            env.aturn = aturn
             return env
 
         loop._make_env = broken  # type: ignore[method-assign]

@@ -18,8 +18,9 @@ from clawgym_env.tasks.model import Task
 class AgentTurn:
     """One assistant turn and what it cost."""
 
-    message: dict[str, Any]
-    """OpenAI-format assistant message: ``{"role": "assistant", "content": ..., "tool_calls": [...]}``."""
+    message: dict[str, Any] | str
+    """OpenAI-format assistant message: ``{"role": "assistant", "content": ..., "tool_calls": [...]}``;
+    or, for token-level policies (the veRL loop), the model's raw text, which the env parses."""
     usage: dict[str, int] = field(default_factory=dict)
     """Token counts as the backend reports them (``prompt_tokens``, ``completion_tokens``)."""
     latency_s: float = 0.0

@@ -12,10 +12,15 @@ One :class:`~clawgym_env.env.ClawGymEnv` (one sandbox) per trajectory, built fro
    the tool messages → those are appended as CT renders them (mask 0, logprob 0.0).
    History is never re-tokenized: what the model generated is exactly what it is trained on.
 3. The episode ends when the env ends it (a turn without tool calls, or ``max_turns`` reached: the
-   env's own truncation) or when the token budget is spent (then it is closed with an empty
-   assistant turn, like the rollout engine does, and marked truncated). Ended episodes are scored by
-   the task's verifier (truncated ones too, unless ``score_on_truncation=False``), and that reward
-   is ``reward_score``, so veRL needs no reward function.
+   env's own truncation) or when the token budget is spent (then ``env.finish`` scores it, as the
+   rollout engine does, and it is marked truncated). Ended episodes are scored by the task's
+   verifier (truncated ones too, unless ``score_on_truncation=False``), and that reward is
+   ``reward_score``, so veRL needs no reward function.
+
+The loop is an adapter over :func:`clawgym_env.rollout.driver.run_episode`, the same episode loop
+the rollout engine runs: the policy is an agent (:class:`_TokenAgent`) whose turns come from veRL's
+token server and which keeps the token stream; budgets, scoring, crash isolation and the typed
+result are the driver's.
 
 Why CT rather than hand-rolled ``apply_chat_template`` prefix deltas: CT is veRL's own multi-turn
 tokenizer for this (``ToolAgentLoop`` uses it), picked by the model's ``model_type`` (qwen2/qwen3 →
@@ -56,9 +61,8 @@ import logging
 import os
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from functools import partial
 from typing import Any, TypeVar
 from uuid import uuid4
 
@@ -66,17 +70,17 @@ from omegaconf import DictConfig, OmegaConf
 from verl.experimental.agent_loop.agent_loop import AgentLoopBase, AgentLoopMetrics, AgentLoopOutput, register
 from verl.workers.rollout.replica import TokenOutput
 
+from clawgym_env.agents.base import AgentTurn
 from clawgym_env.env import ClawGymEnv
+from clawgym_env.episode import EnvConfig, EpisodeResult
 from clawgym_env.integrations.verl_data import AGENT_NAME, task_from_row
+from clawgym_env.rollout.driver import BudgetExhausted, run_episode
 from clawgym_env.tasks import Task
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "WARN"))
 
 T = TypeVar("T")
-
-CLOSING_MESSAGE: dict[str, Any] = {"role": "assistant", "content": ""}
-"""Ends an episode the token budget cut short (no tool call: the env runs the verifier)."""
 
 REWARD_EXTRA_KEYS = ("verifier_reward", "infra_error", "turns", "truncated")
 """``reward_extra_info`` keys, the same on every sample (veRL takes the key set from the first)."""
@@ -133,24 +137,26 @@ def env_slots(limit: int) -> asyncio.Semaphore:
     return sem
 
 
+class PromptTooLongError(ValueError):
+    """A task's initial prompt does not fit ``rollout.prompt_length``: a data error, raised (veRL would
+    cut the system prompt off the left)."""
+
+
 @dataclass
-class _Episode:
-    """One trajectory's state: the token stream and what the env said."""
+class _TokenStream:
+    """One trajectory's token stream: what the model generated (mask 1) and the env's messages as
+    CT renders them (mask 0), never re-tokenized."""
 
     request_id: str
     prompt_ids: list[int] = field(default_factory=list)
     runtime_ids: list[int] = field(default_factory=list)  # prompt + response so far
     mask: list[int] = field(default_factory=list)
     logprobs: list[float] | None = None
-    turns: int = 0  # assistant turns
+    turns: int = 0  # assistant turns generated
     context_turns: int = 0  # tool-result groups appended
-    reward: float = 0.0
-    truncated: bool = False
-    infra_error: str | None = None
-    task_id: str = ""
+    seen: int = 0  # messages the policy had seen at its last turn
+    last_ids: list[int] = field(default_factory=list)
     generate_s: float = 0.0
-    env_s: float = 0.0
-    verifier_s: float = 0.0
     num_preempted: int | None = None
     min_global_steps: Any = None
     max_global_steps: Any = None
@@ -158,6 +164,54 @@ class _Episode:
     @property
     def response_ids(self) -> list[int]:
         return self.runtime_ids[len(self.prompt_ids):]
+
+
+class _TokenAgent:
+    """The policy as a ClawGym agent for :func:`run_episode`: each turn extends the token stream with
+    the env's new messages (mask 0), then generates (mask 1) within what is left of the response
+    budget; the generated text is the env's action. A spent budget raises
+    :class:`BudgetExhausted`, which the driver turns into a scored truncation."""
+
+    name = "verl"
+
+    def __init__(self, loop: ClawAgentLoop, stream: _TokenStream, sampling_params: dict[str, Any], task_id: str):
+        self.loop = loop
+        self.stream = stream
+        self.sampling_params = sampling_params
+        self.task_id = task_id
+
+    def begin_episode(self, task: Task) -> None:
+        pass
+
+    def config(self) -> dict[str, Any]:
+        return {"agent": self.name}
+
+    async def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AgentTurn:
+        loop, st = self.loop, self.stream
+        if not st.prompt_ids:
+            st.prompt_ids = await loop._in_thread(
+                lambda: loop.continuous_token_builder.build_initial_tokens(messages, tools=tools))
+            if len(st.prompt_ids) > loop.prompt_length:
+                raise PromptTooLongError(
+                    f"task {self.task_id}: the initial prompt is {len(st.prompt_ids)} tokens, more than "
+                    f"rollout.prompt_length={loop.prompt_length}; raise data.max_prompt_length")
+            st.runtime_ids = list(st.prompt_ids)
+        else:
+            if (not st.last_ids or st.last_ids[-1] not in loop.end_ids) and len(st.mask) < loop.response_length:
+                loop._append_context(st, [loop.turn_end_id])  # close the cut-off turn
+            if not await loop._merge_context(st, messages[: st.seen + 1], messages, tools):
+                raise BudgetExhausted("tokens")  # the tool results do not fit
+        st.seen = len(messages)
+        remaining = loop.response_length - len(st.mask)
+        if remaining <= 0:
+            raise BudgetExhausted("tokens")
+        ids = await loop._generate(st, self.sampling_params, min(loop.settings.max_tokens_per_turn, remaining))
+        st.turns += 1
+        st.last_ids = ids
+        text_ids = ids
+        while text_ids and text_ids[-1] in loop.end_ids:
+            text_ids = text_ids[:-1]
+        return AgentTurn(message=loop.tokenizer.decode(text_ids, skip_special_tokens=False))
 
 
 @register(AGENT_NAME)
@@ -173,6 +227,9 @@ class ClawAgentLoop(AgentLoopBase):
             "max_env_concurrency": max_env_concurrency, "score_on_truncation": score_on_truncation,
             "on_infra_error": on_infra_error, "env_kwargs": env_kwargs,
         })
+        self.env_config = EnvConfig.from_kwargs(**{
+            "prestart_next": False, **self.settings.env_kwargs, "max_steps": self.settings.max_turns,
+            "score_on_truncation": self.settings.score_on_truncation})
         mode = self.settings.on_infra_error
         if mode == "auto":
             mode = "drop" if self.config.get("trainer", {}).get("use_v1", False) else "mask"
@@ -189,21 +246,10 @@ class ClawAgentLoop(AgentLoopBase):
 
     # ------------------------------------------------------------------ helpers
     def _make_env(self, task: Task) -> ClawGymEnv:
-        kwargs = {"prestart_next": False, **self.settings.env_kwargs, "max_steps": self.settings.max_turns,
-                  "score_on_truncation": self.settings.score_on_truncation}
-        return ClawGymEnv(task, **kwargs)
+        return ClawGymEnv(task, config=self.env_config)
 
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-
-    async def _env_call(self, ep: _Episode, call: Callable[[], Awaitable[T]]) -> T:
-        """An env call (``areset``/``astep`` run on the env's own thread) under the process cap."""
-        async with env_slots(self.settings.max_env_concurrency):
-            t = time.perf_counter()
-            try:
-                return await call()
-            finally:
-                ep.env_s += time.perf_counter() - t
 
     async def _close(self, env: ClawGymEnv) -> None:
         try:
@@ -218,20 +264,29 @@ class ClawAgentLoop(AgentLoopBase):
     # ------------------------------------------------------------------ run
     async def run(self, sampling_params: dict[str, Any],
                   **kwargs: Any) -> AgentLoopOutput | list[AgentLoopOutput]:
-        ep = _Episode(request_id=self._request_id(int(kwargs.get("priority") or 0)))
+        stream = _TokenStream(request_id=self._request_id(int(kwargs.get("priority") or 0)))
         if sampling_params.get("logprobs"):
-            ep.logprobs = []
+            stream.logprobs = []
         # a bad row is a data error, not infrastructure: it raises
         task = await self._in_thread(task_from_row, kwargs.get("extra_info"))
-        ep.task_id = task.task_id
+        slots = env_slots(self.settings.max_env_concurrency)
         env: ClawGymEnv | None = None
+        result: EpisodeResult | None = None
+        infra_error: str | None = None
+        build_s = 0.0
         try:
+            t = time.perf_counter()
             try:
-                env = await self._env_call(ep, partial(self._in_thread, self._make_env, task))
+                async with slots:
+                    env = await self._in_thread(self._make_env, task)
             except Exception as exc:  # noqa: BLE001 -- any env failure is infrastructure, not a score
-                ep.infra_error = f"env construction failed: {exc!r}"
+                infra_error = f"env construction failed: {exc!r}"
+            build_s = time.perf_counter() - t
             if env is not None:
-                await self._play(env, ep, sampling_params)
+                agent = _TokenAgent(self, stream, sampling_params, task.task_id)
+                result = await run_episode(env, agent, seed=None, score_truncated=self.settings.score_on_truncation,
+                                           env_slots=slots, propagate=(PromptTooLongError,))
+                infra_error = _infra_error(result)
         except asyncio.CancelledError:
             if env is not None:
                 closing, env = env, None
@@ -243,77 +298,9 @@ class ClawAgentLoop(AgentLoopBase):
         finally:
             if env is not None:
                 await self._close(env)
-        return await self._output(ep, kwargs)
+        return await self._output(stream, task.task_id, result, infra_error, build_s, kwargs)
 
-    async def _play(self, env: ClawGymEnv, ep: _Episode, sampling_params: dict[str, Any]) -> None:
-        try:
-            _, info = await self._env_call(ep, env.areset)
-        except Exception as exc:  # noqa: BLE001 -- the sandbox did not start: infrastructure
-            ep.infra_error = f"reset failed: {exc!r}"
-            return
-        messages, tools = info["messages"], info["tools"]
-        ep.prompt_ids = await self._in_thread(
-            lambda: self.continuous_token_builder.build_initial_tokens(messages, tools=tools))
-        if len(ep.prompt_ids) > self.prompt_length:  # veRL would cut the system prompt off the left
-            raise ValueError(f"task {ep.task_id}: the initial prompt is {len(ep.prompt_ids)} tokens, "
-                             f"more than rollout.prompt_length={self.prompt_length}; "
-                             "raise data.max_prompt_length")
-        ep.runtime_ids = list(ep.prompt_ids)
-
-        while True:
-            remaining = self.response_length - len(ep.mask)
-            if remaining <= 0:
-                break
-            cap = min(self.settings.max_tokens_per_turn, remaining)
-            ids = await self._generate(ep, sampling_params, cap)
-            ep.turns += 1
-            text_ids = ids
-            while text_ids and text_ids[-1] in self.end_ids:
-                text_ids = text_ids[:-1]
-            text = self.tokenizer.decode(text_ids, skip_special_tokens=False)
-            before = len(messages)
-            try:
-                _, reward, terminated, truncated, info = await self._env_call(ep, partial(env.astep, text))
-            except Exception as exc:  # noqa: BLE001 -- the env broke (its step never raises for bad actions)
-                ep.infra_error = f"step failed: {exc!r}"
-                return
-            if self._ended(ep, reward, terminated, truncated, info, env):
-                return
-            messages = info["messages"]
-            if (not ids or ids[-1] not in self.end_ids) and len(ep.mask) < self.response_length:
-                self._append_context(ep, [self.turn_end_id])  # close the cut-off turn
-            if not await self._merge_context(ep, messages[: before + 1], messages, tools):
-                break  # the tool results do not fit: the budget is spent
-
-        # the token budget cut the episode short: end it (scored unless disabled) and mark it truncated
-        ep.truncated = True
-        if not self.settings.score_on_truncation:
-            ep.reward = 0.0
-            return
-        try:
-            _, reward, _, _, info = await self._env_call(ep, partial(env.astep, dict(CLOSING_MESSAGE)))
-        except Exception as exc:  # noqa: BLE001 -- as above
-            ep.infra_error = f"closing step failed: {exc!r}"
-            return
-        self._ended(ep, reward, True, True, info, env)
-
-    def _ended(self, ep: _Episode, reward: float, terminated: bool, truncated: bool, info: dict[str, Any],
-               env: ClawGymEnv) -> bool:
-        """Record an env step's outcome; True when the episode is over (or failed)."""
-        ep.verifier_s += float((env.last_timings or {}).get("verifier_s") or 0.0)
-        if info.get("infra_error"):
-            ep.infra_error = str(info["infra_error"])
-            return True
-        if info.get("unscored"):
-            ep.infra_error = "the task cannot be scored without a rubric judge (env judge=...)"
-            return True
-        if terminated or truncated:
-            ep.reward = float(reward)
-            ep.truncated = ep.truncated or bool(truncated)
-            return True
-        return False
-
-    async def _generate(self, ep: _Episode, sampling_params: dict[str, Any], cap: int) -> list[int]:
+    async def _generate(self, ep: _TokenStream, sampling_params: dict[str, Any], cap: int) -> list[int]:
         """One model turn (at most ``cap`` tokens) appended to the stream (mask 1); returns its ids."""
         params = {**sampling_params, "max_tokens": cap}
         t = time.perf_counter()
@@ -341,13 +328,13 @@ class ClawAgentLoop(AgentLoopBase):
             ep.logprobs = logprobs
         return ids
 
-    def _append_context(self, ep: _Episode, ids: list[int]) -> None:
+    def _append_context(self, ep: _TokenStream, ids: list[int]) -> None:
         ep.runtime_ids = ep.runtime_ids + ids
         ep.mask = ep.mask + [0] * len(ids)
         if ep.logprobs is not None:
             ep.logprobs = ep.logprobs + [0.0] * len(ids)
 
-    async def _merge_context(self, ep: _Episode, previous: list[dict[str, Any]],
+    async def _merge_context(self, ep: _TokenStream, previous: list[dict[str, Any]],
                              messages: list[dict[str, Any]],
                              tools: list[dict[str, Any]]) -> bool:
         """Append the env's new (tool) messages as CT renders them (mask 0); False if they overflow
@@ -363,15 +350,16 @@ class ClawAgentLoop(AgentLoopBase):
         return True
 
     # ------------------------------------------------------------------ output
-    async def _output(self, ep: _Episode, kwargs: dict[str, Any]) -> AgentLoopOutput | list[AgentLoopOutput]:
-        masked = ep.infra_error is not None
+    async def _output(self, ep: _TokenStream, task_id: str, result: EpisodeResult | None, infra_error: str | None,
+                      build_s: float, kwargs: dict[str, Any]) -> AgentLoopOutput | list[AgentLoopOutput]:
+        masked = infra_error is not None
         if masked and self.on_infra_error == "drop":
             logger.warning("dropping the trajectory of task %s (infrastructure failure, not scored): %s",
-                           ep.task_id, ep.infra_error)
+                           task_id, infra_error)
             return []
         if masked:
             logger.warning("masking out the trajectory of task %s (infrastructure failure, not scored): %s",
-                           ep.task_id, ep.infra_error)
+                           task_id, infra_error)
         prompt_ids = ep.prompt_ids
         if not prompt_ids:  # failed before the env gave its messages: render the row's prompt
             raw = kwargs.get("raw_prompt")
@@ -386,7 +374,9 @@ class ClawAgentLoop(AgentLoopBase):
                 response_ids = [self.turn_end_id]
             mask = [0] * len(response_ids)
             logprobs = [0.0] * len(response_ids) if logprobs is not None else None
-        reward = 0.0 if masked else ep.reward
+        reward = 0.0 if masked or result is None else result.reward
+        timings = result.timings if result is not None else {}
+        env_s = build_s + float(timings.get("reset") or 0.0) + float(timings.get("env") or 0.0)
         global_steps = kwargs.get("global_steps")
         return AgentLoopOutput(
             prompt_ids=prompt_ids,
@@ -395,22 +385,32 @@ class ClawAgentLoop(AgentLoopBase):
             response_logprobs=logprobs,
             reward_score=reward,
             num_turns=1 + ep.turns + ep.context_turns,
-            metrics=AgentLoopMetrics(generate_sequences=ep.generate_s, tool_calls=ep.env_s,
-                                     compute_score=ep.verifier_s,
+            metrics=AgentLoopMetrics(generate_sequences=ep.generate_s, tool_calls=env_s,
+                                     compute_score=float(timings.get("verifier") or 0.0),
                                      num_preempted=ep.num_preempted if ep.num_preempted is not None else -1),
             extra_fields={
                 "reward_extra_info": {"verifier_reward": reward, "infra_error": int(masked),
                                       "turns": ep.turns,
-                                      "truncated": int(ep.truncated)},
+                                      "truncated": int(result is not None and result.budget_hit is not None)},
                 "turn_scores": [],
                 "tool_rewards": [],
                 "min_global_steps": ep.min_global_steps if ep.min_global_steps is not None else global_steps,
                 "max_global_steps": ep.max_global_steps if ep.max_global_steps is not None else global_steps,
-                "claw_task_id": ep.task_id,
-                "claw_error": ep.infra_error or "",
+                "claw_task_id": task_id,
+                "claw_error": infra_error or "",
             },
         )
 
 
-__all__ = ["CLOSING_MESSAGE", "REWARD_EXTRA_KEYS", "ClawAgentLoop", "ClawLoopSettings", "env_slots",
+def _infra_error(result: EpisodeResult) -> str | None:
+    """Why the episode's reward cannot train the policy: an infrastructure failure, or a task the
+    code verifier cannot score without a rubric judge."""
+    if result.infra_error is not None:
+        return str(result.infra_error)
+    if result.unscored:
+        return "the task cannot be scored without a rubric judge (env judge=...)"
+    return None
+
+
+__all__ = ["REWARD_EXTRA_KEYS", "ClawAgentLoop", "ClawLoopSettings", "PromptTooLongError", "env_slots",
            "resolve_settings"]
