@@ -20,8 +20,13 @@ How TRL (1.16) drives this class (``trl/trainer/grpo_trainer.py``):
   tokens out of the loss with ``tool_mask``). Each call is one real ``ClawGymEnv.step`` with a tool-call dict,
   so the text is exactly what the env (OpenClaw's tool surface) answers, errors included.
 * When the rollout ends (no tool call, ``max_tool_calling_iterations`` or ``max_completion_length`` reached)
-  TRL calls ``get_reward()``: that is the final assistant step without tool calls, so the task's verifier
-  runs and its reward is returned (logged as ``rewards/ClawGymTRLEnv/mean``).
+  TRL calls ``get_reward()``: that ends the episode with ``ClawGymEnv.finish`` (no assistant turn is added), so
+  the task's verifier runs and its reward is returned (logged as ``rewards/ClawGymTRLEnv/mean``).
+
+TRL inverts control (it calls the tools, one at a time, and asks for the reward at the end), so this class
+drives a :class:`~clawgym_env.rollout.driver.Episode` step by step, the state
+:func:`~clawgym_env.rollout.driver.run_episode` keeps for every other driver: the same typed steps, infra
+errors and results.
 
 Prompt split (see :func:`make_dataset`): the dataset's ``prompt`` holds OpenClaw's system prompt and an
 empty user message; ``reset`` returns the task's user request, which TRL appends to that user message. So
@@ -75,6 +80,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Self
 
+from clawgym_env.episode import EnvConfig, StepResult
+from clawgym_env.rollout.driver import Episode
 from clawgym_env.tasks import Task
 from clawgym_env.tools.schemas import CODING_TOOL_NAMES, schema_for
 
@@ -184,13 +191,12 @@ class ClawGymTRLEnv:
         self.episode_log = Path(episode_log) if episode_log is not None else None
         self.env_kwargs: dict[str, Any] = {"max_steps": 1024, "prestart_next": False, **env_kwargs,
                                            "profile": "coding"}
+        EnvConfig.from_kwargs(**self.env_kwargs)  # bad options fail here, not at the first reset
         self._env: Any = None  # ClawGymEnv
         self._env_key: tuple[Any, ...] | None = None
+        self._episode: Episode | None = None
         self._spec: str | None = None
-        self._done = True
-        self._reward: float | None = None  # the verifier's, once the env scored the episode
         self._final: float | None = None  # what get_reward returned
-        self._tool_calls = 0
         self._started = 0.0
         self.infra_error: str | None = None
         """Why the current episode cannot be scored (None when it can)."""
@@ -202,51 +208,47 @@ class ClawGymTRLEnv:
     # ------------------------------------------------------------------ TRL's hooks
     def reset(self, **row: Any) -> str:
         """Start the episode for ``row[task_column]``; returns the task's user request (TRL appends it to the
-        prompt's last user message). The previous episode's env is reused for the same task (unless it hit an
-        infrastructure error), else closed."""
+        prompt's last user message). The previous episode's env is reused for the same task and settings
+        (unless it hit an infrastructure error), else closed."""
         spec = row.get(self.task_column)
         if spec is None:
             raise KeyError(f"the dataset row has no {self.task_column!r} column (columns: {sorted(row)})")
         task, defaults = resolve_task(spec)
+        config = EnvConfig.from_kwargs(**{**defaults, **self.env_kwargs})
         if self.infra_error is not None:  # the last episode broke its env: start from a fresh one
             self._close_env()
         self._spec = os.fspath(spec)
-        self._done = False
-        self._reward = None
         self._final = None
-        self._tool_calls = 0
         self.infra_error = None
         self.last_info = None
         self._started = time.monotonic()
-        kwargs = {**defaults, **self.env_kwargs}
-        key = (task.task_id, task.source, tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+        key = (task.task_id, task.source, config.to_json())
         try:
             if self._env is None or self._env_key != key:
                 self._close_env()
                 from clawgym_env.env import ClawGymEnv
 
-                self._env = ClawGymEnv(task, **kwargs)
+                self._env = ClawGymEnv(task, config=config)
                 self._env_key = key
-            observation, _ = self._env.reset()
+            self._episode = Episode(task.task_id, self._env)
+            return self._episode.reset()
         except Exception as exc:  # noqa: BLE001 - the sandbox failed to start: an infra error, not a crash
+            self._episode = None
             self._infra(f"reset failed: {type(exc).__name__}: {exc}")
             self._close_env()
             return task.user_query
-        return observation
 
     def get_reward(self) -> float:
-        """End the episode (an assistant turn with no tool call), run the task's verifier and return its
-        reward; ``infra_error_reward`` if the episode hit an infrastructure error. Idempotent."""
+        """End the episode (``ClawGymEnv.finish``: no assistant turn is added), run the task's verifier and
+        return its reward; ``infra_error_reward`` if the episode hit an infrastructure error. Idempotent."""
         if self._final is not None:
             return self._final
-        if self._env is None or self._spec is None:
+        episode = self._episode
+        if episode is None or self._env is None:
             self._infra(self.infra_error or "get_reward() without a reset()")
-        elif not self._done:
-            self._step({"role": "assistant", "content": ""})
-        reward = self.infra_error_reward if self.infra_error is not None else self._reward
-        if reward is None:  # pragma: no cover - _step always sets one or the other
-            self._infra("the episode ended without a verdict")
-            reward = self.infra_error_reward
+        elif episode.final is None and self.infra_error is None:
+            self._run(lambda: episode.finish("get_reward"))
+        reward = self.infra_error_reward if self.infra_error is not None or episode is None else episode.reward
         self._final = reward
         self.episodes += 1
         self._log_episode(reward)
@@ -291,7 +293,6 @@ class ClawGymTRLEnv:
     def close(self) -> None:
         """Close the episode's env and sandbox. Safe to call twice; ``reset`` reopens."""
         self._close_env()
-        self._done = True
 
     def __enter__(self) -> Self:
         return self
@@ -321,34 +322,30 @@ class ClawGymTRLEnv:
         arguments.update(local_vars.get("extra") or {})
         if self.infra_error is not None:
             return f"{INFRA_PREFIX} {self.infra_error}"
-        if self._env is None:
+        episode = self._episode
+        if self._env is None or episode is None:
             return "Error: no episode is running (reset() was not called)."
-        if self._done:
+        if episode.final is not None:
             return "Error: the episode is over; tool calls no longer run."
-        self._tool_calls += 1
-        return self._step({"name": name, "arguments": arguments})
+        return self._run(lambda: episode.step({"name": name, "arguments": arguments}))
 
-    def _step(self, action: Any) -> str:
+    def _run(self, step: Callable[[], StepResult]) -> str:
+        """One env step of the episode (a tool call, or the finish); the tool text, or the infra error's."""
         try:
-            observation, reward, terminated, truncated, info = self._env.step(action)
+            result = step()
         except Exception as exc:  # noqa: BLE001 - env bugs and dead sandboxes end the episode as infra errors
-            self._done = True
             self._infra(f"step failed: {type(exc).__name__}: {exc}")
             return f"{INFRA_PREFIX} {self.infra_error}"
-        if info.get("infra_error"):
-            self._done = True
-            self._infra(str(info["infra_error"]))
+        if result.infra_error is not None:
+            self._infra(str(result.infra_error))
             return f"{INFRA_PREFIX} {self.infra_error}"
-        if terminated or truncated:
-            self._done = True
-            self.last_info = info
-            if info.get("unscored"):
+        if result.done:
+            self.last_info = result.info
+            if result.info.get("unscored"):
                 self._infra("the task's rubric needs a judge and none is configured (unscored)")
-            elif "verifier" in info:
-                self._reward = float(reward)
-            else:  # truncated without scoring (score_on_truncation=False)
+            elif not result.scored:  # truncated without scoring (score_on_truncation=False)
                 self._infra("the episode was truncated without scoring")
-        return observation
+        return result.observation
 
     def _infra(self, message: str) -> None:
         if self.infra_error is None:
@@ -356,7 +353,7 @@ class ClawGymTRLEnv:
             logger.warning("ClawGym infra error (task %s): %s", self._spec, message)
 
     def _close_env(self) -> None:
-        env, self._env, self._env_key = self._env, None, None
+        env, self._env, self._env_key, self._episode = self._env, None, None, None
         if env is not None:
             env.close()
 
@@ -366,7 +363,8 @@ class ClawGymTRLEnv:
         info = self.last_info or {}
         record = {
             "task": self._spec, "reward": None if math.isnan(reward) else reward, "infra_error": self.infra_error,
-            "tool_calls": self._tool_calls, "steps": info.get("step"), "subscores": info.get("subscores"),
+            "tool_calls": len(self._episode.tool_calls) if self._episode is not None else 0,
+            "steps": info.get("step"), "subscores": info.get("subscores"),
             "verifier_reason": (info.get("verifier") or {}).get("reason"),
             "duration_s": round(time.monotonic() - self._started, 3),
         }
