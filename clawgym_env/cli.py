@@ -119,7 +119,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from clawgym_env.agents.replay import ScriptedAgent
     from clawgym_env.env import ClawGymEnv
+    from clawgym_env.rollout.driver import run_episode
 
     task = _resolve_task(args.task)
     if args.oracle:
@@ -132,25 +136,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SystemExit("clawgym run: give --actions FILE or --oracle")
     env = ClawGymEnv(task, render_mode="ansi", **_env_kwargs(args))
     try:
-        obs, info = env.reset(seed=args.seed)
-        reward, terminated, truncated = 0.0, False, False
-        for action in actions:
-            obs, reward, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                break
-        if not (terminated or truncated):  # the script ran out of turns: end the episode like OpenClaw
-            obs, reward, terminated, truncated, info = env.step({"role": "assistant", "content": "Done."})
+        # the script, then "Done." if it runs out of turns: the episode ends as OpenClaw ends it
+        result = asyncio.run(run_episode(env, ScriptedAgent(actions, final="Done."), seed=args.seed))
+        if result.error is not None:  # not the agent's doing: show the traceback as it was
+            raise SystemExit(f"clawgym run: {result.infra_error}\n{result.error['traceback']}")
+        info = result.final_info or {}
         if args.json:
-            print(json.dumps({"task_id": task.task_id, "reward": reward, "terminated": terminated,
-                              "truncated": truncated, "steps": info["step"], "verifier": info.get("verifier"),
-                              "messages": info["messages"][1:]}, indent=2, ensure_ascii=False))
+            print(json.dumps({"task_id": task.task_id, "reward": result.reward, "terminated": result.terminated,
+                              "truncated": result.truncated, "steps": info.get("step", result.steps),
+                              "verifier": result.verifier, "messages": result.messages[1:]},
+                             indent=2, ensure_ascii=False))
         else:
             print(env.render())
-            v = info.get("verifier") or {}
+            v = result.verifier or {}
             if v.get("subscores"):
                 print("[subscores] " + json.dumps(v["subscores"], ensure_ascii=False))
-            print(f"reward: {reward:.4f}")
-        return 1 if info.get("infra_error") else 0
+            print(f"reward: {result.reward:.4f}")
+        return 1 if result.infra_error is not None else 0
     finally:
         env.close()
 
@@ -298,7 +300,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_noop(args: argparse.Namespace) -> int:
-    from clawgym_env.verify.offline import noop_scores
+    from clawgym_env.bench.noop import noop_scores
 
     source: TaskSource = _open_suite(args.suite)
     ids = _select(source.ids(), args.limit, args.sample)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from clawgym_env.tasks import open_source
-from clawgym_env.verify.offline import noop_scores
+from clawgym_env.bench.noop import noop_scores
 
 SAMPLE = 60
 

@@ -8,21 +8,27 @@ only the no-op part applies.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import shutil
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from clawgym_env.agents.base import AgentTurn
+from clawgym_env.agents.replay import ScriptedAgent
+from clawgym_env.episode import EpisodeResult
+from clawgym_env.rollout.driver import run_episode
 from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks.model import Task
 
 NOOP_MAX = 0.05
-FINAL = {"role": "assistant", "content": "Done."}
+FINAL_TEXT = "Done."
 
 
 @dataclass
@@ -46,16 +52,24 @@ class GateReport:
         return {**asdict(self), "passed": self.passed}
 
 
-def play(env: Any, actions: list[Any]) -> tuple[float, dict[str, Any]]:
-    """Reset, play ``actions`` then a final message; the reward and last info."""
-    env.reset(seed=0)
-    info: dict[str, Any] = {}
-    for action in actions:
-        _, reward, term, trunc, info = env.step(action)
-        if term or trunc:
-            return reward, info
-    _, reward, _, _, info = env.step(FINAL)
-    return reward, info
+def play(env: Any, actions: list[Any], before_final: Callable[[], None] | None = None) -> EpisodeResult:
+    """One episode through :func:`run_episode`: ``actions``, then the final reply ``"Done."``;
+    ``before_final`` runs just before that reply (the workspace is the actions' result)."""
+    agent = _GateScript(actions, before_final)
+    return asyncio.run(run_episode(env, agent, seed=0))
+
+
+class _GateScript(ScriptedAgent):
+    """The gate's scripted agent: the actions, a hook, then the final reply."""
+
+    def __init__(self, actions: list[Any], before_final: Callable[[], None] | None):
+        super().__init__(actions, final=FINAL_TEXT, name="gate")
+        self.before_final = before_final
+
+    async def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AgentTurn:
+        if self._next == len(self.actions) and self.before_final is not None:
+            self.before_final()
+        return await super().act(messages, tools)
 
 
 def _mutate_value(text: str, rng: random.Random, targets: tuple[str, ...] = ()) -> str | None:
@@ -123,27 +137,35 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
     env = ClawGymEnv(task, backend=backend, max_steps=max(8, len(task.oracle or []) + 2))
     snapshot = Path(tempfile.mkdtemp(prefix="clawgym-gate-"))
     try:
-        report.noop_reward, noop_info = play(env, [])
-        noop_subs = noop_info.get("subscores") or {}
-        if noop_info.get("infra_error"):
-            report.errors.append(f"no-op infra error: {noop_info['infra_error']}")
+        noop = play(env, [])
+        report.noop_reward = noop.reward
+        noop_subs = noop.subscores or {}
+        if noop.error is not None:  # an exception, not a verdict: the gate reports it as a crash
+            report.errors.append(f"{noop.error['type']}: {noop.error['message']}")
+            return report
+        if noop.infra_error is not None:
+            report.errors.append(f"no-op infra error: {noop.infra_error}")
         if task.oracle is None:
             return report
-        env.reset(seed=0)
-        for action in task.oracle:
-            _, _, term, trunc, info = env.step(action)
-            if term or trunc:
-                report.errors.append("the oracle ended the episode early")
-                return report
-            failed = [r for r in info.get("tool_results", []) if not r["ok"]]
-            if failed:
-                report.errors.append(f"oracle tool call failed: {info['messages'][-1]['content'][:300]}")
-        assert env.sandbox is not None
-        copy_tree_out(env.sandbox.host_workspace, snapshot / "ws")  # no setuid/setgid bits leave a sandbox
-        _, report.oracle_reward, _, _, info = env.step(FINAL)
-        oracle_subs = info.get("subscores") or {}
-        if info.get("infra_error"):
-            report.errors.append(f"oracle infra error: {info['infra_error']}")
+
+        def keep_workspace() -> None:
+            assert env.sandbox is not None
+            copy_tree_out(env.sandbox.host_workspace, snapshot / "ws")  # no setuid/setgid bits leave a sandbox
+
+        oracle = play(env, list(task.oracle), before_final=keep_workspace)
+        failed = [c for c in oracle.tool_calls if not c.ok]
+        if failed:
+            report.errors.append(f"oracle tool call failed: {failed[0].result[:300]}")
+        if oracle.error is not None:
+            report.errors.append(f"{oracle.error['type']}: {oracle.error['message']}")
+            return report
+        if len(oracle.turns) != len(task.oracle) + 1 or not oracle.terminated:
+            report.errors.append("the oracle ended the episode early")
+            return report
+        report.oracle_reward = oracle.reward
+        oracle_subs = oracle.subscores or {}
+        if oracle.infra_error is not None:
+            report.errors.append(f"oracle infra error: {oracle.infra_error}")
         for name in sorted(set(noop_subs) | set(oracle_subs)):
             if float(noop_subs.get(name, 1)) != 0.0 or float(oracle_subs.get(name, 0)) != 1.0:
                 report.not_discriminative.append(name)
