@@ -20,8 +20,8 @@ from gymnasium.spaces import Text
 from pydantic import ValidationError
 
 from clawgym_env.episode import EnvConfig, InfraError, StepResult, ToolResult
+from clawgym_env.paths import WORKSPACE
 from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox
-from clawgym_env.sandbox.base import WORKSPACE
 from clawgym_env.sandbox.client import clear_directory
 from clawgym_env.sandbox.fstree import make_workspace_scorable
 from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error, workspace_usage

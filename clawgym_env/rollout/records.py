@@ -25,12 +25,11 @@ from typing import IO, Any, Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from clawgym_env.episode import BudgetName, ToolCallRecord, TurnRecord
+from clawgym_env.paths import WORKSPACE
 from clawgym_env.transcript import to_openclaw_session
 
 SCHEMA_VERSION = 1
 """Version of :class:`TrajectoryRecord`; readers refuse records from a newer major schema."""
-
-WORKSPACE = "/root/.openclaw/workspace"
 
 
 class TrajectoryRecord(BaseModel):

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-WORKSPACE = "/root/.openclaw/workspace"
-"""Where the agent and the verifier see the workspace (verifiers hard-code it)."""
+from clawgym_env.paths import WORKSPACE  # noqa: F401 - re-exported: sandbox.base.WORKSPACE is public
 
 
 class SandboxError(RuntimeError):

@@ -7,9 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clawgym_env.paths import WORKSPACE
 from clawgym_env.tasks.files import InputData
-
-WORKSPACE = "/root/.openclaw/workspace"
 
 
 class TaskFormatError(ValueError):

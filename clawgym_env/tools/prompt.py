@@ -22,6 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from clawgym_env.paths import WORKSPACE
 from clawgym_env.tools.jsjson import utf16_len, utf16_slice
 
 __all__ = [
@@ -32,8 +33,6 @@ __all__ = [
     "build_system_prompt",
     "format_skills_prompt",
 ]
-
-WORKSPACE = "/root/.openclaw/workspace"
 
 BOOTSTRAP_FILE_ORDER = ("AGENTS.md", "SOUL.md", "TOOLS.md", "IDENTITY.md", "USER.md", "HEARTBEAT.md", "BOOTSTRAP.md")
 """The files OpenClaw always looks for, in Project Context order; MEMORY.md (or memory.md) follows if present."""
