@@ -114,8 +114,8 @@ def noop_compare(suite: Path, n: int, jobs: int = 4) -> dict[str, object]:
     ``jobs`` tasks run at once (each runs its two backends one after the other)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from clawgym_env.verify.offline import progress_bar
     from clawgym_env.env import ClawGymEnv
+    from clawgym_env.progress import progress_bar
     from clawgym_env.sandbox import SandboxConfig
     from clawgym_env.tasks import open_source
 

@@ -82,9 +82,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write ``--n`` synthesized tasks (indices start..start+n-1 of seed ``--seed``) as task folders."""
+    from clawgym_env.progress import progress_bar
     from clawgym_env.synth.builtin import SUITE_VERSION, task_name
     from clawgym_env.synth.compose import synthesize
-    from clawgym_env.verify.offline import progress_bar
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -270,9 +270,9 @@ def cmd_export_session(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    from clawgym_env.progress import progress_bar
     from clawgym_env.synth.builtin import SUITE_SIZE, BuiltinSource, task_name
     from clawgym_env.synth.coverage import coverage
-    from clawgym_env.verify.offline import progress_bar
 
     n = args.n or SUITE_SIZE
     source = BuiltinSource()

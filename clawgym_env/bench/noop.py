@@ -16,7 +16,8 @@ from typing import Any
 from clawgym_env.env import ClawGymEnv
 from clawgym_env.sandbox import SandboxError
 from clawgym_env.tasks import Task, TaskSource
-from clawgym_env.verify.offline import direct_check_score, progress_bar
+from clawgym_env.progress import progress_bar
+from clawgym_env.verify.offline import direct_check_score
 
 
 def _noop_one(task: Task, backend: str, compare_check: bool) -> dict[str, Any]:

@@ -205,8 +205,8 @@ def _token_rows(records: list[TrajectoryRecord], make_row: Callable[[TrajectoryR
                 progress: bool) -> tuple[list[dict[str, Any]], int]:
     """``make_row(record, TokenizedConversation)`` per record, and how many were dropped for template
     drift (``on_drift="drop"``; with ``"error"`` drift raises, naming the episode)."""
+    from clawgym_env.progress import progress_bar
     from clawgym_env.sft.tokenize import TemplateDriftError, tokenize_conversation, tokens_from_rollout
-    from clawgym_env.verify.offline import progress_bar
 
     if on_drift not in ("error", "drop"):
         raise ValueError(f"on_drift must be 'error' or 'drop', not {on_drift!r}")

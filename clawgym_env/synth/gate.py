@@ -206,7 +206,7 @@ def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap
     """Gate ``ids`` (``load(id) -> Task``) concurrently; per-task reports and a summary."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    from clawgym_env.verify.offline import progress_bar
+    from clawgym_env.progress import progress_bar
 
     reports: list[GateReport] = []
     with progress_bar("quality gate", len(ids), enabled=progress) as advance, \

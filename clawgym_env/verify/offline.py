@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from clawgym_env.progress import progress_bar  # also importable from here, its old home
 from clawgym_env.sandbox import make_sandbox
 from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks import Task
@@ -82,16 +81,6 @@ def direct_check_score(task: Task, *, backend: str = "bwrap", timeout_s: float =
         sandbox.close()
 
 
-@contextmanager
-def progress_bar(description: str, total: int, *, enabled: bool = True) -> Iterator[Callable[[], None]]:
-    """A rich progress bar (transient); yields the function that advances it by one."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), transient=True)
-    handle = bar.add_task(description, total=total)
-    with bar:
-        yield lambda: bar.advance(handle)
+
+__all__ = ["aggregate_like_reward_sh", "direct_check_score", "progress_bar", "verify_workspace"]
