@@ -9,16 +9,9 @@ from typing import Any
 
 from clawgym_env.synth.artifacts import Table, Text
 
-# The ClawGym reward.sh template (every shipped task uses this exact script): run check.py, print the
-# mean of its values. Generated tasks use it unchanged so they score the same in the authors' pipeline.
-REWARD_SH = (
-    "#!/usr/bin/env bash\n"
-    "set -euo pipefail\n"
-    "\n"
-    "python3 /root/.openclaw/workspace/reward/check.py /root/.openclaw/workspace | python3 -c 'import json, sys; "
-    "raw = sys.stdin.read().strip(); data = json.loads(raw); print(sum(float(v) for v in data.values()) / "
-    "len(data) if isinstance(data, dict) and data else float(data) if isinstance(data, (int, float)) else 0.0)'\n"
-)
+# The ClawGym reward.sh template: part of the task format, so it lives in the tasks layer. Generated
+# tasks use it unchanged so they score the same in the authors' pipeline.
+from clawgym_env.tasks.reward_template import REWARD_SH  # noqa: F401 - also importable from here
 
 
 @lru_cache(maxsize=1)

@@ -12,12 +12,13 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from clawgym_env.synth.checks import REWARD_SH, render_check_py
+from clawgym_env.synth.checks import render_check_py
 from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
 from clawgym_env.synth.personas import PERSONA_COUNT, persona
 from clawgym_env.synth.phrasing import pick
 from clawgym_env.synth.taxonomy import OPERATION_CATEGORIES, PREFERRED_OPS, SUBCATEGORIES, operation_category
 from clawgym_env.tasks.model import WORKSPACE, Task
+from clawgym_env.tasks.reward_template import REWARD_SH
 
 GENERATOR_VERSION = "clawgym-synth-1"
 

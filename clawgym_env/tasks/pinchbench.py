@@ -47,6 +47,7 @@ from pydantic import ValidationError
 
 from clawgym_env.tasks.files import InputData, load_input
 from clawgym_env.tasks.model import Task, TaskFormatError
+from clawgym_env.tasks.reward_template import REWARD_SH
 
 SOURCE_NAME = "pinchbench"
 DEFAULT_WEIGHTS = {"automated": 0.5, "llm_judge": 0.5}
@@ -304,7 +305,7 @@ def load_pinchbench_task(md_path: str | os.PathLike[str], assets_dir: str | os.P
             metadata=metadata,
             input_files=input_files,
             reward_files={
-                "reward.sh": _reward_sh().encode(),
+                "reward.sh": REWARD_SH.encode(),  # the official template, byte for byte
                 "check.py": render_check_py(task_id, md_path.name, code).encode(),
             },
             file_modes={"reward/reward.sh": 0o755},
@@ -313,12 +314,6 @@ def load_pinchbench_task(md_path: str | os.PathLike[str], assets_dir: str | os.P
     except ValidationError as exc:
         msgs = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise TaskFormatError(f"{where}: {msgs}") from None
-
-
-def _reward_sh() -> str:
-    from clawgym_env.synth.checks import REWARD_SH  # the official template, byte for byte
-
-    return REWARD_SH
 
 
 def _read_id(md_path: Path) -> str:
