@@ -172,14 +172,14 @@ def main() -> int:
 
     for _ in range(n):  # cold: a container per task
         t = time.perf_counter()
-        sb = DockerSandbox(recycle=False, shared_pool=False)
+        sb = DockerSandbox(recycle=False)
         sb.start()
         restore(sb)
         rows["cold_docker_run"].append(time.perf_counter() - t)
         episode(sb)
         sb.close()
 
-    sb = DockerSandbox(shared_pool=False)
+    sb = DockerSandbox()
     sb.start()
     for _ in range(n):  # warm: the same container, reset between tasks
         episode(sb)

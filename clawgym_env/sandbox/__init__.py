@@ -28,15 +28,15 @@ __all__ = [
 def make_sandbox(backend: str = "bwrap", config: SandboxConfig | None = None,
                  host_workspace: Path | None = None, **options: Any) -> ServerSandbox:
     """Create (not start) a sandbox of the named backend. ``options`` go to the docker backend
-    (``image``, ``cpus``, ``lifetime_s``, ``pool``, ``recycle``)."""
+    (``image``, ``cpus``, ``lifetime_s``, ``pool``, ``recycle``, ``shared_pool``)."""
     if backend == "bwrap":
         from clawgym_env.sandbox.bwrap import BwrapSandbox
 
         return BwrapSandbox(config, host_workspace)
     if backend == "docker":
-        from clawgym_env.sandbox.docker import DockerSandbox
+        from clawgym_env.sandbox.pool import new_docker_sandbox
 
-        return DockerSandbox(config, host_workspace, **options)
+        return new_docker_sandbox(config, host_workspace, **options)
     if options:
         raise TypeError(f"backend {backend!r} takes no options ({', '.join(options)})")
     if backend == "local":

@@ -34,20 +34,27 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
 import time
 import uuid
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError
 from clawgym_env.sandbox.capture import BoundedCapture, Captured, isolated_result
 from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _kill_process, clear_directory
+from clawgym_env.sandbox.docker_api import (  # noqa: F401 - DEFAULT_IMAGE, LABEL: importable from here too
+    DEFAULT_IMAGE,
+    DEFAULT_LIFETIME_S,
+    LABEL,
+    _docker_module,
+    default_image,
+    docker_cli,
+    docker_client,
+    owner_labels,
+)
 from clawgym_env.sandbox.hostdirs import make_nosuid, process_dir, remove_tree, strip_setid
-from clawgym_env.sandbox.hostdirs import proc_start_ticks as _proc_start_ticks
 from clawgym_env.sandbox.runtime import (
     SANDBOX_RUN,
     new_host_workspace,
@@ -56,17 +63,8 @@ from clawgym_env.sandbox.runtime import (
     workspace_base,
 )
 
-if TYPE_CHECKING:
-    from clawgym_env.sandbox.pool import DockerPool
-
-DEFAULT_IMAGE = "clawgym/sandbox:bookworm"
-"""The offline Debian image (``clawgym sandbox build``); override with $CLAWGYM_DOCKER_IMAGE or ``image=``."""
-DEFAULT_LIFETIME_S = 12 * 3600.0
-"""Hard lifetime of a container; the reaper removes it after this even if its owner still runs."""
 OUT_DIR = "/run/clawgym-out"
 """The verifier's writable output dir (see verify/code.py); mounted at container creation."""
-LABEL = "clawgym.owner_host"
-"""Every container we make carries this label; the reaper and the tests select on it."""
 
 _SCRATCH_TMPFS = {
     "/tmp": "rw,nosuid,nodev,size=1g,mode=1777",
@@ -116,63 +114,6 @@ def _server_command() -> list[str]:
     return ["/usr/bin/python3", "-I", "-S", "-c", code]
 
 
-_NO_SDK = "the docker backend needs the docker SDK, ClawGym's [docker] extra: pip install 'clawgym[docker]'"
-
-
-def _docker_module():  # type: ignore[no-untyped-def]
-    try:
-        import docker
-    except ImportError as exc:
-        raise SandboxError(_NO_SDK) from exc
-    if getattr(docker, "__file__", None) is None or not hasattr(docker, "from_env"):
-        # e.g. run from a checkout's root without the SDK: the repo's docker/ folder imports as a
-        # namespace package
-        where = ", ".join(getattr(docker, "__path__", [])) or repr(docker)
-        raise SandboxError(f"{_NO_SDK} (`import docker` found {where}, which is not the SDK)")
-    return docker
-
-
-_client_lock = threading.Lock()
-_client: Any = None
-
-
-def docker_client() -> Any:
-    """One shared SDK client per process (it pools HTTP connections to the engine)."""
-    global _client
-    with _client_lock:
-        if _client is None:
-            docker = _docker_module()
-            try:
-                client = docker.from_env(timeout=120)
-                client.ping()
-            except Exception as exc:
-                raise SandboxError(f"no docker engine answers ({exc}); start dockerd or pick backend='bwrap'") from exc
-            _client = client
-        return _client
-
-
-def docker_cli() -> str:
-    path = shutil.which("docker")
-    if path is None:
-        raise SandboxError("the docker CLI is not installed (apt-get install docker.io)")
-    return path
-
-
-def default_image() -> str:
-    return os.environ.get("CLAWGYM_DOCKER_IMAGE") or DEFAULT_IMAGE
-
-
-def owner_labels(lifetime_s: float) -> dict[str, str]:
-    now = time.time()
-    return {
-        LABEL: socket.gethostname(),
-        "clawgym.owner_pid": str(os.getpid()),
-        "clawgym.owner_start": _proc_start_ticks(os.getpid()),
-        "clawgym.started": f"{now:.3f}",
-        "clawgym.deadline": f"{now + lifetime_s:.3f}",
-    }
-
-
 def _cli_env() -> dict[str, str]:
     return {k: os.environ[k] for k in _CLI_ENV if k in os.environ}
 
@@ -201,6 +142,13 @@ class _Container:
         self.deadline = deadline
 
 
+class ContainerSource(Protocol):
+    """Where a sandbox can take a started container from: :class:`~clawgym_env.sandbox.pool.DockerPool`
+    (typed by its shape, so that this module does not import the pool, which imports it)."""
+
+    def acquire(self, requester: DockerSandbox) -> _Container | None: ...
+
+
 class DockerSandbox(ServerSandbox):
     """A sandbox in a docker container; ``start``/``stop`` may repeat, the container is reused.
 
@@ -213,14 +161,16 @@ class DockerSandbox(ServerSandbox):
         lifetime_s: hard lifetime of each container (labels; the reaper enforces it).
         pool: take started containers from this pool instead of starting them here.
         recycle: reuse the container between episodes (kill + wipe); False = a new one each launch.
-        shared_pool: with no ``pool`` given, draw from the process-wide pool of ``pool_size`` started
-            containers (see pool.py).
-        pool_size: that pool's size; None = $CLAWGYM_DOCKER_POOL, else 0 (no pool).
+        pool_size: the size of the process-wide pool ``make_sandbox`` draws from; None = $CLAWGYM_DOCKER_POOL,
+            else 0 (no pool).
+
+    ``make_sandbox("docker")`` (what the env uses) also gives a sandbox with no ``pool`` the
+    process-wide pool when ``pool_size`` (or $CLAWGYM_DOCKER_POOL) is > 0 (``pool.new_docker_sandbox``).
     """
 
     def __init__(self, config: SandboxConfig | None = None, host_workspace: Path | None = None, *,
                  image: str | None = None, cpus: float | None = None, lifetime_s: float = DEFAULT_LIFETIME_S,
-                 pool: DockerPool | None = None, recycle: bool = True, shared_pool: bool = True,
+                 pool: ContainerSource | None = None, recycle: bool = True,
                  pool_size: int | None = None):
         super().__init__(config)
         self.client = docker_client()
@@ -240,10 +190,6 @@ class DockerSandbox(ServerSandbox):
         self._box: _Container | None = None
         self._dirty = False  # something ran since the last kill + wipe
         self._box_finalizer = weakref.finalize(self, _remove_container, None)
-        if self.pool is None and shared_pool and host_workspace is None:
-            from clawgym_env.sandbox.pool import shared_pool as _shared
-
-            self.pool = _shared(self)
         from clawgym_env.sandbox.reaper import reap_in_background
 
         reap_in_background()

@@ -41,6 +41,7 @@ import stat
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,7 @@ _dirs: dict[tuple[int, str], Path] = {}  # (pid, base) -> this process's folder 
 _mounted: set[str] = set()  # folders this process bind-mounted nosuid
 _mount_refused: set[str] = set()  # ... or tried to and may not (warned once)
 _exit_hook_pid: int | None = None
+_new_dir_hooks: list[Callable[[], None]] = []
 
 
 def proc_start_ticks(pid: int) -> str:
@@ -103,6 +105,18 @@ def parse_owner(name: str) -> Owner | None:
     return Owner(int(parts[0]), parts[1], parts[2])
 
 
+def runtime_base() -> Path:
+    """Where runtime folders are made: $CLAWGYM_RUNTIME_DIR, else the system temp dir."""
+    return Path(os.environ.get("CLAWGYM_RUNTIME_DIR") or tempfile.gettempdir())
+
+
+def workspace_base() -> Path:
+    """Where host workspaces are made: $CLAWGYM_WORKSPACE_DIR, else the system temp dir."""
+    base = Path(os.environ.get("CLAWGYM_WORKSPACE_DIR") or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
 def check_base(base: Path) -> None:
     """Refuse a base where another user could move or replace our folders: a world- or
     group-writable folder must be sticky (as /tmp is), and it must be root's or ours."""
@@ -136,10 +150,16 @@ def process_dir(base: Path) -> Path:
         os.chmod(path, 0o711)
         _dirs[key] = path
         _register_exit_hook()
-    from clawgym_env.sandbox.reaper import collect_in_background
-
-    collect_in_background(docker=False)  # a driver's start-up clears what killed drivers left
+    for hook in _new_dir_hooks:  # the reaper's start-up pass (installed by runtime.py)
+        hook()
     return path
+
+
+def on_new_process_dir(hook: Callable[[], None]) -> None:
+    """Call ``hook`` whenever this process makes its per-process folder somewhere: runtime.py hangs
+    the reaper's background pass here (a driver's start-up clears what killed drivers left), so this
+    module, which the reaper uses, does not import the reaper."""
+    _new_dir_hooks.append(hook)
 
 
 def private_dir(base: Path, prefix: str, *, mode: int = 0o700, owner_uid: int | None = None) -> Path:

@@ -7,7 +7,8 @@ background thread refills the pool, starting at most ``max_starts_per_s`` contai
 a burst of resets never floods the engine.
 
 Used from ``gym.make(..., backend="docker")`` without code: set ``CLAWGYM_DOCKER_POOL=N`` and every
-docker sandbox of the process draws from one shared pool of N per configuration.
+docker sandbox ``make_sandbox`` makes draws from one shared pool of N per configuration
+(:func:`new_docker_sandbox`; the lookup lives here so that docker.py does not import this module).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import os
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox.base import SandboxConfig, SandboxError
-from clawgym_env.sandbox.docker import DEFAULT_LIFETIME_S, DockerSandbox, _Container
+from clawgym_env.sandbox.docker import DockerSandbox, _Container
+from clawgym_env.sandbox.docker_api import DEFAULT_LIFETIME_S
 
 
 class DockerPool:
@@ -40,8 +43,7 @@ class DockerPool:
             raise ValueError("pool size must be at least 1")
         self.size = size
         self.max_starts_per_s = max_starts_per_s
-        self._settings: dict[str, Any] = {"config": config, "image": image, "cpus": cpus, "lifetime_s": lifetime_s,
-                                          "shared_pool": False}
+        self._settings: dict[str, Any] = {"config": config, "image": image, "cpus": cpus, "lifetime_s": lifetime_s}
         self.key = self._template().pool_key()
         self._ready: deque[DockerSandbox] = deque()
         self._cond = threading.Condition()
@@ -179,6 +181,22 @@ def shared_pool(sandbox: DockerSandbox) -> DockerPool | None:
             pool = _shared[key] = DockerPool(size, config=sandbox.config, image=sandbox.image, cpus=sandbox.cpus,
                                              lifetime_s=sandbox.lifetime_s)
         return pool
+
+
+def new_docker_sandbox(config: SandboxConfig | None = None, host_workspace: Path | None = None,
+                       **options: Any) -> DockerSandbox:
+    """``make_sandbox("docker", ...)``: a :class:`DockerSandbox` that, given no ``pool`` and no
+    ``host_workspace``, draws from the process-wide pool when $CLAWGYM_DOCKER_POOL is set (unless
+    the option ``shared_pool=False`` is given)."""
+    use_shared = options.pop("shared_pool", True)
+    sandbox = DockerSandbox(config, host_workspace, **options)
+    if sandbox.pool is None and use_shared and host_workspace is None:
+        try:
+            sandbox.pool = shared_pool(sandbox)
+        except BaseException:
+            sandbox.close()
+            raise
+    return sandbox
 
 
 @atexit.register

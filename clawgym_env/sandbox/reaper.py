@@ -32,8 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.sandbox.docker import LABEL, docker_client
-from clawgym_env.sandbox.hostdirs import mounted_at, parse_owner, proc_start_ticks, remove_tree, umount
+from clawgym_env.sandbox.docker_api import LABEL, docker_client
+from clawgym_env.sandbox.hostdirs import (
+    mounted_at,
+    parse_owner,
+    proc_start_ticks,
+    remove_tree,
+    runtime_base,
+    umount,
+    workspace_base,
+)
 
 _AUTO_INTERVAL_S = 60.0
 _auto_lock = threading.Lock()
@@ -108,8 +116,6 @@ def reap(client: Any = None, *, dry_run: bool = False, now: float | None = None)
 # --------------------------------------------------------------------------- host folders
 def gc_bases() -> list[Path]:
     """The folders drivers with this environment make their per-process folders in."""
-    from clawgym_env.sandbox.runtime import runtime_base, workspace_base
-
     bases: list[Path] = []
     for base in (workspace_base(), runtime_base()):
         if base not in bases:

@@ -19,13 +19,23 @@ import os
 import secrets
 import socket
 import stat
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from clawgym_env.sandbox.base import SandboxError
-from clawgym_env.sandbox.hostdirs import private_dir, process_dir
+from clawgym_env.sandbox.hostdirs import (
+    on_new_process_dir,
+    private_dir,
+    process_dir,
+    runtime_base,
+    workspace_base,
+)
+from clawgym_env.sandbox.reaper import collect_in_background
+
+# A driver's start-up clears what killed drivers left: a gc pass (folders, cgroups) in the background
+# when this process makes its per-process folder (at most once a minute, see reaper.py).
+on_new_process_dir(lambda: collect_in_background(docker=False))
 
 SANDBOX_RUN = "/run/clawgym"
 """Where the runtime dir appears inside a sandbox."""
@@ -84,11 +94,6 @@ def _write(path: Path, data: str, mode: int) -> None:
 
 _runtime: dict[int, RuntimeDir] = {}  # pid -> its runtime folder (a forked child makes its own)
 _runtime_lock = threading.Lock()
-
-
-def runtime_base() -> Path:
-    """Where runtime folders are made: $CLAWGYM_RUNTIME_DIR, else the system temp dir."""
-    return Path(os.environ.get("CLAWGYM_RUNTIME_DIR") or tempfile.gettempdir())
 
 
 def runtime_dir() -> RuntimeDir:
@@ -196,13 +201,6 @@ class UidLease:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
-
-
-def workspace_base() -> Path:
-    """Where host workspaces are made: $CLAWGYM_WORKSPACE_DIR, else the system temp dir."""
-    base = Path(os.environ.get("CLAWGYM_WORKSPACE_DIR") or tempfile.gettempdir())
-    base.mkdir(parents=True, exist_ok=True)
-    return base
 
 
 def new_host_workspace(owner_uid: int | None, prefix: str = "clawgym-ws-") -> Path:
