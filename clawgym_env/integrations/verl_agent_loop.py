@@ -50,8 +50,9 @@ on threads, never on the event loop), ``score_on_truncation`` (True), ``on_infra
 (auto|drop|mask), ``env_kwargs`` (passed to ``ClawGymEnv``: ``profile``, ``backend``,
 ``max_tool_calls_per_step``, ``exec_timeout_s``, ``verifier_timeout_s``, ``sandbox_config``, ...).
 
-The env is always closed: normally on a thread, and synchronously when the trajectory is
-cancelled (a cancelled task may not get another thread hop), which kills its sandbox.
+The env is always closed (:func:`~clawgym_env.rollout.driver.env_session`): normally on a thread, and
+synchronously when the trajectory is cancelled (a cancelled task may not get another thread hop),
+which kills its sandbox.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from functools import partial
 from typing import Any, TypeVar
 from uuid import uuid4
 
@@ -74,7 +76,7 @@ from clawgym_env.agents.base import AgentTurn
 from clawgym_env.env import ClawGymEnv
 from clawgym_env.episode import EnvConfig, EpisodeResult
 from clawgym_env.integrations.verl_data import AGENT_NAME, task_from_row
-from clawgym_env.rollout.driver import BudgetExhausted, run_episode
+from clawgym_env.rollout.driver import BudgetExhausted, env_session, run_episode
 from clawgym_env.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -251,13 +253,6 @@ class ClawAgentLoop(AgentLoopBase):
     async def _in_thread(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
-    async def _close(self, env: ClawGymEnv) -> None:
-        try:
-            async with env_slots(self.settings.max_env_concurrency):
-                await self._in_thread(env.close)
-        except Exception as exc:  # noqa: BLE001 -- a failing close must not lose the trajectory
-            logger.warning("closing the ClawGym env failed: %r", exc)
-
     def _request_id(self, priority: int) -> str:
         return f"det-{priority}" if self.rollout_config.get("full_determinism") else uuid4().hex
 
@@ -270,34 +265,22 @@ class ClawAgentLoop(AgentLoopBase):
         # a bad row is a data error, not infrastructure: it raises
         task = await self._in_thread(task_from_row, kwargs.get("extra_info"))
         slots = env_slots(self.settings.max_env_concurrency)
-        env: ClawGymEnv | None = None
         result: EpisodeResult | None = None
         infra_error: str | None = None
-        build_s = 0.0
+        t = time.perf_counter()
         try:
-            t = time.perf_counter()
-            try:
-                async with slots:
-                    env = await self._in_thread(self._make_env, task)
-            except Exception as exc:  # noqa: BLE001 -- any env failure is infrastructure, not a score
-                infra_error = f"env construction failed: {exc!r}"
-            build_s = time.perf_counter() - t
-            if env is not None:
+            async with env_session(partial(self._make_env, task), env_slots=slots,
+                                   on_close_error=_log_close_error) as env:
+                build_s = time.perf_counter() - t
                 agent = _TokenAgent(self, stream, sampling_params, task.task_id)
-                result = await run_episode(env, agent, seed=None, score_truncated=self.settings.score_on_truncation,
+                result = await run_episode(env, agent, score_truncated=self.settings.score_on_truncation,
                                            env_slots=slots, propagate=(PromptTooLongError,))
                 infra_error = _infra_error(result)
-        except asyncio.CancelledError:
-            if env is not None:
-                closing, env = env, None
-                try:
-                    closing.close()  # synchronous on purpose: kill the sandbox before the task unwinds
-                except Exception as exc:  # noqa: BLE001 -- the cancellation must still propagate
-                    logger.warning("closing the ClawGym env failed: %r", exc)
+        except (PromptTooLongError, asyncio.CancelledError):
             raise
-        finally:
-            if env is not None:
-                await self._close(env)
+        except Exception as exc:  # noqa: BLE001 -- any env failure is infrastructure, not a score
+            build_s = time.perf_counter() - t
+            infra_error = f"env construction failed: {exc!r}"
         return await self._output(stream, task.task_id, result, infra_error, build_s, kwargs)
 
     async def _generate(self, ep: _TokenStream, sampling_params: dict[str, Any], cap: int) -> list[int]:
@@ -400,6 +383,10 @@ class ClawAgentLoop(AgentLoopBase):
                 "claw_error": infra_error or "",
             },
         )
+
+
+def _log_close_error(exc: BaseException) -> None:
+    logger.warning("closing the ClawGym env failed: %r", exc)  # a failing close must not lose the trajectory
 
 
 def _infra_error(result: EpisodeResult) -> str | None:

@@ -25,8 +25,9 @@ import contextlib
 import json
 import time
 import traceback
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from clawgym_env.agents.base import Agent, AgentTurn
 from clawgym_env.episode import (
@@ -42,6 +43,8 @@ from clawgym_env.rollout.records import total_tokens
 
 if TYPE_CHECKING:
     from clawgym_env.env import ClawGymEnv
+
+E = TypeVar("E")
 
 
 class BudgetExhausted(Exception):
@@ -308,6 +311,46 @@ async def _play(ep: Episode, env: Any, agent: Agent, budgets: Budgets,
 
 
 @contextlib.asynccontextmanager
+async def env_session(
+    make_env: Callable[[], E],
+    *,
+    executor: Executor | None = None,
+    env_slots: asyncio.Semaphore | None = None,
+    on_close_error: Callable[[BaseException], None] | None = None,
+) -> AsyncIterator[E]:
+    """An env built off the event loop and always closed: on a thread normally, synchronously when
+    the task is cancelled (a cancelled task may not get another thread hop), which kills its sandbox
+    before the cancellation unwinds. A failing close goes to ``on_close_error`` (default: raised)."""
+    loop = asyncio.get_running_loop()
+    async with _slot(env_slots):
+        env = await loop.run_in_executor(executor, make_env)
+    try:
+        yield env
+    except asyncio.CancelledError:
+        env.close()  # type: ignore[attr-defined]
+        raise
+    except BaseException:
+        await _close(env, loop, executor, env_slots, on_close_error or _ignore)
+        raise
+    await _close(env, loop, executor, env_slots, on_close_error)
+
+
+async def _close(env: Any, loop: asyncio.AbstractEventLoop, executor: Executor | None,
+                 env_slots: asyncio.Semaphore | None, on_error: Callable[[BaseException], None] | None) -> None:
+    try:
+        async with _slot(env_slots):
+            await loop.run_in_executor(executor, env.close)
+    except Exception as exc:
+        if on_error is None:
+            raise
+        on_error(exc)
+
+
+def _ignore(exc: BaseException) -> None:
+    """A close failing while an exception is already on its way out: that exception wins."""
+
+
+@contextlib.asynccontextmanager
 async def _slot(sem: asyncio.Semaphore | None) -> AsyncIterator[None]:
     if sem is None:
         yield
@@ -337,4 +380,4 @@ def _jsonable(value: Any) -> Any:
         return json.loads(json.dumps(value, default=repr))
 
 
-__all__ = ["BudgetExhausted", "Episode", "run_episode"]
+__all__ = ["BudgetExhausted", "Episode", "env_session", "run_episode"]

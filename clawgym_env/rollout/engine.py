@@ -29,7 +29,7 @@ from typing import Any
 
 from clawgym_env.agents.base import Agent
 from clawgym_env.episode import Budgets, EpisodeResult
-from clawgym_env.rollout.driver import Episode, run_episode
+from clawgym_env.rollout.driver import Episode, env_session, run_episode
 from clawgym_env.rollout.records import (
     RecordWriter,
     TrajectoryRecord,
@@ -222,39 +222,25 @@ class RolloutEngine:
         # one env per episode: starting a next episode's sandbox after scoring would be wasted
         return ClawGymEnv(task, **{"prestart_next": False, **self.env_kwargs})
 
-    def _setup(self, task_id: str) -> tuple[Task, Any]:
-        task = self.source.load(task_id)
-        return task, self._build_env(task)
-
     async def run_episode(self, spec: EpisodeSpec, pool: ThreadPoolExecutor | None = None) -> TrajectoryRecord:
         """Run one episode to its end and return its record; never raises (but for cancellation)."""
         loop = asyncio.get_running_loop()
         started_at = now_iso()
         ep = Episode(spec.task_id)
-        env: Any = None
         try:
             t = time.perf_counter()
-            task, env = await loop.run_in_executor(pool, self._setup, spec.task_id)
-            ep.attach(env)
-            ep.timings["setup"] = time.perf_counter() - t
-            ep.stage = "agent"
-            agent = self.agent_factory(task)
-            result = await run_episode(env, agent, self.budgets, seed=spec.seed,
-                                       score_truncated=self.score_truncated, episode=ep)
-        except asyncio.CancelledError:
-            if env is not None:
-                env.close()  # synchronous on purpose: a cancelled loop may not run another thread hop
-            raise
+            task = await loop.run_in_executor(pool, self.source.load, spec.task_id)
+            async with env_session(lambda: self._build_env(task), executor=pool,
+                                   on_close_error=ep.note_close_error) as env:
+                ep.attach(env)
+                ep.timings["setup"] = time.perf_counter() - t
+                ep.stage = "agent"
+                agent = self.agent_factory(task)
+                await run_episode(env, agent, self.budgets, seed=spec.seed, score_truncated=self.score_truncated,
+                                  episode=ep)
         except Exception as exc:  # crash isolation: this episode fails, the run goes on
             ep.fail(ep.stage, exc)
-            result = ep.result()
-        if env is not None:
-            try:
-                await loop.run_in_executor(pool, env.close)
-            except Exception as exc:  # a failing close must not lose the record
-                ep.note_close_error(exc)
-                result.error = ep.error
-        return self._record(spec, result, started_at, ep.t0)
+        return self._record(spec, ep.result(), started_at, ep.t0)
 
     def _record(self, spec: EpisodeSpec, result: EpisodeResult, started_at: str, t0: float) -> TrajectoryRecord:
         return TrajectoryRecord(
