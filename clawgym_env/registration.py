@@ -8,73 +8,39 @@ only lists folder names: no task is read until it is made.
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
-from clawgym_env.tasks import Task, TaskSource, load_task, open_source
+from clawgym_env.tasks import Task, TaskSource
+from clawgym_env.tasks.ref import GYM_ENTRY_POINT, parse_task_spec
+from clawgym_env.tasks.registry import cached_source, source_key
 
-ENTRY_POINT = "clawgym_env.env:make_task_env"
-_SOURCES: dict[str, TaskSource] = {}
-_LOCK = threading.Lock()
+ENTRY_POINT = GYM_ENTRY_POINT
 
-
-def _source_key(source: "str | os.PathLike[str] | TaskSource") -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return str(Path(source).resolve())
-    return f"{type(source).__name__}:{id(source)}"
+__all__ = ["ENTRY_POINT", "cached_source", "register_builtin", "register_suite", "resolve_task_spec"]
 
 
-def cached_source(source: "str | os.PathLike[str] | TaskSource") -> TaskSource:
-    """One shared, lazily-loaded source per path, so 2,000 ``gym.make`` calls index it once."""
-    if not isinstance(source, (str, os.PathLike)):
-        return open_source(source)
-    key = _source_key(source)
-    with _LOCK:
-        src = _SOURCES.get(key)
-        if src is None:
-            src = _SOURCES[key] = open_source(key)
-        return src
-
-
-def resolve_task_spec(spec: "str | os.PathLike[str]") -> tuple[Task, dict[str, Any]]:
+def resolve_task_spec(spec: str | os.PathLike[str]) -> tuple[Task, dict[str, Any]]:
     """The task a user names, and the env defaults its registration carries (``register_suite``'s
     ``env_kwargs``). ``spec``: a task folder, a registered ClawGym gym id (``ClawGym/task-0042``, or
-    an id ``register_suite`` added), ``builtin:TASK_ID`` or ``SUITE_DIR:TASK_ID``. The one grammar of
-    the CLI, the veRL data builder and the TRL environment; raises ValueError for anything else."""
-    spec = os.fspath(spec)
-    if Path(spec).is_dir():
-        return load_task(spec), {}
-    env_spec = gym.registry.get(spec)
-    if env_spec is not None:
-        if env_spec.entry_point != ENTRY_POINT:
-            raise ValueError(f"gym id {spec!r} is not a ClawGym task")
-        kwargs = dict(env_spec.kwargs)
-        return cached_source(kwargs.pop("source")).load(kwargs.pop("task_id")), kwargs
-    if ":" in spec:
-        suite, task_id = spec.rsplit(":", 1)
-        if suite == "builtin":
-            from clawgym_env.synth.builtin import BuiltinSource
-
-            return BuiltinSource().load(task_id), {}
-        return cached_source(suite).load(task_id), {}
-    raise ValueError(f"task {spec!r} is neither a task folder, a registered ClawGym gym id "
-                     f"(ClawGym/task-0042), builtin:TASK_ID nor SUITE_DIR:TASK_ID")
+    an id ``register_suite`` added), ``builtin:TASK_ID`` or ``SUITE_DIR:TASK_ID``: the grammar of
+    :meth:`~clawgym_env.tasks.TaskRef.parse`, which the CLI, the veRL data builder and the TRL
+    environment share; raises ValueError for anything else."""
+    ref, env_kwargs = parse_task_spec(spec)
+    return ref.load(), env_kwargs
 
 
 def register_builtin() -> list[str]:
     """Register the built-in suite (``ClawGym/task-0000`` ...). Runs on ``import clawgym_env``:
-    only ids are registered; tasks are generated when made."""
-    from clawgym_env.synth.builtin import BuiltinSource
-
-    return register_suite(BuiltinSource(), namespace="ClawGym")
+    only ids are registered; tasks are generated when made. The suite is opened by name through the
+    task-source registry (it lives in ``synth``, a layer above this one)."""
+    return register_suite("builtin", namespace="ClawGym")
 
 
 def register_suite(
-    path_or_source: "str | os.PathLike[str] | TaskSource",
+    path_or_source: str | os.PathLike[str] | TaskSource,
     *,
     namespace: str = "ClawGym",
     **env_kwargs: Any,
@@ -85,7 +51,7 @@ def register_suite(
     Registering the same suite twice is a no-op; an id already taken by another suite is an error.
     """
     source = cached_source(path_or_source)
-    source_ref: str | TaskSource = _source_key(path_or_source) if isinstance(path_or_source, (str, os.PathLike)) else source
+    source_ref: str | TaskSource = source_key(path_or_source) if isinstance(path_or_source, (str, os.PathLike)) else source
     ids = []
     for task_id in source.ids():
         env_id = f"{namespace}/{task_id}"

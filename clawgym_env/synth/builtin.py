@@ -10,6 +10,8 @@ from functools import lru_cache
 from typing import Iterator
 
 from clawgym_env.tasks.model import Task
+from clawgym_env.tasks.ref import TaskRef
+from clawgym_env.tasks.registry import TaskSourceKind
 
 SUITE_SIZE = 13_500
 SUITE_VERSION = "builtin-v1"
@@ -36,6 +38,7 @@ class BuiltinSource:
     """The built-in suite as a TaskSource (ids are cheap; tasks are generated on load)."""
 
     name = "builtin"
+    version = SUITE_VERSION
 
     def __init__(self, size: int = SUITE_SIZE, seed: int = 0):
         self.size = size
@@ -66,11 +69,30 @@ class BuiltinSource:
 
         return synthesize(index_of(task_id), seed=self.seed, version=SUITE_VERSION, task_id=task_id)
 
+    def ref(self, task_id: str) -> TaskRef:
+        """``{"kind": "builtin", "id", "suite_version"}`` (``params.seed`` for a non-default seed):
+        the task is regenerated where the reference is loaded, refused there if the version differs."""
+        if index_of(task_id) >= self.size:
+            raise KeyError(f"no built-in task {task_id!r} in a suite of {self.size}")
+        return TaskRef(kind=self.name, id=task_id, suite_version=SUITE_VERSION,
+                       params={"seed": self.seed} if self.seed else None)
+
+    def category(self, task_id: str) -> str:
+        """``metadata.category`` without synthesizing the task."""
+        from clawgym_env.synth.taxonomy import SUBCATEGORIES
+
+        return SUBCATEGORIES[index_of(task_id) % len(SUBCATEGORIES)][0]
+
     def describe(self) -> dict[str, object]:
+        """A summary for people (reports, logs); a task is named by :meth:`ref`."""
         return {"kind": "builtin", "version": SUITE_VERSION, "tasks": self.size, "seed": self.seed}
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (BuiltinSource, (self.size, self.seed))
+
+
+SOURCE_KIND = TaskSourceKind("builtin", BuiltinSource, takes_path=False)
+"""Registered under ``clawgym.task_sources``: ``open_source("builtin")``, ``builtin:task-0042``."""
 
 
 @lru_cache(maxsize=256)

@@ -25,6 +25,8 @@ from pydantic import ValidationError
 from clawgym_env.tasks.files import LAZY_INPUT_BYTES, InputData, write_input
 from clawgym_env.tasks.files import load_input as _load_input
 from clawgym_env.tasks.model import Task, TaskFormatError, task_dir_name
+from clawgym_env.tasks.ref import TaskRef
+from clawgym_env.tasks.registry import TaskSourceKind
 
 DATA_ENTRY = "data_entry.json"
 ORACLE = "oracle.json"
@@ -211,5 +213,14 @@ class FolderSource:
             self._cache[task_id] = task
         return task
 
+    def ref(self, task_id: str) -> TaskRef:
+        """``{"kind": "source", "path", "id"}``: loads where the folder is at the same path."""
+        self.task_dir(task_id)  # KeyError now rather than where the reference is loaded
+        return TaskRef.from_path(self.path, task_id)
+
     def describe(self) -> dict[str, Any]:
         return {"kind": "folder", "path": str(self.path), "tasks": len(self)}
+
+
+SOURCE_KIND = TaskSourceKind("folder", FolderSource)
+"""ClawGym task folders: the kind a path opens as when no other kind claims it."""

@@ -47,6 +47,8 @@ from pydantic import ValidationError
 
 from clawgym_env.tasks.files import InputData, load_input
 from clawgym_env.tasks.model import Task, TaskFormatError
+from clawgym_env.tasks.ref import TaskRef
+from clawgym_env.tasks.registry import TaskSourceKind
 from clawgym_env.tasks.reward_template import REWARD_SH
 
 SOURCE_NAME = "pinchbench"
@@ -412,6 +414,13 @@ class PinchBenchSource:
             self._cache[key] = task
         return task
 
+    def ref(self, task_id: str) -> TaskRef:
+        """``{"kind": "source", "path", "id"}`` (the front-matter id, also for a file stem)."""
+        key = task_id if task_id in self._files else self._stems.get(task_id)
+        if key is None:
+            raise KeyError(f"no PinchBench task {task_id!r} in {self.tasks_dir}")
+        return TaskRef.from_path(self.path, key)
+
     def describe(self) -> dict[str, Any]:
         types: dict[str, int] = {}
         for task in self:
@@ -419,3 +428,7 @@ class PinchBenchSource:
             types[kind] = types.get(kind, 0) + 1
         return {"kind": SOURCE_NAME, "path": str(self.path), "tasks": len(self), "grading_types": types,
                 "errors": dict(self.errors)}
+
+
+SOURCE_KIND = TaskSourceKind(SOURCE_NAME, PinchBenchSource, detect=is_pinchbench_dir)
+"""PinchBench checkouts: claims a folder holding ``tasks/task_*.md``, that folder, or one task file."""
