@@ -15,15 +15,6 @@ from clawgym_env.tasks import Task, TaskFormatError, TaskSource, open_source, wr
 from clawgym_env.tasks.files import input_size
 
 
-def _open_suite(spec: str) -> TaskSource:
-    """``builtin`` or a folder of task folders."""
-    if spec == "builtin":
-        from clawgym_env.synth.builtin import BuiltinSource
-
-        return BuiltinSource()
-    return open_source(spec)
-
-
 def _resolve_task(spec: str) -> Task:
     """A task folder, SUITE_DIR:TASK_ID, builtin:task-0042 or ClawGym/task-0042."""
     from clawgym_env.registration import resolve_task_spec
@@ -68,7 +59,7 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    source = _open_suite(args.suite)
+    source = open_source(args.suite)
     ids = _select(source.ids(), args.limit, 0)
     for task_id in ids:
         if args.queries:
@@ -202,7 +193,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     spec = args.suite or args.dir
     if not spec:
         raise SystemExit("clawgym validate: give a task folder (or --suite builtin)")
-    source = _open_suite(spec)
+    source = open_source(spec)
     ids = _select(source.ids(), args.limit, args.sample)
     report = gate_many(source.load, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
     queries = [source.load(i).user_query for i in ids]
@@ -302,7 +293,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 def cmd_noop(args: argparse.Namespace) -> int:
     from clawgym_env.bench.noop import noop_scores
 
-    source: TaskSource = _open_suite(args.suite)
+    source: TaskSource = open_source(args.suite)
     ids = _select(source.ids(), args.limit, args.sample)
     report = noop_scores(source, ids, jobs=args.jobs, backend=args.backend, compare_check=not args.no_compare,
                          progress=not args.quiet)

@@ -23,7 +23,7 @@ from clawgym_env.agents.base import AgentTurn
 from clawgym_env.bench.runner import EvalConfig, open_suite, run_eval, select_tasks
 from clawgym_env.rollout.engine import RolloutEngine
 from clawgym_env.rollout.records import TrajectoryRecord, read_records
-from clawgym_env.tasks import Task
+from clawgym_env.tasks import Task, TaskRef
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'clawgym[ray]')")
 
@@ -101,8 +101,8 @@ def test_fifty_builtin_tasks_through_the_pool_equal_the_local_run(pool: RayEnvPo
 
 def test_task_references_are_small() -> None:
     task = SOURCE.load("task-0007")
-    assert task_ref(SOURCE, task) == ("builtin", SOURCE.size, SOURCE.seed, "task-0007")
-    assert task_ref(None, task)[0] == "task"  # an unknown source: the Task itself travels
+    assert task_ref(SOURCE, task) == TaskRef(kind="builtin", id="task-0007", suite_version="builtin-v1")
+    assert task_ref(None, task) == TaskRef.inline(task)  # an unknown source: the Task itself travels
 
 
 def test_cancellation_closes_every_remote_env(pool: RayEnvPool) -> None:

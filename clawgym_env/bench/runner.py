@@ -82,22 +82,15 @@ class EvalConfig:
 # ---------------------------------------------------------------------------------------- suites
 def open_suite(spec: str) -> TaskSource:
     """``builtin`` (the 13,500-task built-in suite), a ClawGym task folder (or a folder of them), or
-    a PinchBench checkout."""
-    if spec == "builtin":
-        from clawgym_env.synth.builtin import BuiltinSource
-
-        return BuiltinSource()
+    a PinchBench checkout: :func:`clawgym_env.tasks.open_source` (kept under its old name)."""
     return open_source(spec)
 
 
 def task_category(source: TaskSource, task_id: str) -> str:
-    """``metadata.category``; for the built-in suite without synthesizing the task."""
-    from clawgym_env.synth.builtin import BuiltinSource, index_of
-
-    if isinstance(source, BuiltinSource):
-        from clawgym_env.synth.taxonomy import SUBCATEGORIES
-
-        return SUBCATEGORIES[index_of(task_id) % len(SUBCATEGORIES)][0]
+    """``metadata.category``; without loading the task where the source can say (``source.category``)."""
+    category = getattr(source, "category", None)
+    if callable(category):
+        return str(category(task_id))
     return str(source.load(task_id).metadata.get("category") or "")
 
 

@@ -15,7 +15,8 @@ One row per task, the columns ``RLHFDataset`` expects:
   the variable part is kept out of the schema;
 - ``agent_name``: ``"claw_agent"`` (selects :class:`~clawgym_env.integrations.verl_agent_loop.ClawAgentLoop`).
 
-``task_ref`` is one of
+``task_ref`` is the JSON of a :class:`~clawgym_env.tasks.TaskRef` (all forms: docs/task-sources.md);
+the builder writes one of
 
 - ``{"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v1"}``: a built-in task,
   regenerated where the rollout runs (a millisecond; refused if the suite version differs);
@@ -32,15 +33,13 @@ No veRL import here: writing the parquet needs pyarrow only.
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.tasks import Task, TaskSource, open_source
-from clawgym_env.tasks.files import InputData, input_bytes
+from clawgym_env.tasks import Task, TaskRef, open_source, task_from_json, task_to_json
+from clawgym_env.tasks.registry import cached_source, is_suite_name
 
 AGENT_NAME = "claw_agent"
 DATA_SOURCE = "clawgym"
@@ -53,79 +52,22 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------- references
+# The dict helpers below are the JSON of a TaskRef (kept for callers of the dict API).
 def builtin_ref(task_id: str) -> dict[str, Any]:
-    from clawgym_env.synth.builtin import SUITE_VERSION, index_of
-
-    index_of(task_id)  # KeyError now rather than on a rollout worker
-    return {"kind": "builtin", "id": task_id, "suite_version": SUITE_VERSION}
+    return TaskRef.of(cached_source("builtin"), task_id).to_dict()  # KeyError now, not on a rollout worker
 
 
 def source_ref(path: str | os.PathLike[str], task_id: str) -> dict[str, Any]:
-    return {"kind": "source", "path": str(Path(path).resolve()), "id": task_id}
+    return TaskRef.from_path(path, task_id).to_dict()
 
 
 def inline_ref(task: Task) -> dict[str, Any]:
-    return {"kind": "inline", "task": task_to_json(task)}
+    return TaskRef.inline(task).to_dict()
 
 
-def _b64(files: Mapping[str, InputData]) -> dict[str, str]:
-    """Inline refs carry the files themselves, so a big input (TaskFile) is read here, on purpose:
-    for task folders with big inputs use :func:`source_ref` (the parquet then names the folder)."""
-    return {path: base64.b64encode(input_bytes(data)).decode("ascii") for path, data in files.items()}
-
-
-def _unb64(files: Mapping[str, str]) -> dict[str, bytes]:
-    return {path: base64.b64decode(data) for path, data in files.items()}
-
-
-def task_to_json(task: Task) -> dict[str, Any]:
-    """A JSON-safe dict of the whole task (file bytes base64); :func:`task_from_json` inverts it."""
-    return {
-        "task_id": task.task_id, "user_query": task.user_query, "metadata": task.metadata,
-        "input_mount_dir": task.input_mount_dir, "input_files": _b64(task.input_files),
-        "reward_files": _b64(task.reward_files), "extra": task.extra, "source": task.source,
-        "oracle": task.oracle, "oracle_outputs": task.oracle_outputs, "file_modes": task.file_modes,
-    }
-
-
-def task_from_json(data: Mapping[str, Any]) -> Task:
-    fields = dict(data)
-    fields["input_files"] = _unb64(fields.get("input_files") or {})
-    fields["reward_files"] = _unb64(fields.get("reward_files") or {})
-    return Task(**fields)
-
-
-def load_task_ref(ref: str | Mapping[str, Any]) -> Task:
-    """The Task a ``task_ref`` names (a dict, its JSON string, or a plain id/path string)."""
-    if isinstance(ref, str):
-        text = ref.strip()
-        if text.startswith("{"):
-            ref = json.loads(text)
-        else:
-            return _load_plain(text)
-    kind = ref.get("kind")
-    if kind == "builtin":
-        from clawgym_env.synth.builtin import SUITE_VERSION, BuiltinSource
-
-        version = ref.get("suite_version", SUITE_VERSION)
-        if version != SUITE_VERSION:
-            raise ValueError(f"task_ref names built-in {ref.get('id')!r} of suite {version!r}, but this "
-                             f"clawgym generates {SUITE_VERSION!r}; rebuild the parquet with this version")
-        return BuiltinSource().load(str(ref["id"]))
-    if kind == "inline":
-        return task_from_json(ref["task"])
-    if kind == "source":
-        from clawgym_env.registration import cached_source
-
-        return cached_source(str(ref["path"])).load(str(ref["id"]))
-    raise ValueError(f"unknown task_ref kind {kind!r} (expected builtin, inline or source)")
-
-
-def _load_plain(spec: str) -> Task:
-    """``builtin:task-0042``, ``ClawGym/task-0042``, a task folder, or ``SUITE_DIR:TASK_ID``."""
-    from clawgym_env.registration import resolve_task_spec
-
-    return resolve_task_spec(spec)[0]
+def load_task_ref(ref: TaskRef | str | Mapping[str, Any]) -> Task:
+    """The Task a ``task_ref`` names (a TaskRef, its dict or JSON string, or a plain id/path string)."""
+    return TaskRef.coerce(ref).load()
 
 
 def task_from_row(extra_info: Mapping[str, Any] | None) -> Task:
@@ -136,36 +78,34 @@ def task_from_row(extra_info: Mapping[str, Any] | None) -> Task:
 
 
 # ---------------------------------------------------------------------------------------- the parquet
-def resolve_tasks(specs: Iterable[str], *, inline: bool = True) -> Iterable[tuple[Task, dict[str, Any]]]:
-    """(task, task_ref) for every task the specs name, in order. A spec is ``builtin`` (the whole
-    suite), ``builtin:task-0042``, ``ClawGym/task-0042``, a task folder, a folder of task folders
-    (or a PinchBench checkout), or ``SUITE_DIR:TASK_ID``."""
-    for spec in specs:
-        if spec == "builtin":
-            from clawgym_env.synth.builtin import BuiltinSource
+def _names_suite(spec: str) -> bool:
+    """A whole suite: a suite name (``builtin``) or a path that exists (a folder of tasks, one task
+    folder, a PinchBench checkout)."""
+    return is_suite_name(spec) or Path(spec).exists()
 
-            source = BuiltinSource()
-            for task_id in source.ids():
-                yield source.load(task_id), builtin_ref(task_id)
-            continue
-        if spec.startswith(("builtin:", "ClawGym/task-")):
-            task_id = spec.split(":", 1)[1] if spec.startswith("builtin:") else spec.split("/", 1)[1]
-            ref = builtin_ref(task_id)
-            yield load_task_ref(ref), ref
-            continue
-        if not Path(spec).exists() and ":" in spec:
-            suite, task_id = spec.rsplit(":", 1)
-            ref = source_ref(suite, task_id)
-            task = load_task_ref(ref)
-            yield task, (inline_ref(task) if inline else ref)
-            continue
-        src: TaskSource = open_source(spec)
+
+def _refs(spec: str) -> Iterator[tuple[Task, TaskRef]]:
+    if _names_suite(spec):
+        src = open_source(spec)
         for task_id in src.ids():
             task = src.load(task_id)
-            yield task, (inline_ref(task) if inline else source_ref(spec, task_id))
+            yield task, TaskRef.of(src, task_id, task=task)
+    else:
+        ref = TaskRef.parse(spec)
+        yield ref.load(), ref
 
 
-def rl_row(task: Task, ref: Mapping[str, Any], *, index: int, split: str = "train",
+def resolve_tasks(specs: Iterable[str], *, inline: bool = True) -> Iterable[tuple[Task, TaskRef]]:
+    """(task, reference) for every task the specs name, in order. A spec is a suite name (``builtin``:
+    the whole suite), a folder of task folders (or a PinchBench checkout), or what
+    :meth:`TaskRef.parse` reads: a task folder, ``builtin:task-0042``, ``ClawGym/task-0042``,
+    ``SUITE_DIR:TASK_ID``. With ``inline``, a task referenced by path is embedded instead."""
+    for spec in specs:
+        for task, ref in _refs(spec):
+            yield task, (TaskRef.inline(task) if inline and ref.path is not None else ref)
+
+
+def rl_row(task: Task, ref: TaskRef | Mapping[str, Any], *, index: int, split: str = "train",
            data_source: str = DATA_SOURCE) -> dict[str, Any]:
     """One parquet row (see the module docstring)."""
     return {
@@ -174,7 +114,7 @@ def rl_row(task: Task, ref: Mapping[str, Any], *, index: int, split: str = "trai
         "ability": str(task.metadata.get("category") or "agentic"),
         "reward_model": {"style": "rule", "ground_truth": ""},
         "extra_info": {"index": index, "split": split, "task_id": task.task_id,
-                       "task_ref": json.dumps(ref, ensure_ascii=False)},
+                       "task_ref": TaskRef.coerce(ref).to_json()},
         "agent_name": AGENT_NAME,
     }
 

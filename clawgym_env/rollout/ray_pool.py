@@ -11,9 +11,10 @@ and driven through a :class:`RemoteEnv`, which has the ``areset``/``astep``/``cl
     ...
     pool.shutdown()
 
-Tasks travel as references (the built-in suite's id, or a folder / PinchBench path + task id) and
-are loaded on the worker; only a task from another kind of source is pickled whole. With more than
-one machine, every node needs clawgym installed (same version) and the task folders at the same
+Tasks travel as references (:class:`~clawgym_env.tasks.TaskRef`: the built-in suite's id, or a
+folder / PinchBench path + task id, what the source's ``ref`` gives) and are loaded on the worker;
+only a task from a source without references travels whole (an inline TaskRef). With more than one
+machine, every node needs clawgym installed (same version) and the task folders at the same
 path. A worker that dies fails its in-flight episodes with an infra error (the run goes on) and is
 replaced by a fresh actor for later episodes.
 
@@ -30,13 +31,9 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from clawgym_env.episode import StepResult
-from clawgym_env.tasks import Task, TaskSource
+from clawgym_env.tasks import Task, TaskRef, TaskSource
 
 log = logging.getLogger(__name__)
-
-TaskRef = tuple[Any, ...]
-"""A picklable way to load a task on a worker: ``("builtin", size, seed, task_id)``,
-``("folder", path, task_id)``, ``("pinchbench", path, task_id)`` or ``("task", Task)``."""
 
 ENV_ATTRS = ("backend", "profile", "max_steps", "max_tool_calls_per_step", "seed_bootstrap", "judge_config",
              "score_on_truncation", "tool_schemas", "system_prompt")
@@ -52,17 +49,14 @@ def _ray() -> Any:
 
 
 def task_ref(source: TaskSource | None, task: Task) -> TaskRef:
-    """The cheapest reference that loads ``task`` on a worker (the whole Task as a last resort)."""
-    from clawgym_env.synth.builtin import BuiltinSource
-    from clawgym_env.tasks import FolderSource, PinchBenchSource
-
-    if isinstance(source, BuiltinSource):
-        return ("builtin", source.size, source.seed, task.task_id)
-    if isinstance(source, FolderSource) and task.task_id in source:
-        return ("folder", str(source.path), task.task_id)
-    if isinstance(source, PinchBenchSource) and task.task_id in source:
-        return ("pinchbench", str(source.path), task.task_id)
-    return ("task", task)
+    """The cheapest reference that loads ``task`` on a worker: its source's reference, or the whole
+    Task (an inline reference) for no source, a source without references, or a task it does not hold."""
+    if source is not None:
+        try:
+            return TaskRef.of(source, task.task_id, task=task)
+        except KeyError:
+            pass
+    return TaskRef.inline(task)
 
 
 # ---------------------------------------------------------------------------------------- worker side
@@ -74,36 +68,10 @@ class _EnvHost:
         self._envs: dict[int, Any] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._sources: dict[tuple[Any, ...], TaskSource] = {}
 
-    def _source(self, key: tuple[Any, ...]) -> TaskSource:
-        with self._lock:
-            src = self._sources.get(key)
-            if src is None:
-                if key[0] == "builtin":
-                    from clawgym_env.synth.builtin import BuiltinSource
-
-                    src = BuiltinSource(size=key[1], seed=key[2])
-                elif key[0] == "folder":
-                    from clawgym_env.tasks import FolderSource
-
-                    src = FolderSource(key[1])
-                else:
-                    from clawgym_env.tasks import PinchBenchSource
-
-                    src = PinchBenchSource(key[1])
-                self._sources[key] = src
-            return src
-
-    def load(self, ref: TaskRef) -> Task:
-        kind = ref[0]
-        if kind == "task":
-            return ref[1]  # type: ignore[no-any-return]
-        if kind == "builtin":
-            return self._source(ref[:3]).load(ref[3])
-        if kind in ("folder", "pinchbench"):
-            return self._source(ref[:2]).load(ref[2])
-        raise ValueError(f"unknown task reference kind {kind!r}")
+    def load(self, ref: TaskRef | str) -> Task:
+        """The task of a reference (or its JSON); sources are opened once per worker process."""
+        return TaskRef.coerce(ref).load()
 
     def create(self, ref: TaskRef, env_kwargs: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """Build an env; returns its handle and the attributes a proxy mirrors."""
@@ -292,7 +260,7 @@ class RayEnvPool:
         """A :class:`RemoteEnv` for a task reference (or a Task, pickled whole) on the least-loaded worker.
         Blocks until the worker built it (call it from a thread, as the engine does)."""
         if isinstance(ref, Task):
-            task, ref = ref, ("task", ref)
+            task, ref = ref, TaskRef.inline(ref)
         slot = self._acquire()
         generation = slot.generation
         try:
