@@ -41,11 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 """Lowest first. A module may import its own layer or a lower one, never a higher one."""
 
-KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset({
-    # issue 12: helper h2 removes this (the built-in suite is found through the task-source registry)
-    ("clawgym_env.registration", "clawgym_env.synth.builtin"),
-    ("clawgym_env.rollout.ray_pool", "clawgym_env.synth.builtin"),
-})
+KNOWN_VIOLATIONS: frozenset[tuple[str, str]] = frozenset()
 """(importer, imported) pairs being removed; an entry that no longer occurs fails the test too,
 so this list only shrinks."""
 
