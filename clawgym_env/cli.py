@@ -49,8 +49,18 @@ def _load_actions(path: Path) -> list[Any]:
     return data
 
 
+def _backend(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``--backend`` and ``--docker-*`` options as a backend config (``EnvConfig.backend``)."""
+    docker = {k: v for k, v in (("image", args.docker_image), ("cpus", args.docker_cpus),
+                                ("pool_size", args.docker_pool)) if v is not None}
+    if docker and args.backend != "docker":
+        raise SystemExit(f"clawgym: --docker-image/--docker-cpus/--docker-pool need --backend docker "
+                         f"(not {args.backend})")
+    return {"kind": args.backend, **docker}
+
+
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw: dict[str, Any] = {"backend": args.backend, "profile": args.profile}
+    kw: dict[str, Any] = {"backend": _backend(args), "profile": args.profile}
     if getattr(args, "max_steps", None):
         kw["max_steps"] = args.max_steps
     if getattr(args, "network", False):
@@ -232,6 +242,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         categories=_split_categories(args.categories), max_steps=args.max_steps or None,
         episode_timeout_s=args.episode_timeout or None, max_episode_tokens=args.max_episode_tokens or None,
         run_seed=args.seed, backend=args.backend, profile=args.profile, network=True if args.network else None,
+        docker={k: v for k, v in _backend(args).items() if k != "kind"},
         judge_base_url=args.judge_base_url, judge_model=args.judge_model,
         judge_api_key=args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or None,
         retry_infra_errors=args.retry_infra_errors, score_truncated=not args.no_score_truncated,
@@ -375,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     def env_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", default="bwrap", help="sandbox backend: bwrap (default), docker, or local (unsafe)")
         sp.add_argument("--profile", default="coding", choices=["coding", "openclaw"], help="tool profile")
+        sp.add_argument("--docker-image", default=None, help="docker backend: image (default $CLAWGYM_DOCKER_IMAGE, "
+                        "else clawgym/sandbox:bookworm)")
+        sp.add_argument("--docker-cpus", type=float, default=None, help="docker backend: CPU quota per container "
+                        "(default $CLAWGYM_DOCKER_CPUS, else none)")
+        sp.add_argument("--docker-pool", type=int, default=None, help="docker backend: containers kept started "
+                        "(default $CLAWGYM_DOCKER_POOL, else 0)")
 
     sp = sub.add_parser("list", help="list the task ids of a suite")
     sp.add_argument("suite", help="builtin, or a folder of ClawGym task folders")

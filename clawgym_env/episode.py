@@ -3,6 +3,7 @@ what an infrastructure failure looks like. Every driver (the rollout engine, the
 the TRL env, the quality gate, ``clawgym run``) speaks these types; ``info`` keeps its keys for
 plain gymnasium users.
 
+- :class:`~clawgym_env.tasks.ref.TaskRef` (re-exported here): the one serializable "which task".
 - :class:`EnvConfig`: everything :class:`~clawgym_env.env.ClawGymEnv` takes besides the task, frozen
   and serializable (JSON round trip), with the sandbox backend as a typed union. A trainer ships it
   to workers and uses it as a cache key.
@@ -26,6 +27,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clawgym_env.sandbox.base import SandboxConfig
+from clawgym_env.tasks.ref import TaskRef
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S
 
 # ---------------------------------------------------------------------------------------- backends
@@ -396,6 +398,6 @@ class EpisodeResult(BaseModel):
 
 __all__ = [
     "BACKEND_CLASSES", "BackendConfig", "BudgetName", "Budgets", "BwrapBackend", "DockerBackend", "EnvConfig",
-    "EpisodeResult", "InfraError", "InfraKind", "LocalBackend", "StepResult", "ToolCallRecord", "ToolResult",
-    "TurnRecord", "backend_config",
+    "EpisodeResult", "InfraError", "InfraKind", "LocalBackend", "StepResult", "TaskRef", "ToolCallRecord",
+    "ToolResult", "TurnRecord", "backend_config",
 ]

@@ -241,3 +241,20 @@ def test_episode_step_by_step_matches_run_episode() -> None:
         assert json.loads(manual.model_dump_json())["task_id"] == TASK.task_id
     finally:
         env.close()
+
+
+def test_cli_docker_options_become_the_backend_config() -> None:
+    """``--docker-image/--docker-cpus/--docker-pool`` set what only $CLAWGYM_DOCKER_* could set before."""
+    from clawgym_env.bench.runner import EvalConfig, env_kwargs
+    from clawgym_env.cli import _env_kwargs, build_parser
+
+    args = build_parser().parse_args(["run", "builtin:task-0001", "--oracle", "--backend", "docker",
+                                      "--docker-image", "img:2", "--docker-cpus", "1.5", "--docker-pool", "2"])
+    config = EnvConfig.from_kwargs(**_env_kwargs(args))
+    assert config.backend == DockerBackend(image="img:2", cpus=1.5, pool_size=2)
+    bad = build_parser().parse_args(["run", "builtin:task-0001", "--oracle", "--docker-cpus", "1"])
+    with pytest.raises(SystemExit, match="need --backend docker"):
+        _env_kwargs(bad)
+    evaluated = EnvConfig.from_kwargs(**env_kwargs(EvalConfig(out="x", suite="builtin", backend="docker",
+                                                              docker={"image": "img:3"})))
+    assert evaluated.backend == DockerBackend(image="img:3")

@@ -53,6 +53,9 @@ class EvalConfig:
     max_episode_tokens: int | None = None
     run_seed: int = 0
     backend: str = "bwrap"
+    docker: dict[str, Any] = field(default_factory=dict)
+    """The backend config (``EnvConfig.backend``) when it carries more than its kind: docker image,
+    cpus, pool_size. Empty: ``backend`` alone."""
     profile: str = "coding"
     network: bool | None = None
     judge_base_url: str | None = None
@@ -169,7 +172,7 @@ def _recordings(path: str) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------- the run
 def env_kwargs(config: EvalConfig) -> dict[str, Any]:
-    kw: dict[str, Any] = {"backend": config.backend, "profile": config.profile}
+    kw: dict[str, Any] = {"backend": {**config.docker, "kind": config.backend}, "profile": config.profile}
     if config.network is not None:
         kw["network"] = config.network
     if config.judge_base_url or config.judge_model:
