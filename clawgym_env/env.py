@@ -11,7 +11,6 @@ The agent only sees tools: nothing it can call reaches reset/step, the verifier 
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 from typing import Any
 
@@ -22,17 +21,15 @@ from pydantic import ValidationError
 from clawgym_env.episode import EnvConfig, InfraError, StepResult, ToolResult
 from clawgym_env.paths import WORKSPACE
 from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox
-from clawgym_env.sandbox.client import clear_directory
-from clawgym_env.sandbox.fstree import make_workspace_scorable
-from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error, workspace_usage
+from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
-from clawgym_env.tasks.files import InputData, write_input
+from clawgym_env.tasks.files import InputData
 from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
 from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.transcript import to_openclaw_session
 from clawgym_env.verify.code import VerifierResult, run_code_verifier
 from clawgym_env.verify.hybrid import combine, rubric_plan
-from clawgym_env.verify.rubric import JudgeConfig, RubricJudge, workspace_text_files
+from clawgym_env.verify.rubric import JUDGE_FILES, JudgeConfig, RubricJudge
 from clawgym_env.workers import Lane, run_detached
 
 MAX_TEXT = 4_000_000
@@ -177,30 +174,26 @@ class ClawGymEnv(gym.Env[str, Any]):
         return self._sandbox
 
     def _restore_workspace(self, sandbox: ServerSandbox) -> None:
-        """Put the task's initial files back: small ones from memory, big ones (TaskFile) streamed
-        from the task folder, holes kept (a copy, never a link: the task folder stays out of the
-        agent's reach)."""
-        root = sandbox.host_workspace
-        uid = getattr(sandbox, "uid", None)
-        clear_directory(root)
+        """Put the task's initial files back (the sandbox writes them: small ones from memory, big
+        ones streamed from the task folder, owned by the sandbox's user)."""
         files: list[tuple[str, InputData, int]] = list(self._initial_files)
         if self.seed_bootstrap:
             files += [(name, text.encode(), 0o644) for name, text in self._bootstrap.items()
                       if name not in {f[0] for f in files}]
-        made: set[str] = set()
-        for rel, data, mode in files:
-            path = root / rel
-            for parent in reversed(path.relative_to(root).parents[:-1]):
-                if str(parent) not in made:
-                    (root / parent).mkdir(exist_ok=True)
-                    if uid is not None:
-                        os.lchown(root / parent, uid, uid)
-                    made.add(str(parent))
-            write_input(data, path)
-            if mode != 0o644:
-                path.chmod(mode)
-            if uid is not None:
-                os.lchown(path, uid, uid)
+        sandbox.restore(files)
+
+    def _prestart_next(self) -> None:
+        """Start the next episode's sandbox (and the backend's ready verifier) once the episode is
+        scored, so ``reset`` only restores files."""
+        sandbox = self._sandbox
+        if not self.prestart_next or sandbox is None:
+            return
+        try:
+            sandbox.make_scorable()  # code the verifier ran may have chmod-ed it
+            sandbox.prestart()  # warm start for the next reset; the workspace is restored there
+            self._sandbox_fresh = True
+        except SandboxError:
+            pass
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -217,7 +210,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         else:
             self._restore_workspace(sandbox)
         if self._workspace_baseline is None:  # the same files every episode: measured once
-            self._workspace_baseline = workspace_usage(sandbox.host_workspace)
+            self._workspace_baseline = sandbox.workspace_usage()
         self._sandbox_fresh = False
         ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace,
                           context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s)
@@ -325,18 +318,9 @@ class ClawGymEnv(gym.Env[str, Any]):
         judge_files = None
         if plan is not None and self._judge is not None and verdict.infra_error is None:
             # read now: the verifier stopped the agent's sandbox and the next one has not started
-            judge_files = workspace_text_files(sandbox.host_workspace, first=plan.rubric.priority_files)
+            judge_files = sandbox.read_outputs(first=plan.rubric.priority_files, rules=JUDGE_FILES)
         self._sandbox_fresh = False
-        if self.prestart_next:
-            try:
-                make_workspace_scorable(sandbox.host_workspace)  # code the verifier ran may have chmod-ed it
-            except OSError:
-                pass
-            try:
-                sandbox.launch()  # warm start for the next reset; the workspace is restored there
-                self._sandbox_fresh = True
-            except SandboxError:
-                pass
+        self._prestart_next()
         judged = None  # the judge (a network call) runs while the next sandbox starts
         if judge_files is not None and plan is not None and self._judge is not None:
             judged = self._judge.grade(plan.rubric, transcript, judge_files)

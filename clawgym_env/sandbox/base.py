@@ -4,13 +4,25 @@ Five methods (after rLLM): ``start``, ``exec``, ``read_file``, ``write_file``, `
 background-process calls the OpenClaw ``process`` tool needs. Backends differ only in how they start
 the in-sandbox server (``server.py``); everything after start speaks the same JSON-line protocol, so
 tools, verifier and env are backend-agnostic.
+
+The sandbox also owns its workspace: the env restores it (``restore``), the verifier installs its
+files and runs (``install_verifier``, ``run_verifier``), the judge, the disk quota and the quality
+gate read what the episode left (``read_outputs``, ``workspace_usage``, ``snapshot``) only through
+these methods, so a backend whose workspace is not a host folder (a remote machine, a Ray node) fits
+without env.py or verify/ knowing. Backends report their failures as :class:`SandboxError`
+subclasses (:class:`SandboxStartError` when a sandbox could not start), never as text to parse.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from clawgym_env.sandbox.quota import WorkspaceUsage
 
 from clawgym_env.paths import WORKSPACE  # noqa: F401 - re-exported: sandbox.base.WORKSPACE is public
 
@@ -20,6 +32,17 @@ class SandboxError(RuntimeError):
 
     Never the agent's fault; the env turns it into ``info["infra_error"]`` instead of a reward of 0.
     """
+
+
+class SandboxStartError(SandboxError):
+    """A sandbox could not start, or could not start the command it was given (the verifier's):
+    nothing of the command ran. ``kind`` says which sandbox (``"sandbox"``: the agent's,
+    ``"verifier"``: a one-shot run), ``where`` which backend or step failed."""
+
+    def __init__(self, message: str, *, kind: str = "sandbox", where: str = ""):
+        super().__init__(message)
+        self.kind = kind
+        self.where = where
 
 
 class SandboxFileError(OSError):
@@ -145,16 +168,133 @@ class ProcessInfo:
         )
 
 
+class StreamedFile(Protocol):
+    """File content a sandbox copies in without holding it in memory (``tasks.files.TaskFile``:
+    a big task input, streamed from the task folder with its holes kept)."""
+
+    size: int
+
+    def copy_to(self, dest: str | os.PathLike[str]) -> None: ...
+
+
+FileData = bytes | StreamedFile
+"""What ``Sandbox.restore`` writes: bytes, or a :class:`StreamedFile`."""
+
+
+@dataclass
+class IsolatedResult:
+    """Outcome of a one-shot command (the verifier) in a fresh sandbox."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float
+    stdout_dropped: int = 0
+    """Bytes of stdout not kept (only the tail is: sandbox/capture.py); 0 when ``stdout`` is whole."""
+    stdout_head: str = ""
+    """The first 512 bytes of stdout, whatever was dropped after them."""
+    outputs: dict[str, bytes] = field(default_factory=dict)
+    """``run_verifier``: the files asked for that the command left in its output folder (regular
+    files only, read without following links, each at most ``max_output_bytes``)."""
+
+
+@dataclass(frozen=True)
+class TextFileRules:
+    """Which workspace files ``read_outputs`` returns and how much of each (the rubric judge's
+    PinchBench rules by default): hidden entries, OpenClaw bootstrap files and tool folders are
+    skipped, ``reward/`` (the verifier's own files) too; each file is cut to ``max_file_chars``."""
+
+    max_file_chars: int = 3000
+    max_total_chars: int = 40_000
+    max_files: int = 40
+    skip_names: frozenset[str] = frozenset({"BOOTSTRAP.md", "SOUL.md", "USER.md", "IDENTITY.md", "HEARTBEAT.md",
+                                            "TOOLS.md", "AGENTS.md", "MEMORY.md"})
+    """Top-level file names not shown."""
+    skip_dirs: frozenset[str] = frozenset({"reward", "node_modules", "__pycache__", "skills"})
+    """Top-level folders not walked (``__pycache__`` and ``node_modules`` are skipped at any depth)."""
+    max_listed: int = 10_000
+    """Stop listing past this many files (an agent that left a million does not stall grading)."""
+    max_depth: int = 32
+
+
+@dataclass(frozen=True)
+class VerifierPaths:
+    """Where a ``run_verifier`` command finds things, as paths it sees (the same for every run of
+    one sandbox, so the command line and environment can be prepared before the episode ends)."""
+
+    out: str
+    """Its private writable output folder (``inputs`` are put there, ``outputs`` read back)."""
+    bin: str
+    """The verifier's PATH entry (the ``python3`` shim that tees check.py's stdout)."""
+    guard: str
+    """The verifier's PYTHONPATH entry (the import guard, ``verifier_guard.py``)."""
+
+
 @runtime_checkable
 class Sandbox(Protocol):
-    """A place where an agent's commands run, isolated from the host."""
+    """A place where an agent's commands run, isolated from the host, with the workspace it owns."""
 
     workspace: str
     """The workspace path as seen inside the sandbox."""
-    host_workspace: Path
-    """The same directory on the host (the env restores and inspects it from here)."""
+    config: SandboxConfig
 
     def start(self) -> None: ...
+
+    def launch(self) -> None:
+        """Start without waiting until the sandbox is ready (its first command waits)."""
+        ...
+
+    def stop(self) -> None:
+        """Kill every process of the episode (the workspace stays, its permissions made scorable)."""
+        ...
+
+    def prestart(self) -> None:
+        """Start the next episode's sandbox (and, where the backend can, a verifier sandbox blocked
+        until ``run_verifier`` hands it the go) without waiting for either to be ready."""
+        ...
+
+    # the workspace, owned by the sandbox
+    def restore(self, files: Iterable[tuple[str, FileData, int]]) -> None:
+        """Empty the workspace and write ``(relative path, bytes or TaskFile, mode)`` entries into it,
+        owned by the sandbox's user. Call while the sandbox is stopped or not yet used."""
+        ...
+
+    def restore_tree(self, src: Path) -> None:
+        """Empty the workspace and copy a host folder into it (links as links, no setuid bits)."""
+        ...
+
+    def install_verifier(self, files: Mapping[str, bytes], modes: Mapping[str, int]) -> None:
+        """Replace whatever is at ``<workspace>/reward`` with ``files`` (relative path -> bytes;
+        ``modes`` by the same key). Call only after ``stop``."""
+        ...
+
+    @property
+    def verifier_paths(self) -> VerifierPaths: ...
+
+    def run_verifier(self, argv: list[str], *, env: dict[str, str], timeout_s: float, cwd: str = "/",
+                     inputs: Mapping[str, bytes] | None = None, outputs: Iterable[str] = (),
+                     max_output_bytes: int = 1 << 20) -> IsolatedResult:
+        """Run ``argv`` in a new sandbox over the workspace, environment exactly ``env``, stdin empty.
+        Raises :class:`SandboxStartError` when the sandbox could not start the command (nothing of it
+        ran); any outcome of the command itself is the returned result."""
+        ...
+
+    def make_scorable(self) -> None:
+        """Give the stopped workspace back the permissions reading and scoring it need."""
+        ...
+
+    def workspace_usage(self, *, max_bytes: int | None = None, max_entries: int | None = None) -> WorkspaceUsage: ...
+
+    def read_outputs(self, *, first: Iterable[str] = (), rules: TextFileRules | None = None) -> list[tuple[str, str]]:
+        """(relative path, text) of the small text files in the workspace, ``first`` first, for the
+        rubric judge (``rules``, default :class:`TextFileRules`); links are never followed. Call
+        only while nothing runs in the sandbox."""
+        ...
+
+    def snapshot(self, dest: Path) -> None:
+        """Copy the workspace into the host folder ``dest`` (links as links, no setuid bits)."""
+        ...
 
     def exec(
         self,

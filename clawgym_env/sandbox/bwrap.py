@@ -24,6 +24,14 @@ tests/test_sandbox_security.py):
   end of a file without RLIMIT_FSIZE ever being checked (``fallocate -n -l 10G f`` took 10 GB);
 - one-shot sandboxes (the verifier) start bwrap with a bare PATH, not the host's environment:
   there bwrap stays in the sandbox as its pid 1, whose environ the command can read.
+
+The verifier's sandbox is started ahead of time (``prestart``, off the episode's critical path):
+bwrap sets it up in full, with its own cgroup, a fresh /tmp and an empty output folder, and its
+command waits, blocked reading a pipe only the driver holds, until ``run_verifier`` writes the go
+line, which it does only after the agent's sandbox is stopped and ``reward/`` installed. It runs as
+the same uid as the agent's sandbox (the workspace's files are that uid's) but in its own pid, user
+and mount namespaces, which the agent's processes cannot see or enter; the sweep that makes sure no
+process of the agent survives (``_after_stop``) spares only the waiting sandbox's own process tree.
 """
 
 from __future__ import annotations
@@ -35,14 +43,30 @@ import struct
 import subprocess
 import time
 import weakref
+from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 from clawgym_env.sandbox import cgroups
-from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError, SandboxLimits
+from clawgym_env.sandbox.base import (
+    WORKSPACE,
+    IsolatedResult,
+    SandboxConfig,
+    SandboxError,
+    SandboxLimits,
+    SandboxStartError,
+)
 from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
-from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _children
+from clawgym_env.sandbox.client import (
+    _MARK_SH,
+    VERIFIER_OUT,
+    ServerSandbox,
+    _children,
+    _kill_process,
+    start_marker,
+    unmark,
+)
 from clawgym_env.sandbox.fstree import remove_tree
 from clawgym_env.sandbox.netns import NetnsSetup, Slirp
 from clawgym_env.sandbox.rootfs import resolve_root
@@ -182,8 +206,49 @@ def _util(name: str) -> str:
                        f"to apply the sandbox limits: `apt-get install util-linux`")
 
 
+_GO_SH = 'IFS= read -r m || exit 125; exec </dev/null; ' + _MARK_SH.replace('"$0"', '"$m"')
+"""The ready verifier's command: wait for the go line (the start marker) on stdin, which then
+becomes /dev/null as for any verifier, print the marker, become the verifier's command."""
+
+_VerifierSpec = tuple[tuple[str, ...], tuple[tuple[str, str], ...], str]
+"""(argv, sorted environment, cwd) of a verifier run: a ready sandbox is used only for the same."""
+
+
+def _process_tree(pid: int) -> set[int]:
+    """``pid`` and its descendants (bwrap's children, the pid namespace's processes)."""
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p not in found:
+            found.add(p)
+            todo.extend(_children(p))
+    return found
+
+
+class _ReadyVerifier:
+    """A verifier sandbox started ahead of time, its command blocked until the go line."""
+
+    def __init__(self, spec: _VerifierSpec, proc: subprocess.Popen[bytes], cgroup: cgroups.Cgroup | None,
+                 out_dir: Path):
+        self.spec, self.proc, self.cgroup, self.out_dir = spec, proc, cgroup, out_dir
+
+    def tree(self) -> set[int]:
+        return _process_tree(self.proc.pid)
+
+    @staticmethod
+    def discard(proc: subprocess.Popen[bytes], cgroup: cgroups.Cgroup | None, out_dir: Path) -> None:
+        """Kill it and free its cgroup and output folder (also from a finalizer)."""
+        _kill_process(proc)
+        if cgroup is not None:
+            cgroup.kill()
+            cgroup.remove()
+        remove_tree(out_dir)
+
+
 class BwrapSandbox(ServerSandbox):
     """One bwrap sandbox with a persistent host workspace; ``start``/``stop`` may repeat."""
+
+    backend = "bwrap"
 
     def __init__(self, config: SandboxConfig | None = None, host_workspace: Path | None = None):
         super().__init__(config)
@@ -207,6 +272,10 @@ class BwrapSandbox(ServerSandbox):
         self._slirp: Slirp | None = None
         self.cgroup: cgroups.Cgroup | None = None
         """The running sandbox's cgroup (None where the host offers none); made at the first launch."""
+        self._verifier: _ReadyVerifier | None = None
+        self._verifier_finalizer: weakref.finalize | None = None
+        self._verifier_spec: _VerifierSpec | None = None
+        """The last verifier run's command: ``prestart`` gets a sandbox ready for the same."""
 
     # ------------------------------------------------------------------ command line
     def _bwrap_argv(self, extra_binds: tuple[tuple[str, str], ...] = (), rw_binds: tuple[tuple[str, str], ...] = (),
@@ -314,14 +383,21 @@ class BwrapSandbox(ServerSandbox):
                 self._slirp = None
 
     def _after_stop(self) -> None:
-        """Wait until no process of this sandbox's uid is left (the pid namespace dies async)."""
+        """Wait until no process of this sandbox's uid is left (the pid namespace dies async), but
+        the ready verifier's: its tree is read after the uid's processes are listed, so a process it
+        has just forked is spared too, and no other process can be part of it (the agent's cannot
+        become children of a process of another pid namespace)."""
         if self.uid is None:
             return
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
-            if not _pids_of_uid(self.uid):
+            pids = _pids_of_uid(self.uid)
+            if pids and self._verifier is not None:
+                spared = self._verifier.tree()
+                pids = [pid for pid in pids if pid not in spared]
+            if not pids:
                 return
-            for pid in _pids_of_uid(self.uid):
+            for pid in pids:
                 try:
                     os.kill(pid, 9)
                 except OSError:
@@ -330,6 +406,7 @@ class BwrapSandbox(ServerSandbox):
         raise SandboxError(f"processes of sandbox uid {self.uid} survived kill")
 
     def _release(self) -> None:
+        self._discard_ready()
         if self.cgroup is not None:
             self._cgroup_finalizer.detach()
             self.cgroup.remove()
@@ -339,6 +416,136 @@ class BwrapSandbox(ServerSandbox):
         if self._lease is not None:
             self._lease.release()
             self._lease = None
+
+    # ------------------------------------------------------------------ the ready verifier
+    def prestart(self) -> None:
+        """The next episode's server (``launch``), then a verifier sandbox ready for the same
+        command as the last verifier run (none before the first, none with network=True)."""
+        self.launch()
+        spec = self._verifier_spec
+        if spec is None or self.config.network or (self._verifier is not None and self._verifier.proc.poll() is None):
+            return
+        self._discard_ready()
+        try:
+            self._set_ready(self._start_verifier(spec))
+        except (OSError, SandboxError):
+            pass  # run_verifier starts one itself
+
+    def _set_ready(self, ready: _ReadyVerifier) -> None:
+        self._verifier = ready
+        self._verifier_finalizer = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.cgroup, ready.out_dir)
+
+    def _take_ready(self) -> _ReadyVerifier | None:
+        ready, self._verifier = self._verifier, None
+        if self._verifier_finalizer is not None:
+            self._verifier_finalizer.detach()
+            self._verifier_finalizer = None
+        return ready
+
+    def _discard_ready(self) -> None:
+        ready = self._take_ready()
+        if ready is not None:
+            _ReadyVerifier.discard(ready.proc, ready.cgroup, ready.out_dir)
+
+    def _start_verifier(self, spec: _VerifierSpec) -> _ReadyVerifier:
+        """bwrap with the verifier's command line, its output folder bound, blocked before the command."""
+        argv, env, cwd = spec
+        cgroup = self._new_cgroup()
+        out_dir: Path | None = None
+        seccomp_fd: int | None = None
+        try:
+            out_dir = self._verifier_out_dir()
+            seccomp_fd = _seccomp_fd()
+            full = self._bwrap_argv((), ((str(out_dir), VERIFIER_OUT),), seccomp_fd=seccomp_fd)
+            full.insert(1, "--clearenv")
+            full[full.index("--chdir") + 1] = cwd
+            for k, v in env:
+                full += ["--setenv", k, v]
+            full = [*_limits_argv(self.config.limits, self.uid, cgroup), *full,
+                    "--", "/bin/sh", "-c", _GO_SH, "clawgym-verifier", *argv]
+            proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=_BWRAP_ENV, start_new_session=True, close_fds=True, pass_fds=(seccomp_fd,))
+        except BaseException:
+            if cgroup is not None:
+                cgroup.remove()
+            if out_dir is not None:
+                remove_tree(out_dir)
+            raise
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        return _ReadyVerifier(spec, proc, cgroup, out_dir)
+
+    def run_verifier(self, argv: list[str], *, env: dict[str, str], timeout_s: float, cwd: str = "/",
+                     inputs: Mapping[str, bytes] | None = None, outputs: Iterable[str] = (),
+                     max_output_bytes: int = 1 << 20) -> IsolatedResult:
+        """The ready verifier sandbox when one waits for this command, else one started now; either
+        way only after the agent's sandbox is stopped. A ready one that died before the go (the host
+        killed the uid's processes) is replaced: nothing of the command had run."""
+        if self.config.network:  # its slirp4netns attaches at start: the plain one-shot path
+            return super().run_verifier(argv, env=env, timeout_s=timeout_s, cwd=cwd, inputs=inputs,
+                                        outputs=outputs, max_output_bytes=max_output_bytes)
+        if self._proc is not None:
+            self.stop()  # nothing of the agent's sandbox runs alongside the verifier
+        spec: _VerifierSpec = (tuple(argv), tuple(sorted(env.items())), cwd)
+        self._verifier_spec = spec
+        ready = self._take_ready()
+        if ready is not None and (ready.spec != spec or ready.proc.poll() is not None):
+            _ReadyVerifier.discard(ready.proc, ready.cgroup, ready.out_dir)
+            ready = None
+        for attempt in range(2):
+            fresh = ready is None
+            if fresh:
+                try:
+                    ready = self._start_verifier(spec)
+                except OSError as exc:
+                    raise SandboxStartError(f"verifier sandbox failed: {exc}", kind="verifier", where="bwrap") from exc
+            assert ready is not None
+            try:
+                return self._go(ready, inputs, timeout_s, outputs, max_output_bytes)
+            except SandboxStartError:
+                if fresh or attempt:
+                    raise
+                ready = None  # it died waiting: nothing of the command ran, start one now
+        raise AssertionError("unreachable")
+
+    def _go(self, ready: _ReadyVerifier, inputs: Mapping[str, bytes] | None, timeout_s: float,
+            outputs: Iterable[str], max_output_bytes: int) -> IsolatedResult:
+        """Hand ``ready`` its inputs and the go line; collect its outcome; free it."""
+        proc = ready.proc
+        try:
+            try:
+                self._put_inputs(ready.out_dir, inputs)
+            except OSError as exc:
+                raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
+                                        kind="verifier", where="bwrap") from exc
+            marker = start_marker()
+            capture = BoundedCapture(proc)  # the last 64 KiB of stdout, the first 8 KiB of stderr
+            start = time.monotonic()
+            assert proc.stdin is not None
+            try:
+                proc.stdin.write(marker.encode() + b"\n")
+                proc.stdin.close()
+            except OSError:
+                pass  # it died before the go: no marker, SandboxStartError below
+            try:
+                timed_out = not capture.wait(timeout_s)
+                if timed_out:
+                    for child in _children(proc.pid):
+                        os.kill(child, 9)
+                captured = capture.finish()
+            except BaseException:
+                proc.kill()
+                capture.finish()
+                raise
+            finally:
+                if ready.cgroup is not None:
+                    ready.cgroup.kill()
+            self._after_stop()
+            res = isolated_result(captured, proc.returncode, timed_out, time.monotonic() - start)
+            return self._take_outputs(unmark(res, marker, "bwrap"), ready.out_dir, outputs, max_output_bytes)
+        finally:
+            _ReadyVerifier.discard(proc, ready.cgroup, ready.out_dir)
 
     # ------------------------------------------------------------------ one-shot commands
     def run_isolated(

@@ -4,6 +4,10 @@ A backend subclasses :class:`ServerSandbox` and says how to launch ``server.py``
 and how to run a one-shot command in a fresh sandbox (``run_isolated``). Launch is split from
 readiness (``launch`` / ``wait_ready``) so the env can start the next episode's sandbox in the
 background while the previous one is being scored.
+
+The workspace methods of the protocol (``restore``, ``install_verifier``, ``run_verifier``,
+``read_outputs``, ...) are implemented here over the host folder every current backend mounts
+(``host_workspace``, see hostws.py); a backend without one overrides them.
 """
 
 from __future__ import annotations
@@ -11,44 +15,64 @@ from __future__ import annotations
 import base64
 import json
 import os
+import secrets
 import select
 import signal
 import subprocess
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from clawgym_env.sandbox import hostws
 from clawgym_env.sandbox.base import (
     ExecResult,
+    FileData,
+    IsolatedResult,
     ProcessInfo,
     SandboxConfig,
     SandboxError,
     SandboxFileError,
+    SandboxStartError,
+    TextFileRules,
+    VerifierPaths,
 )
 from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
-from clawgym_env.sandbox.runtime import runtime_dir
+from clawgym_env.sandbox.hostdirs import copy_tree_out
+from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
+
+if TYPE_CHECKING:
+    from clawgym_env.sandbox.quota import WorkspaceUsage
 
 _LAUNCH_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 """The only environment besides the sandbox's own that the launched server process gets."""
 _RESPONSE_MARGIN_S = 30.0  # how long past a command's own timeout we wait before calling the server dead
+VERIFIER_OUT = "/run/clawgym-out"
+"""Where a sandboxed ``run_verifier`` command sees its output folder."""
+_MARK_SH = 'printf "%s\\n" "$0" && exec "$@"'
+"""Prints the start marker, then becomes the command: what ``run_verifier`` prints first inside the
+sandbox, so that "the sandbox could not run the command" (no marker: SandboxStartError) is told from
+"the command failed" (its exit status). The command cannot take back what is already in the pipe,
+so it can never make its own failure look like a failed start; a bwrap/prlimit/loader failure never
+prints it."""
 
 
-@dataclass
-class IsolatedResult:
-    """Outcome of a one-shot command (the verifier) in a fresh sandbox."""
+def start_marker() -> str:
+    return f"clawgym-verifier-started-{secrets.token_hex(8)}"
 
-    exit_code: int | None
-    stdout: str
-    stderr: str
-    timed_out: bool
-    duration_s: float
-    stdout_dropped: int = 0
-    """Bytes of stdout not kept (only the tail is: sandbox/capture.py); 0 when ``stdout`` is whole."""
-    stdout_head: str = ""
-    """The first 512 bytes of stdout, whatever was dropped after them."""
+
+def unmark(res: IsolatedResult, marker: str, where: str) -> IsolatedResult:
+    """``res`` without the start marker line; SandboxStartError when the marker never came."""
+    line = marker + "\n"
+    if not res.stdout_head.startswith(line):
+        raise SandboxStartError(f"verifier sandbox failed to start (exit {res.exit_code}): {res.stderr.strip()[:500]}",
+                                kind="verifier", where=where)
+    if not res.stdout_dropped and res.stdout.startswith(line):
+        res.stdout = res.stdout[len(line):]
+    res.stdout_head = res.stdout_head[len(line):]
+    return res
 
 
 def _children(pid: int) -> list[int]:
@@ -105,9 +129,13 @@ class ServerSandbox:
 
     workspace: str
     host_workspace: Path
+    """The workspace's host folder (a backend detail: env, verifier and gate use the protocol)."""
+    uid: int | None = None
+    """The host uid the sandbox's files belong to (bwrap as root); None: the driver's own."""
     sees_host_paths = False
     """True when commands see the host's paths as they are (the unsafe local backend); False when
     the runtime dir appears at /run/clawgym and ``run_isolated`` binds are mounted where asked."""
+    backend = "server"
 
     def __init__(self, config: SandboxConfig | None = None):
         self.config = config or SandboxConfig()
@@ -236,6 +264,91 @@ class ServerSandbox:
 
     def _release(self) -> None:
         """Backend hook: free what the backend holds beyond the process (workspace, uid)."""
+
+    def prestart(self) -> None:
+        """Start the next episode's server without waiting for it (``launch``)."""
+        self.launch()
+
+    # ----------------------------------------------------------------- the workspace (protocol)
+    def restore(self, files: Iterable[tuple[str, FileData, int]]) -> None:
+        hostws.restore_files(self.host_workspace, files, self.uid)
+
+    def restore_tree(self, src: Path) -> None:
+        remove_tree(self.host_workspace, keep_root=True)
+        copy_tree_out(src, self.host_workspace)  # links as links, no setuid/setgid bits
+        hostws.chown_tree(self.host_workspace, self.uid)
+
+    def install_verifier(self, files: Mapping[str, bytes], modes: Mapping[str, int]) -> None:
+        hostws.install_reward_dir(self.host_workspace, files, modes, self.uid, self.workspace)
+
+    def make_scorable(self) -> None:
+        self._make_scorable()
+
+    def workspace_usage(self, *, max_bytes: int | None = None, max_entries: int | None = None) -> WorkspaceUsage:
+        from clawgym_env.sandbox.quota import workspace_usage
+
+        return workspace_usage(self.host_workspace, max_bytes=max_bytes, max_entries=max_entries)
+
+    def read_outputs(self, *, first: Iterable[str] = (), rules: TextFileRules | None = None) -> list[tuple[str, str]]:
+        return hostws.text_files(self.host_workspace, first=first, rules=rules)
+
+    def snapshot(self, dest: Path) -> None:
+        copy_tree_out(self.host_workspace, dest)
+
+    @property
+    def verifier_paths(self) -> VerifierPaths:
+        rt = runtime_dir()
+        return VerifierPaths(out=VERIFIER_OUT, bin=rt.sandbox_verifier_bin, guard=rt.sandbox_verifier_guard)
+
+    def _verifier_out_dir(self) -> Path:
+        """A fresh private host folder for one verifier run's outputs, owned by the sandbox's user."""
+        out_dir = new_private_dir("clawgym-verify-")  # 0700; gc removes it if the driver is killed
+        os.chmod(out_dir, 0o700)
+        if self.uid is not None:
+            os.chown(out_dir, self.uid, self.uid)
+        return out_dir
+
+    def _put_inputs(self, out_dir: Path, inputs: Mapping[str, bytes] | None) -> None:
+        for name, data in (inputs or {}).items():
+            path = out_dir / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            if self.uid is not None:
+                os.chown(path, self.uid, self.uid)
+
+    @staticmethod
+    def _take_outputs(res: IsolatedResult, out_dir: Path, outputs: Iterable[str], max_bytes: int) -> IsolatedResult:
+        for name in outputs:
+            data = hostws.read_regular_file(out_dir / name, max_bytes)
+            if data is not None:
+                res.outputs[name] = data
+        return res
+
+    def run_verifier(self, argv: list[str], *, env: dict[str, str], timeout_s: float, cwd: str = "/",
+                     inputs: Mapping[str, bytes] | None = None, outputs: Iterable[str] = (),
+                     max_output_bytes: int = 1 << 20) -> IsolatedResult:
+        """``run_isolated`` with the output folder bound at ``verifier_paths.out`` and the start
+        marker checked (SandboxStartError when the command never started)."""
+        out_dir = self._verifier_out_dir()
+        try:
+            try:
+                self._put_inputs(out_dir, inputs)
+            except OSError as exc:
+                raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
+                                        kind="verifier", where=self.backend) from exc
+            marker = start_marker()
+            try:
+                res = self.run_isolated(["/bin/sh", "-c", _MARK_SH, marker, *argv], env=env, timeout_s=timeout_s,
+                                        cwd=cwd, rw_binds=((str(out_dir), self.verifier_paths.out),))
+            except OSError as exc:
+                raise SandboxStartError(f"verifier sandbox failed: {exc}", kind="verifier", where=self.backend) from exc
+            return self._take_outputs(unmark(res, marker, self.backend), out_dir, outputs, max_output_bytes)
+        finally:
+            self._drop_verifier_out(out_dir)
+
+    def _drop_verifier_out(self, out_dir: Path) -> None:
+        remove_tree(out_dir)  # the verifier may leave anything there, deep chains included
 
     def __enter__(self) -> "ServerSandbox":
         self.start()

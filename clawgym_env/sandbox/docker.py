@@ -168,6 +168,8 @@ class DockerSandbox(ServerSandbox):
     process-wide pool when ``pool_size`` (or $CLAWGYM_DOCKER_POOL) is > 0 (``pool.new_docker_sandbox``).
     """
 
+    backend = "docker"
+
     def __init__(self, config: SandboxConfig | None = None, host_workspace: Path | None = None, *,
                  image: str | None = None, cpus: float | None = None, lifetime_s: float = DEFAULT_LIFETIME_S,
                  pool: ContainerSource | None = None, recycle: bool = True,

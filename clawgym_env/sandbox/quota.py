@@ -1,4 +1,4 @@
-"""The workspace disk quota: a cheap scan of the host workspace between steps.
+"""The workspace disk quota: a cheap scan of the host workspace between steps (``Sandbox.workspace_usage``).
 
 The workspace is a bind mount of a host directory, so no kernel quota applies without a special
 filesystem (project quotas, a loop image). What holds instead: RLIMIT_FSIZE caps each file
@@ -115,7 +115,7 @@ def disk_quota_error(sandbox: Any, baseline: WorkspaceUsage | None = None) -> st
     base_entries = baseline.entries if baseline is not None else 0
     max_bytes = limits.max_workspace_bytes + base_bytes
     max_entries = limits.max_workspace_files + base_entries
-    usage = workspace_usage(Path(sandbox.host_workspace), max_bytes=max_bytes, max_entries=max_entries)
+    usage = sandbox.workspace_usage(max_bytes=max_bytes, max_entries=max_entries)
     if usage.bytes > max_bytes:
         return (f"disk quota exceeded: the workspace grew by more than {limits.max_workspace_bytes} bytes "
                 f"(at least {usage.bytes - base_bytes}); the episode ends here and is scored as it stands")

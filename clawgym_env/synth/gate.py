@@ -24,7 +24,6 @@ from clawgym_env.agents.base import AgentTurn
 from clawgym_env.agents.replay import ScriptedAgent
 from clawgym_env.episode import EpisodeResult
 from clawgym_env.rollout.driver import run_episode
-from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.tasks.model import Task
 
 NOOP_MAX = 0.05
@@ -150,7 +149,7 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
 
         def keep_workspace() -> None:
             assert env.sandbox is not None
-            copy_tree_out(env.sandbox.host_workspace, snapshot / "ws")  # no setuid/setgid bits leave a sandbox
+            env.sandbox.snapshot(snapshot / "ws")  # no setuid/setgid bits leave a sandbox
 
         oracle = play(env, list(task.oracle), before_final=keep_workspace)
         failed = [c for c in oracle.tool_calls if not c.ok]

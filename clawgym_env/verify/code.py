@@ -2,10 +2,16 @@
 
 Contract (DESIGN.md 3, specs/clawgym-reference.md §A3): reward/ is copied in only now, after
 whatever the agent left at reward/ is removed (links not followed); the verifier runs in a new
-sandbox, so no process of the episode survives into it and nothing but the workspace carries over;
-120 s default timeout; reward = float(last non-empty stdout line); non-zero exit, empty output,
-parse error, NaN/inf, timeout -> 0.0 with the reason. A sandbox that could not run the verifier at
-all is an infrastructure error, never a zero.
+sandbox (``Sandbox.run_verifier``; bwrap starts it ahead of time, blocked until the agent's sandbox
+is stopped and reward/ installed), so no process of the episode survives into it and nothing but
+the workspace carries over; 120 s default timeout; reward = float(last non-empty stdout line);
+non-zero exit, empty output, parse error, NaN/inf, timeout -> 0.0 with the reason. A sandbox that
+could not run the verifier at all (the backend raises ``SandboxStartError``: its start marker never
+came, see sandbox/client.py) is an infrastructure error, never a zero.
+
+Everything here goes through the sandbox protocol (``stop``, ``install_verifier``,
+``verifier_paths``, ``run_verifier``): no host path of the workspace, no backend attribute, so a
+backend whose workspace is not a host folder needs no change here.
 
 Nothing the agent leaves may change the reward (issue 11):
 
@@ -15,7 +21,7 @@ Nothing the agent leaves may change the reward (issue 11):
   sandbox's Python installation provides always come from the installation, so no module, package
   or bytecode anywhere in the workspace can stand in for them, while scripts of the agent that
   check.py runs on purpose keep plain Python semantics;
-- the output folder is read without following links, size-capped; stdout/stderr are kept bounded
+- the output folder is read (by the sandbox) without following links, size-capped; stdout/stderr are kept bounded
   (the last 64 KiB / first 8 KiB), whatever the verifier prints;
 - a reward line is parsed like the authors' ``float()`` but ``_`` digit separators are refused
   (``1_0`` is not 10.0); values outside [0, 1] are kept, as the authors keep them, and flagged
@@ -30,23 +36,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
-import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.sandbox.base import SandboxError
-from clawgym_env.sandbox.client import ServerSandbox
-from clawgym_env.sandbox.fstree import remove_tree
-from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
+from clawgym_env.sandbox.base import Sandbox, SandboxError, SandboxStartError
+from clawgym_env.sandbox.hostws import install_reward_dir
 from clawgym_env.tasks.model import WORKSPACE, Task
 
 DEFAULT_TIMEOUT_S = 120.0
 VERIFIER_CWD = "/"
 """The verifier's working directory: the authors' chroot backend runs reward.sh from ``/``."""
-_OUT_DIR = "/run/clawgym-out"
 _SUBSCORES_MAX_BYTES = 1 << 20
 
 
@@ -96,31 +96,15 @@ def parse_reward_stdout(stdout: str) -> tuple[float, str | None]:
     return value, None
 
 
-def install_reward_files(task: Task, host_workspace: Path, owner_uid: int | None,
-                         workspace_path: str = WORKSPACE) -> None:
-    """Replace whatever is at <workspace>/reward with the task's verifier files.
+def install_reward_files(task: Task, folder: Path, owner_uid: int | None, workspace_path: str = WORKSPACE) -> None:
+    """Replace whatever is at ``folder/reward`` with ``task``'s verifier files (a host folder; the
+    env and the verifier go through ``Sandbox.install_verifier`` instead)."""
+    install_reward_dir(Path(folder), task.reward_files, reward_modes(task), owner_uid, workspace_path)
 
-    ``workspace_path`` differs from the official path only on the unsafe local backend, which cannot
-    mount the workspace there; for it alone the hard-coded path is rewritten in the installed copy
-    (as the authors' own no-op measurement did). Sandboxed backends never edit task files.
-    """
-    reward_dir = host_workspace / "reward"
-    remove_tree(reward_dir)  # whatever the agent left there: any depth, links not followed
-    reward_dir.mkdir()
-    for rel, data in task.reward_files.items():
-        if workspace_path != WORKSPACE:
-            data = data.replace(WORKSPACE.encode(), workspace_path.encode())
-        dest = reward_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(dest, task.file_modes.get(f"reward/{rel}", 0o644))
-    if owner_uid is not None:
-        for root, dirs, files in os.walk(reward_dir):
-            for name in [*dirs, *files]:
-                os.lchown(os.path.join(root, name), owner_uid, owner_uid)
-        os.lchown(reward_dir, owner_uid, owner_uid)
+
+def reward_modes(task: Task) -> dict[str, int]:
+    """The file mode of each reward file, by its path relative to reward/."""
+    return {rel: task.file_modes.get(f"reward/{rel}", 0o644) for rel in task.reward_files}
 
 
 def reward_payload(task: Task, final_message: str, transcript: list[dict[str, Any]]) -> dict[str, Any]:
@@ -135,7 +119,7 @@ def reward_payload(task: Task, final_message: str, transcript: list[dict[str, An
 
 
 def run_code_verifier(
-    sandbox: ServerSandbox,
+    sandbox: Sandbox,
     task: Task,
     *,
     final_message: str = "",
@@ -145,69 +129,49 @@ def run_code_verifier(
     """Score the workspace of ``sandbox`` with ``task``'s verifier. Stops the agent's sandbox first."""
     if not task.has_verifier:
         return VerifierResult(0.0, infra_error=f"task {task.task_id} has no reward/reward.sh")
-    uid = getattr(sandbox, "uid", None)
     try:
         sandbox.stop()  # nothing the agent started may run alongside; stop also undoes an agent's chmod 000
-        install_reward_files(task, sandbox.host_workspace, uid, sandbox.workspace)
+        sandbox.install_verifier(task.reward_files, reward_modes(task))
     except (OSError, SandboxError) as exc:
         return VerifierResult(0.0, infra_error=f"could not prepare the verifier: {exc}")
-    out_dir = new_private_dir("clawgym-verify-")  # private, 0700; gc removes it if the driver is killed
+    ws = sandbox.workspace
+    paths = sandbox.verifier_paths
+    env = {
+        "PATH": f"{paths.bin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": paths.guard,
+        "CLAWGYM_VERIFIER_WORKSPACE": ws,
+        "OPENCLAW_REWARD_PAYLOAD": f"{paths.out}/payload.json",
+        "CLAWGYM_CHECK_STDOUT": f"{paths.out}/check_stdout",
+    }
+    payload = _payload_bytes(reward_payload(task, final_message, transcript or []))
     try:
-        os.chmod(out_dir, 0o700)
-        payload = out_dir / "payload.json"
-        payload.write_bytes(_payload_bytes(reward_payload(task, final_message, transcript or [])))
-        if uid is not None:
-            os.chown(out_dir, uid, uid)
-            os.chown(payload, uid, uid)
-        ws = sandbox.workspace
-        host_paths = sandbox.sees_host_paths
-        inside_out = str(out_dir) if host_paths else _OUT_DIR
-        rt = runtime_dir()
-        vbin = str(rt.host / "vbin") if host_paths else rt.sandbox_verifier_bin
-        guard = str(rt.host / "vguard") if host_paths else rt.sandbox_verifier_guard
-        env = {
-            "PATH": f"{vbin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": "/root",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": guard,
-            "CLAWGYM_VERIFIER_WORKSPACE": ws,
-            "OPENCLAW_REWARD_PAYLOAD": f"{inside_out}/payload.json",
-            "CLAWGYM_CHECK_STDOUT": f"{inside_out}/check_stdout",
-        }
-        # A start marker, printed inside the sandbox before reward.sh runs, tells "the sandbox could
-        # not run the verifier" (infra error: drop the sample) from "the verifier failed" (0.0). The
-        # verifier cannot take back what is already in the pipe, so it can never make its own
-        # failure look like an infra error; a bwrap/prlimit/loader failure never prints it.
-        marker = f"clawgym-verifier-started-{secrets.token_hex(8)}\n"
-        argv = ["/bin/sh", "-c", 'printf "%s" "$0" && exec "$@"', marker, "bash", f"{ws}/reward/reward.sh"]
-        try:
-            res = sandbox.run_isolated(argv, env=env, timeout_s=timeout_s, cwd=VERIFIER_CWD,
-                                       rw_binds=((str(out_dir), _OUT_DIR),))
-        except (OSError, SandboxError) as exc:
-            return VerifierResult(0.0, infra_error=f"verifier sandbox failed: {exc}")
-        if not res.stdout_head.startswith(marker):
-            return VerifierResult(0.0, infra_error=f"verifier sandbox failed to start (exit {res.exit_code}): "
-                                                   f"{res.stderr.strip()[:500]}")
-        stdout = res.stdout[len(marker):] if not res.stdout_dropped and res.stdout.startswith(marker) else res.stdout
-        result = VerifierResult(
-            0.0, exit_code=res.exit_code, timed_out=res.timed_out, stdout_tail=stdout[-2000:],
-            stderr_head=res.stderr[:500], duration_s=res.duration_s,
-        )
-        result.subscores = _read_subscores(out_dir / "check_stdout")
-        if res.timed_out:
-            result.reason = f"verifier timed out after {timeout_s:g} s"
-        elif res.exit_code != 0:
-            result.reason = f"verifier exited with code {res.exit_code}: {res.stderr[:500].strip()}"
-        elif res.stdout_dropped and not stdout.strip():
-            result.reason = "verifier output is not a number: its last line is longer than the 64 KiB kept"
-        else:
-            result.reward, result.reason = parse_reward_stdout(stdout)
-            result.out_of_range = not 0.0 <= result.reward <= 1.0
-        return result
-    finally:
-        remove_tree(out_dir)  # the verifier may leave anything there, deep chains included
+        res = sandbox.run_verifier(["bash", f"{ws}/reward/reward.sh"], env=env, timeout_s=timeout_s, cwd=VERIFIER_CWD,
+                                   inputs={"payload.json": payload}, outputs=("check_stdout",),
+                                   max_output_bytes=_SUBSCORES_MAX_BYTES)
+    except SandboxStartError as exc:
+        return VerifierResult(0.0, infra_error=str(exc))
+    except (OSError, SandboxError) as exc:
+        return VerifierResult(0.0, infra_error=f"verifier sandbox failed: {exc}")
+    stdout = res.stdout
+    result = VerifierResult(
+        0.0, exit_code=res.exit_code, timed_out=res.timed_out, stdout_tail=stdout[-2000:],
+        stderr_head=res.stderr[:500], duration_s=res.duration_s,
+    )
+    result.subscores = _parse_subscores(res.outputs.get("check_stdout"))
+    if res.timed_out:
+        result.reason = f"verifier timed out after {timeout_s:g} s"
+    elif res.exit_code != 0:
+        result.reason = f"verifier exited with code {res.exit_code}: {res.stderr[:500].strip()}"
+    elif res.stdout_dropped and not stdout.strip():
+        result.reason = "verifier output is not a number: its last line is longer than the 64 KiB kept"
+    else:
+        result.reward, result.reason = parse_reward_stdout(stdout)
+        result.out_of_range = not 0.0 <= result.reward <= 1.0
+    return result
 
 
 def _payload_bytes(payload: dict[str, Any]) -> bytes:
@@ -216,23 +180,11 @@ def _payload_bytes(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
-def _read_subscores(path: Path) -> dict[str, Any] | None:
-    """check.py's stdout as the verifier left it in its output folder: a regular file, opened without
-    following links (the verifier's processes could plant one to a host file), at most 1 MiB."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+def _parse_subscores(raw: bytes | None) -> dict[str, Any] | None:
+    """check.py's stdout as the verifier left it in its output folder (the sandbox read it as a
+    regular file, without following links, at most 1 MiB): its dict, else None."""
+    if raw is None:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _SUBSCORES_MAX_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            raw = fh.read(_SUBSCORES_MAX_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     try:
         data = json.loads(raw)
     except ValueError:

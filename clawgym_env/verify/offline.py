@@ -5,29 +5,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from clawgym_env.progress import progress_bar  # also importable from here, its old home
-from clawgym_env.sandbox import make_sandbox
-from clawgym_env.sandbox.hostdirs import copy_tree_out
+from clawgym_env.sandbox import SandboxError, make_sandbox
+from clawgym_env.sandbox.hostws import chown_tree as _chown_tree  # noqa: F401 - tests import it from here
 from clawgym_env.tasks import Task
-from clawgym_env.tasks.files import write_input
 from clawgym_env.verify.code import (
     DEFAULT_TIMEOUT_S,
     VERIFIER_CWD,
     VerifierResult,
-    install_reward_files,
+    install_reward_files,  # noqa: F401 - still importable from here
+    reward_modes,
     run_code_verifier,
 )
-
-
-def _chown_tree(root: Path, uid: int | None) -> None:
-    if uid is None:
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), uid, uid)
 
 
 def verify_workspace(task: Task, workspace: Path, *, backend: str = "bwrap",
@@ -37,8 +28,7 @@ def verify_workspace(task: Task, workspace: Path, *, backend: str = "bwrap",
         raise FileNotFoundError(f"workspace {workspace} is not a directory")
     sandbox = make_sandbox(backend)
     try:
-        copy_tree_out(workspace, sandbox.host_workspace)  # links as links, no setuid/setgid bits
-        _chown_tree(sandbox.host_workspace, getattr(sandbox, "uid", None))
+        sandbox.restore_tree(workspace)  # links as links, no setuid/setgid bits
         return run_code_verifier(sandbox, task, timeout_s=timeout_s)
     finally:
         sandbox.close()
@@ -60,16 +50,15 @@ def direct_check_score(task: Task, *, backend: str = "bwrap", timeout_s: float =
         return None
     sandbox = make_sandbox(backend)
     try:
-        uid = getattr(sandbox, "uid", None)
-        for rel, data in task.workspace_files().items():
-            dest = sandbox.host_workspace / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            write_input(data, dest)  # big inputs (TaskFile) streamed from the task folder
-        _chown_tree(sandbox.host_workspace, uid)
-        install_reward_files(task, sandbox.host_workspace, uid)
+        # big inputs (TaskFile) streamed from the task folder
+        sandbox.restore([(rel, data, 0o644) for rel, data in task.workspace_files().items()])
+        sandbox.install_verifier(task.reward_files, reward_modes(task))
         ws = sandbox.workspace
-        res = sandbox.run_isolated(["python3", f"{ws}/reward/check.py", ws], cwd=VERIFIER_CWD, timeout_s=timeout_s,
-                                   env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LC_ALL": "C.UTF-8"})
+        try:
+            res = sandbox.run_verifier(["python3", f"{ws}/reward/check.py", ws], cwd=VERIFIER_CWD, timeout_s=timeout_s,
+                                       env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LC_ALL": "C.UTF-8"})
+        except SandboxError:
+            return None
         if res.exit_code != 0:
             return None
         try:

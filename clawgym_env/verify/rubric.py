@@ -22,24 +22,23 @@ import json
 import math
 import os
 import re
-import stat
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from clawgym_env.sandbox.base import TextFileRules
+from clawgym_env.sandbox.hostws import text_files
+
 BANDS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
-MAX_FILE_CHARS = 3000
+JUDGE_FILES = TextFileRules()
+"""The workspace files the judge sees (PinchBench's rules: see ``TextFileRules``)."""
+MAX_FILE_CHARS = JUDGE_FILES.max_file_chars
 """Per workspace file shown to the judge (PinchBench: 3 KB)."""
-MAX_FILES_CHARS = 40_000
-MAX_FILES = 40
-_SKIP_NAMES = {"BOOTSTRAP.md", "SOUL.md", "USER.md", "IDENTITY.md", "HEARTBEAT.md", "TOOLS.md", "AGENTS.md",
-               "MEMORY.md"}
-_SKIP_DIRS = {"reward", "node_modules", "__pycache__", "skills"}
-_MAX_LISTED = 10_000
-_MAX_DEPTH = 32
+MAX_FILES_CHARS = JUDGE_FILES.max_total_chars
+MAX_FILES = JUDGE_FILES.max_files
 
 
 @dataclass(frozen=True)
@@ -152,71 +151,18 @@ def summarize_transcript(events: Iterable[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _read_text_file(path: Path, limit: int) -> str | None:
-    """A regular file's text (first ``limit`` characters), never following a link; None if binary."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            return None
-        data = fh.read(limit * 4 + 4)
-    if b"\0" in data:
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(data) - 4:  # not just a character cut at the read limit
-            return None
-        text = data[: exc.start].decode("utf-8")
-    return text[:limit]
-
-
 def workspace_text_files(root: Path, *, first: Iterable[str] = (), max_file_chars: int = MAX_FILE_CHARS,
                          max_total_chars: int = MAX_FILES_CHARS, max_files: int = MAX_FILES) -> list[tuple[str, str]]:
-    """(relative path, text) of the small text files an agent left in ``root``, for the judge.
+    """(relative path, text) of the small text files an agent left in the host folder ``root``, for
+    the judge (the env asks its sandbox instead: ``Sandbox.read_outputs(rules=JUDGE_FILES)``).
 
     Like PinchBench: hidden entries, OpenClaw bootstrap files and tool folders are skipped, and
     each file is cut to 3,000 characters. Also skipped: ``reward/`` (the verifier's own files).
     Links are never followed (an agent could point one at a host file); call this only after the
     agent's processes are gone, as the env does.
     """
-    root = Path(root)
-    found: list[str] = []
-    # An explicit stack, not os.walk (recursive in Python 3.11: an agent's 3,000-deep folder chain
-    # raised RecursionError out of step); folders deeper than _MAX_DEPTH are not shown to the judge.
-    stack: list[tuple[Path, Path, int]] = [(root, Path("."), 0)]
-    while stack and len(found) <= _MAX_LISTED:  # an agent that left a million files does not stall grading
-        dirpath, rel_dir, depth = stack.pop()
-        try:
-            with os.scandir(dirpath) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                if (depth < _MAX_DEPTH and not entry.name.startswith(".")
-                        and not (rel_dir == Path(".") and entry.name in _SKIP_DIRS)
-                        and entry.name not in ("__pycache__", "node_modules")):
-                    subdirs.append((Path(entry.path), rel_dir / entry.name, depth + 1))
-            elif not (entry.name.startswith(".") or (rel_dir == Path(".") and entry.name in _SKIP_NAMES)):
-                found.append((rel_dir / entry.name).as_posix())
-        stack.extend(reversed(subdirs))
-    wanted = [p for p in first if p in found]
-    ordered = wanted + sorted(p for p in found if p not in wanted)
-    out: list[tuple[str, str]] = []
-    total = 0
-    for rel in ordered:
-        if len(out) >= max_files or total >= max_total_chars:
-            break
-        text = _read_text_file(root / rel, min(max_file_chars, max_total_chars - total))
-        if text is None:
-            continue
-        out.append((rel, text))
-        total += len(text)
-    return out
+    rules = replace(JUDGE_FILES, max_file_chars=max_file_chars, max_total_chars=max_total_chars, max_files=max_files)
+    return text_files(Path(root), first=first, rules=rules)
 
 
 SYSTEM_PROMPT = "You are a strict grader. You answer with a single JSON object and nothing else."
