@@ -57,13 +57,12 @@ from clawgym_env.sandbox.base import (
     SandboxLimits,
     SandboxStartError,
 )
-from clawgym_env.sandbox.capture import BoundedCapture, isolated_result
+from clawgym_env.sandbox.capture import BoundedCapture, isolated_result, wait_exit
 from clawgym_env.sandbox.client import (
     _MARK_SH,
     VERIFIER_OUT,
     ServerSandbox,
     _children,
-    _kill_process,
     start_marker,
     unmark,
 )
@@ -226,19 +225,39 @@ def _process_tree(pid: int) -> set[int]:
 
 
 class _ReadyVerifier:
-    """A verifier sandbox started ahead of time, its command blocked until the go line."""
+    """A verifier sandbox started ahead of time, its command blocked until the go line. Its output
+    is drained from the start (the reader threads wait on the empty pipes), so the go is one write."""
 
     def __init__(self, spec: _VerifierSpec, proc: subprocess.Popen[bytes], cgroup: cgroups.Cgroup | None,
                  out_dir: Path):
         self.spec, self.proc, self.cgroup, self.out_dir = spec, proc, cgroup, out_dir
+        self.capture = BoundedCapture(proc)  # the last 64 KiB of stdout, the first 8 KiB of stderr
 
     def tree(self) -> set[int]:
         return _process_tree(self.proc.pid)
 
     @staticmethod
-    def discard(proc: subprocess.Popen[bytes], cgroup: cgroups.Cgroup | None, out_dir: Path) -> None:
-        """Kill it and free its cgroup and output folder (also from a finalizer)."""
-        _kill_process(proc)
+    def discard(proc: subprocess.Popen[bytes], capture: BoundedCapture, cgroup: cgroups.Cgroup | None,
+                out_dir: Path) -> None:
+        """Kill it and free its cgroup and output folder (also from a finalizer). Its readers end
+        before its pipes are closed (they close stdout and stderr themselves)."""
+        if proc.poll() is None:
+            for pid in _children(proc.pid):
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+            try:
+                os.killpg(proc.pid, 9)
+            except OSError:
+                pass
+        wait_exit(proc, 5)
+        capture.finish(grace_s=5)
+        if proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
         if cgroup is not None:
             cgroup.kill()
             cgroup.remove()
@@ -433,7 +452,8 @@ class BwrapSandbox(ServerSandbox):
 
     def _set_ready(self, ready: _ReadyVerifier) -> None:
         self._verifier = ready
-        self._verifier_finalizer = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.cgroup, ready.out_dir)
+        self._verifier_finalizer = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.capture, ready.cgroup,
+                                                   ready.out_dir)
 
     def _take_ready(self) -> _ReadyVerifier | None:
         ready, self._verifier = self._verifier, None
@@ -445,7 +465,7 @@ class BwrapSandbox(ServerSandbox):
     def _discard_ready(self) -> None:
         ready = self._take_ready()
         if ready is not None:
-            _ReadyVerifier.discard(ready.proc, ready.cgroup, ready.out_dir)
+            _ReadyVerifier.discard(ready.proc, ready.capture, ready.cgroup, ready.out_dir)
 
     def _start_verifier(self, spec: _VerifierSpec) -> _ReadyVerifier:
         """bwrap with the verifier's command line, its output folder bound, blocked before the command."""
@@ -491,7 +511,7 @@ class BwrapSandbox(ServerSandbox):
         self._verifier_spec = spec
         ready = self._take_ready()
         if ready is not None and (ready.spec != spec or ready.proc.poll() is not None):
-            _ReadyVerifier.discard(ready.proc, ready.cgroup, ready.out_dir)
+            _ReadyVerifier.discard(ready.proc, ready.capture, ready.cgroup, ready.out_dir)
             ready = None
         for attempt in range(2):
             fresh = ready is None
@@ -520,7 +540,7 @@ class BwrapSandbox(ServerSandbox):
                 raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
                                         kind="verifier", where="bwrap") from exc
             marker = start_marker()
-            capture = BoundedCapture(proc)  # the last 64 KiB of stdout, the first 8 KiB of stderr
+            capture = ready.capture
             start = time.monotonic()
             assert proc.stdin is not None
             try:
@@ -545,7 +565,7 @@ class BwrapSandbox(ServerSandbox):
             res = isolated_result(captured, proc.returncode, timed_out, time.monotonic() - start)
             return self._take_outputs(unmark(res, marker, "bwrap"), ready.out_dir, outputs, max_output_bytes)
         finally:
-            _ReadyVerifier.discard(proc, ready.cgroup, ready.out_dir)
+            _ReadyVerifier.discard(proc, ready.capture, ready.cgroup, ready.out_dir)
 
     # ------------------------------------------------------------------ one-shot commands
     def run_isolated(

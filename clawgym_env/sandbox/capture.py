@@ -10,12 +10,13 @@ counts what was dropped. Memory stays at a few chunks whatever the command print
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import threading
 from dataclasses import dataclass
 from typing import IO
 
-from clawgym_env.sandbox.client import IsolatedResult
+from clawgym_env.sandbox.base import IsolatedResult
 
 STDOUT_TAIL_BYTES = 64 << 10
 STDERR_HEAD_BYTES = 8 << 10
@@ -34,6 +35,33 @@ class Captured:
     stdout_dropped: int = 0
     """Bytes of stdout before the kept tail (0: ``stdout`` is all of it)."""
     stderr_dropped: int = 0
+
+
+def wait_exit(proc: subprocess.Popen[bytes], timeout_s: float | None) -> bool:
+    """Wait for ``proc`` to exit and reap it; False on timeout.
+
+    ``Popen.wait(timeout)`` polls with sleeps that double up to 50 ms: a 100 ms verifier was seen
+    10-40 ms late, and so was every stop of a sandbox. A pidfd wakes us when the process exits."""
+    if timeout_s is not None and proc.returncode is None and hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(proc.pid)
+        except OSError:  # already reaped, or a kernel without pidfd: poll as before
+            pass
+        else:
+            try:
+                # still unreaped after the open (no other thread took it): the pidfd is this process's
+                if proc.returncode is None:
+                    poller = select.poll()  # not select(): descriptors past 1024 are common in a driver
+                    poller.register(fd, select.POLLIN)
+                    if not poller.poll(max(timeout_s, 0.0) * 1000):
+                        return False
+            finally:
+                os.close(fd)
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
 
 
 class _Reader(threading.Thread):
@@ -93,11 +121,7 @@ class BoundedCapture:
 
     def wait(self, timeout_s: float | None) -> bool:
         """Wait for the process to exit; False on timeout (the caller kills it, then ``finish``)."""
-        try:
-            self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+        return wait_exit(self.proc, timeout_s)
 
     def finish(self, grace_s: float = 10.0) -> Captured:
         """Collect what was kept once the process is gone. A descendant that still holds a pipe

@@ -39,6 +39,7 @@ from clawgym_env.sandbox.base import (
     TextFileRules,
     VerifierPaths,
 )
+from clawgym_env.sandbox.capture import wait_exit
 from clawgym_env.sandbox.fstree import make_workspace_scorable, remove_tree
 from clawgym_env.sandbox.hostdirs import copy_tree_out
 from clawgym_env.sandbox.runtime import new_private_dir, runtime_dir
@@ -100,10 +101,7 @@ def _kill_process(proc: subprocess.Popen[bytes] | None) -> None:
             except OSError:
                 pass
         if children:
-            try:
-                proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
+            wait_exit(proc, 1)
         if proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -112,10 +110,7 @@ def _kill_process(proc: subprocess.Popen[bytes] | None) -> None:
                     proc.kill()
                 except OSError:
                     pass
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
+    wait_exit(proc, 5)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             try:
