@@ -1,11 +1,15 @@
 """Core env latency and throughput, each figure beside a raw baseline measured in the same run.
 
-    python benchmarks/bench_core.py [--task DIR] [--reps N] [--concurrency 1,8,32] [--json OUT]
+    python benchmarks/bench_core.py [--task DIR] [--reps N] [--concurrency 1,8,32] [--json OUT] [--episode-only]
 
-Figures: reset latency (warm: after a finished episode; cold: mid-episode, including the first
-step's wait for the sandbox), trivial exec step latency, verifier latency, and exec steps/s at
-several concurrencies. Baselines: ``bwrap … true`` (the same bwrap command line the sandbox uses),
-``bash -c true``, copying the task folder, and running reward.sh directly on a host copy.
+Figures: a whole no-op episode (reset + the final step, which runs the verifier), reset latency
+(warm: after a finished episode; cold: mid-episode, including the first step's wait for the
+sandbox), trivial exec step latency, verifier latency, and exec steps/s at several concurrencies.
+Baselines: reward.sh alone in an already-started sandbox (what an episode cannot go below), a fresh
+bwrap sandbox per episode that copies the task and runs reward.sh once, ``bwrap … true`` (the same
+bwrap command line the sandbox uses), ``bash -c true``, copying the task folder, and running
+reward.sh directly on a host copy. The episode and its two baselines are measured interleaved, one
+of each per round, so a busy machine weighs on all three alike.
 """
 
 from __future__ import annotations
@@ -66,6 +70,135 @@ def host_reward_sh(task_dir: Path) -> Callable[[], None]:
     return run
 
 
+def reward_sh_in_started_sandbox(task_dir: Path) -> tuple[Any, Callable[[], None], Callable[[], None]]:
+    """An already-started bwrap sandbox holding the task and its reward/: each call runs reward.sh
+    there (cwd /, as the verifier), through the sandbox's server. Nothing else of an episode. The
+    second callable runs it with the verifier's environment: its import guard and the python3 shim
+    that tees check.py's stdout (issue 11's protections, part of every verifier run)."""
+    from clawgym_env.sandbox import make_sandbox
+
+    sb = make_sandbox("bwrap")
+    shutil.copytree(task_dir / "input_files", sb.host_workspace, dirs_exist_ok=True, symlinks=True)
+    shutil.copytree(task_dir / "reward", sb.host_workspace / "reward")
+    _chown(sb.host_workspace, sb.uid)
+    sb.start()
+    ws = "/root/.openclaw/workspace"
+    cmd = f"cd / && bash {ws}/reward/reward.sh"
+    guarded = {"PATH": "/run/clawgym/vbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+               "PYTHONPATH": "/run/clawgym/vguard", "CLAWGYM_VERIFIER_WORKSPACE": ws, "CLAWGYM_CHECK_STDOUT": "/tmp/cs"}
+
+    def run() -> None:
+        sb.exec(cmd, timeout_s=120)
+
+    def run_guarded() -> None:
+        sb.exec(cmd, timeout_s=120, env=guarded)
+
+    return sb, run, run_guarded
+
+
+def fresh_sandbox_episode(task_dir: Path) -> tuple[Any, Callable[[], None]]:
+    """A fresh sandbox per episode, the simple design: empty the workspace, copy the task's inputs
+    and reward/ in, run reward.sh once in a new bwrap (the sandbox's own command line, its rlimits
+    and uid drop included, cwd /)."""
+    from clawgym_env.sandbox import make_sandbox
+    from clawgym_env.sandbox.bwrap import _limits_argv
+
+    sb = make_sandbox("bwrap")  # only for its workspace folder, uid and command line
+    ws = sb.host_workspace
+    argv = sb._bwrap_argv()
+    argv[argv.index("--chdir") + 1] = "/"
+    argv = [*_limits_argv(sb.config.limits, sb.uid), *argv, "--", "bash", "/root/.openclaw/workspace/reward/reward.sh"]
+
+    def run() -> None:
+        for entry in list(ws.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        shutil.copytree(task_dir / "input_files", ws, dirs_exist_ok=True, symlinks=True)
+        shutil.copytree(task_dir / "reward", ws / "reward")
+        _chown(ws, sb.uid)
+        subprocess.run(argv, capture_output=True, check=False, **sb._popen_kwargs())
+
+    return sb, run
+
+
+def _chown(root: Path, uid: int | None) -> None:
+    if uid is None:
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), uid, uid)
+
+
+def episode_figures(task: Any, task_dir: Path, reps: int, settle_s: float = 0.1) -> dict[str, float]:
+    """Whole no-op episode (reset + final step) beside its baselines, one of each per round, in a
+    shuffled order, ``settle_s`` apart (what one leaves running in the background, the next
+    episode's sandbox starting, would otherwise be charged to whichever runs next). Then the same
+    episodes back to back, which charges the episode with everything it starts."""
+    import random
+
+    from clawgym_env.env import ClawGymEnv
+
+    env = ClawGymEnv(task, max_steps=10_000)
+    warm_box, warm, warm_guarded = reward_sh_in_started_sandbox(task_dir)
+    fresh_box, fresh = fresh_sandbox_episode(task_dir)
+
+    def episode() -> None:
+        env.reset()
+        _, _, _, _, info = env.step(FINAL)
+        if info.get("infra_error"):
+            raise RuntimeError(info["infra_error"])
+
+    runs = [("episode", episode), ("warm", warm), ("guarded", warm_guarded), ("fresh", fresh)]
+    times: dict[str, list[float]] = {name: [] for name, _ in runs}
+    rng = random.Random(0)
+    try:
+        for i in range(reps + 3):
+            rng.shuffle(runs)
+            for name, fn in runs:
+                time.sleep(settle_s)
+                t = time.perf_counter()
+                fn()
+                if i >= 3:  # warm-up rounds: the first episode has no ready verifier yet
+                    times[name].append(time.perf_counter() - t)
+        loop_n = max(10, reps)
+        t = time.perf_counter()
+        for _ in range(loop_n):
+            episode()
+        loop_s = (time.perf_counter() - t) / loop_n
+    finally:
+        env.close()
+        warm_box.close()
+        fresh_box.close()
+    keys = {"episode": "noop_episode", "warm": "baseline_reward_sh_started_sandbox",
+            "guarded": "baseline_reward_sh_guarded_started_sandbox", "fresh": "baseline_fresh_sandbox_episode"}
+    fig = {"noop_episode_back_to_back_ms": loop_s * 1000}
+    for name, key in keys.items():
+        fig[f"{key}_ms"] = statistics.median(times[name]) * 1000
+        fig[f"{key}_min_ms"] = min(times[name]) * 1000  # the least disturbed round: robust on a busy host
+    return fig
+
+
+EPISODE_BASELINES = (
+    ("reward.sh, started sandbox", "baseline_reward_sh_started_sandbox"),
+    ("same, verifier env (guard)", "baseline_reward_sh_guarded_started_sandbox"),
+    ("fresh sandbox + reward.sh", "baseline_fresh_sandbox_episode"),
+)
+
+
+def print_episode_rows(fig: dict[str, Any]) -> None:
+    """The no-op episode against each baseline: medians, the fastest round of each, then the mean
+    episode of a back-to-back loop against the baselines' medians."""
+    for stat, suffix, ep_key in (("median", "_ms", "noop_episode_ms"), ("min", "_min_ms", "noop_episode_min_ms"),
+                                 ("back to back", "_ms", "noop_episode_back_to_back_ms")):
+        ep = fig[ep_key]
+        for base_name, key in EPISODE_BASELINES:
+            base = fig[f"{key}{suffix}"]
+            print(f"{'no-op episode (reset + final), ' + stat:42s} {ep:9.2f}   {base_name:26s} {base:9.2f} "
+                  f"{ep / base:7.2f}x")
+
+
 def throughput(envs: list[Any], seconds: float) -> tuple[float, int]:
     """Trivial exec steps per second across ``envs`` stepped by one thread each."""
     stop = time.monotonic() + seconds
@@ -118,6 +251,8 @@ def main() -> int:
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    ap.add_argument("--episode-only", action="store_true",
+                    help="only the whole no-op episode beside its two baselines")
     args = ap.parse_args()
 
     from clawgym_env.env import ClawGymEnv
@@ -125,12 +260,19 @@ def main() -> int:
     from clawgym_env.tasks import load_task
 
     task = load_task(args.task)
+    episode = episode_figures(task, args.task, args.reps)
+    if args.episode_only:
+        print(f"task {task.task_id}, {os.cpu_count()} cpus, medians over {args.reps} rounds")
+        print_episode_rows(episode)
+        if args.json:
+            args.json.write_text(json.dumps(episode, indent=2))
+        return 0
     env = ClawGymEnv(task, max_steps=10_000)
     env.reset()
     env.step(EXEC_TRUE)
     sandbox = make_sandbox("bwrap")  # a sandbox of the same config, only for its bwrap command line
     raw_argv = raw_bwrap_true_argv(sandbox)
-    fig: dict[str, Any] = {"task": task.task_id, "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    fig: dict[str, Any] = {"task": task.task_id, "cpus": os.cpu_count(), "python": sys.version.split()[0], **episode}
 
     fig["baseline_bwrap_true_ms"] = median_ms(lambda: run_raw(raw_argv, sandbox), args.reps)
     fig["baseline_bash_true_ms"] = median_ms(lambda: subprocess.run(["bash", "-c", "true"], check=True), args.reps)
@@ -199,6 +341,7 @@ def main() -> int:
     ]
     print(f"task {task.task_id}, {fig['cpus']} cpus, medians over {args.reps} reps")
     print(f"{'figure':42s} {'ms':>9s}   {'baseline':22s} {'ms':>9s} {'ratio':>7s}")
+    print_episode_rows(fig)
     for name, value, base_name, base in rows:
         print(f"{name:42s} {value:9.2f}   {base_name:22s} {base:9.2f} {value / base:7.2f}x")
     for n in [int(x) for x in args.concurrency.split(",")]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 import gymnasium as gym
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from clawgym_env.episode import EnvConfig, InfraError, StepResult, ToolResult
 from clawgym_env.paths import WORKSPACE
-from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox
+from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox, starter
 from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tasks.files import InputData
@@ -143,6 +144,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._bootstrap = bootstrap_files(fresh=True)
         self._sandbox: ServerSandbox | None = None
         self._sandbox_fresh = False  # launched and never used by an agent
+        self._prestarting: Future[None] | None = None  # the next episode's sandbox, starting in the background
         self._toolbox: ToolBox | None = None
         self._messages: list[dict[str, Any]] = []
         self._steps = 0
@@ -183,17 +185,28 @@ class ClawGymEnv(gym.Env[str, Any]):
         sandbox.restore(files)
 
     def _prestart_next(self) -> None:
-        """Start the next episode's sandbox (and the backend's ready verifier) once the episode is
-        scored, so ``reset`` only restores files."""
+        """Start the next episode's sandbox (and the backend's ready verifier) in the background,
+        after the reward is computed: ``reset`` waits for it, ``close`` too."""
         sandbox = self._sandbox
         if not self.prestart_next or sandbox is None:
             return
-        try:
+
+        def start() -> None:
             sandbox.make_scorable()  # code the verifier ran may have chmod-ed it
             sandbox.prestart()  # warm start for the next reset; the workspace is restored there
+
+        self._prestarting = starter.submit(start)
+
+    def _await_prestart(self) -> None:
+        """Wait for a background ``_prestart_next``; a failed one leaves a cold start to ``reset``."""
+        pending, self._prestarting = self._prestarting, None
+        if pending is None:
+            return
+        try:
+            pending.result()
             self._sandbox_fresh = True
-        except SandboxError:
-            pass
+        except Exception:  # noqa: BLE001 - reset starts one itself and reports what fails then
+            self._sandbox_fresh = False
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -203,6 +216,7 @@ class ClawGymEnv(gym.Env[str, Any]):
     def _reset(self, *, seed: int | None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         sandbox = self._ensure_sandbox()
+        self._await_prestart()
         if not (self._sandbox_fresh and sandbox.alive):
             sandbox.stop()
             self._restore_workspace(sandbox)
@@ -390,6 +404,12 @@ class ClawGymEnv(gym.Env[str, Any]):
             self._done = True
             sandbox, self._sandbox = self._sandbox, None
             executor, self._executor = self._executor, None
+            pending, self._prestarting = self._prestarting, None
+        if pending is not None and not starter.on_starter_thread():
+            try:  # a start in flight: let it finish, then close what it started
+                pending.result()
+            except Exception:  # noqa: BLE001 - closing anyway
+                pass
         if sandbox is not None:
             sandbox.close()
         if executor is not None:

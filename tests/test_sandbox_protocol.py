@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from _backends import BACKENDS
+
 from clawgym_env.sandbox import SandboxConfig, make_sandbox
 from clawgym_env.sandbox.base import (
     WORKSPACE,
@@ -439,5 +439,58 @@ def test_an_episode_runs_on_a_backend_with_no_host_folder(monkeypatch: pytest.Mo
         env.close()  # waits for the next episode's prestart, started in the background
         episode = ["restore", "stop", "install_verifier", "run_verifier"]
         assert sb.calls == ["stop", *episode, "prestart", *episode, "prestart"]  # the 1st reset: a cold start
+    finally:
+        env.close()
+
+
+def test_the_next_prestart_runs_after_step_returns_and_reset_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reward comes back without waiting for the next episode's sandbox; ``reset`` waits."""
+    import threading
+
+    import clawgym_env.env as env_module
+    from clawgym_env.env import ClawGymEnv
+
+    release = threading.Event()
+    started = threading.Event()
+
+    class SlowStart(RemoteDiskSandboxDouble):
+        def prestart(self) -> None:
+            started.set()
+            assert release.wait(10)
+            super().prestart()
+
+    made: list[SlowStart] = []
+    monkeypatch.setattr(env_module, "make_sandbox", lambda *a, **k: made.append(SlowStart()) or made[-1])
+    task = Task(task_id="slow", user_query="q", metadata={"category": ""}, reward_files={"reward.sh": b"echo 1\n"})
+    env = ClawGymEnv(task, backend="local")
+    try:
+        env.reset()
+        assert env.step({"role": "assistant", "content": "Done."})[1] == 1.0
+        assert started.wait(10) and made[0].calls[-1] == "run_verifier"  # step returned, prestart still blocked
+        done = threading.Event()
+        threading.Thread(target=lambda: (env.reset(), done.set()), daemon=True).start()
+        assert not done.wait(0.3)  # reset waits for the prestart in flight...
+        release.set()
+        assert done.wait(10) and made[0].calls[-2:] == ["prestart", "restore"]  # ...then restores, warm
+    finally:
+        release.set()
+        env.close()
+
+
+def test_env_episodes_use_the_ready_verifier(train_dir: Path) -> None:
+    from clawgym_env.env import ClawGymEnv
+    from clawgym_env.tasks import load_task
+
+    env = ClawGymEnv(load_task(train_dir / "task_0009"))
+    try:
+        env.reset()
+        first = env.step({"role": "assistant", "content": "Done."})
+        env.reset()  # waits for the background prestart: agent server launched, verifier waiting
+        ready = env.sandbox._verifier
+        assert ready is not None and ready.proc.poll() is None
+        second = env.step({"role": "assistant", "content": "Done."})
+        assert ready.proc.poll() is not None  # it ran this episode's verifier
+        assert (first[1], first[4]["subscores"]) == (second[1], second[4]["subscores"])
+        assert second[4]["infra_error"] is None
     finally:
         env.close()
