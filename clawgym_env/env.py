@@ -140,7 +140,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._judge = RubricJudge(self.judge_config) if self.judge_config is not None else None
         self._rubric_plan = rubric_plan(task)
 
-        self._initial_files = _initial_workspace(task)
+        self._initial_files = task.workspace_entries()
         self._bootstrap = bootstrap_files(fresh=True)
         self._sandbox: ServerSandbox | None = None
         self._sandbox_fresh = False  # launched and never used by an agent
@@ -464,15 +464,6 @@ class ClawGymEnv(gym.Env[str, Any]):
     @property
     def elapsed_steps(self) -> int:
         return self._steps
-
-
-def _initial_workspace(task: Task) -> list[tuple[str, InputData, int]]:
-    """(workspace-relative path, bytes or TaskFile, mode) of every input file, computed once per env."""
-    sub = task.mount_subdir
-    return [
-        (f"{sub}/{rel}" if sub else rel, data, task.file_modes.get(f"input_files/{rel}", 0o644))
-        for rel, data in task.input_files.items()
-    ]
 
 
 def make_task_env(source: str | TaskSource, task_id: str, **kwargs: Any) -> ClawGymEnv:

@@ -103,8 +103,14 @@ class Task(BaseModel):
     def workspace_files(self) -> dict[str, InputData]:
         """The initial workspace: input files placed under the mount dir (big ones as TaskFile:
         write them with ``tasks.files.write_input``, size them with ``input_size``)."""
+        return {rel: data for rel, data, _ in self.workspace_entries()}
+
+    def workspace_entries(self) -> list[tuple[str, InputData, int]]:
+        """The initial workspace as ``(workspace-relative path, data, mode)``: what a sandbox's
+        ``restore`` takes."""
         sub = self.mount_subdir
-        return {(f"{sub}/{p}" if sub else p): data for p, data in self.input_files.items()}
+        return [((f"{sub}/{p}" if sub else p), data, self.file_modes.get(f"input_files/{p}", 0o644))
+                for p, data in self.input_files.items()]
 
 
 def task_dir_name(task: Task) -> str:

@@ -51,7 +51,7 @@ def direct_check_score(task: Task, *, backend: str = "bwrap", timeout_s: float =
     sandbox = make_sandbox(backend)
     try:
         # big inputs (TaskFile) streamed from the task folder
-        sandbox.restore([(rel, data, 0o644) for rel, data in task.workspace_files().items()])
+        sandbox.restore(task.workspace_entries())
         sandbox.install_verifier(task.reward_files, reward_modes(task))
         ws = sandbox.workspace
         try:
