@@ -140,6 +140,8 @@ class ServerSandbox:
         self._ready = False
         self._buf = b""
         self._closed = False
+        self._restored: hostws.Restored | None = None
+        """What the last ``restore`` wrote (the next one undoes only what changed since)."""
         self._finalizer = weakref.finalize(self, _kill_process, None)
 
     # ----------------------------------------------------------------- backend hooks
@@ -266,9 +268,11 @@ class ServerSandbox:
 
     # ----------------------------------------------------------------- the workspace (protocol)
     def restore(self, files: Iterable[tuple[str, FileData, int]]) -> None:
-        hostws.restore_files(self.host_workspace, files, self.uid)
+        """Only what the episode changed is undone (``hostws.restore_files``)."""
+        self._restored = hostws.restore_files(self.host_workspace, files, self.uid, self._restored)
 
     def restore_tree(self, src: Path) -> None:
+        self._restored = None
         remove_tree(self.host_workspace, keep_root=True)
         copy_tree_out(src, self.host_workspace)  # links as links, no setuid/setgid bits
         hostws.chown_tree(self.host_workspace, self.uid)

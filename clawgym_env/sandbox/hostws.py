@@ -10,17 +10,127 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from clawgym_env.sandbox.base import WORKSPACE, FileData, TextFileRules
 from clawgym_env.sandbox.fstree import remove_tree
 
 
-def restore_files(root: Path, files: Iterable[tuple[str, FileData, int]], owner_uid: int | None) -> None:
-    """Empty ``root`` (not ``root`` itself: it is bind-mounted) and write the task's initial files:
+_CLOCK_REALTIME_COARSE = getattr(time, "CLOCK_REALTIME_COARSE", 5)
+"""The clock Linux stamps file times from (linux/time.h; Python names only some clocks)."""
+
+
+@dataclass(frozen=True)
+class Restored:
+    """What :func:`restore_files` wrote: which files, and each entry's ``lstat`` right after, so the
+    next restore of the same files can undo only what an episode changed."""
+
+    files_key: tuple[Any, ...]
+    entries: dict[str, tuple[int, ...]]
+    """Workspace-relative path -> :func:`_entry_key` of every file and folder written."""
+
+
+def restore_files(root: Path, files: Iterable[tuple[str, FileData, int]], owner_uid: int | None,
+                  previous: Restored | None = None) -> Restored:
+    """Make ``root`` (not ``root`` itself: it is bind-mounted) hold exactly the task's initial files:
     small ones from memory, big ones (TaskFile) streamed from the task folder, holes kept (a copy,
-    never a link: the task folder stays out of the agent's reach); owned by ``owner_uid``."""
+    never a link: the task folder stays out of the agent's reach); owned by ``owner_uid``.
+
+    With ``previous`` (what the last restore of this workspace returned) and the same files, only
+    what changed since is undone: entries that were not written are removed, and if every written
+    entry still has the inode, type, mode, owner, size, link count, mtime and ctime it had, nothing
+    is rewritten. ctime is what makes that safe: no unprivileged process can set it, so content
+    changed and mtime put back (``touch -r``) still shows. Anything else (a changed or missing
+    entry, a path too long to walk, an unexpected error) falls back to emptying and rewriting all."""
+    files = list(files)
+    key = (owner_uid, _files_key(files))
+    if previous is not None and previous.files_key == key:
+        for _, data, _ in files:
+            if not isinstance(data, (bytes, bytearray)):
+                data.check()  # TaskFileChanged, as a full restore would raise it
+        try:
+            if _undo_changes(root, previous.entries):
+                return previous
+        except OSError:
+            pass  # whatever it was, a full restore copes with it or reports it
+    _write_all(root, files, owner_uid)
+    entries = _entries(root, files)
+    _let_the_clock_pass(entries)
+    return Restored(key, entries)
+
+
+def _let_the_clock_pass(entries: Mapping[str, tuple[int, ...]]) -> None:
+    """Return only once the clock file times come from has moved past every ctime just recorded.
+
+    File times come from a coarse clock (a scheduler tick, 1-4 ms): a change made within the tick
+    of the restore could otherwise leave ctime (and a put-back mtime and size) exactly as recorded
+    and go unseen ("racy git"). Costs at most one tick, and only on a full restore."""
+    latest = max((k[-1] for k in entries.values() if len(k) > 4), default=0)
+    while time.clock_gettime_ns(_CLOCK_REALTIME_COARSE) <= latest:
+        time.sleep(0.0005)
+
+
+def _files_key(files: list[tuple[str, FileData, int]]) -> tuple[Any, ...]:
+    """The files' identity: paths, modes, sizes and content hashes (bytes objects cache theirs, so
+    restoring the same in-memory inputs again costs nothing); a TaskFile by path, size and mtime."""
+    return tuple((rel, mode, len(data), hash(bytes(data)) if isinstance(data, bytearray) else hash(data))
+                 for rel, data, mode in files)
+
+
+def _entry_key(st: os.stat_result) -> tuple[int, ...]:
+    if stat.S_ISDIR(st.st_mode):  # a folder's size and times change as entries come and go
+        return (st.st_ino, st.st_mode, st.st_uid, st.st_gid)
+    return (st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_size, st.st_nlink, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _entries(root: Path, files: list[tuple[str, FileData, int]]) -> dict[str, tuple[int, ...]]:
+    entries: dict[str, tuple[int, ...]] = {}
+    for rel, _, _ in files:
+        parts = Path(rel).parts
+        for depth in range(1, len(parts) + 1):
+            sub = "/".join(parts[:depth])
+            if sub not in entries:
+                entries[sub] = _entry_key(os.lstat(root / sub))
+    return entries
+
+
+def _undo_changes(root: Path, entries: Mapping[str, tuple[int, ...]]) -> bool:
+    """Remove what is in ``root`` but not in ``entries``; True when every entry is as it was (the
+    workspace then holds exactly the initial files), False when a full restore is needed. Walks
+    only the folders that were written; nothing runs in the sandbox (links are never followed)."""
+    seen = 0
+    extra: list[tuple[Path, bool]] = []
+    folders = [""]
+    while folders:
+        folder = folders.pop()
+        with os.scandir(root / folder if folder else root) as it:
+            for entry in it:
+                rel = f"{folder}/{entry.name}" if folder else entry.name
+                st = entry.stat(follow_symlinks=False)
+                expected = entries.get(rel)
+                if expected is None:
+                    extra.append((root / rel, stat.S_ISDIR(st.st_mode)))
+                    continue
+                if _entry_key(st) != expected:
+                    return False
+                seen += 1
+                if stat.S_ISDIR(st.st_mode):
+                    folders.append(rel)
+    if seen != len(entries):
+        return False  # something written is gone
+    for path, is_dir in extra:
+        if is_dir:
+            remove_tree(path)  # any depth, links not followed
+        else:
+            os.unlink(path)
+    return True
+
+
+def _write_all(root: Path, files: list[tuple[str, FileData, int]], owner_uid: int | None) -> None:
     remove_tree(root, keep_root=True)
     made: set[str] = set()
     for rel, data, mode in files:

@@ -93,6 +93,11 @@ class TaskFile:
             raise
         return fd, st
 
+    def check(self) -> None:
+        """Raise :class:`TaskFileChanged` if the file is no longer what was loaded."""
+        fd, _ = self._open()
+        os.close(fd)
+
     def read_bytes(self) -> bytes:
         """The whole content, in memory: only for consumers that must have bytes (say which)."""
         fd, _ = self._open()
