@@ -549,15 +549,7 @@ class BwrapSandbox(ServerSandbox):
             except OSError:
                 pass  # it died before the go: no marker, SandboxStartError below
             try:
-                timed_out = not capture.wait(timeout_s)
-                if timed_out:
-                    for child in _children(proc.pid):
-                        os.kill(child, 9)
-                captured = capture.finish()
-            except BaseException:
-                proc.kill()
-                capture.finish()
-                raise
+                captured, timed_out = _wait_captured(proc, capture, timeout_s)
             finally:
                 if ready.cgroup is not None:
                     ready.cgroup.kill()
@@ -617,16 +609,13 @@ class BwrapSandbox(ServerSandbox):
         slirp = None
         try:
             if net is not None:
-                slirp = net.attach(self._net_prefix(cgroup))
-            timed_out = not capture.wait(timeout_s)
-            if timed_out:
-                for child in _children(proc.pid):
-                    os.kill(child, 9)
-            captured = capture.finish()
-        except BaseException:
-            proc.kill()
-            capture.finish()
-            raise
+                try:
+                    slirp = net.attach(self._net_prefix(cgroup))
+                except BaseException:
+                    proc.kill()
+                    capture.finish()
+                    raise
+            captured, timed_out = _wait_captured(proc, capture, timeout_s)
         finally:
             if slirp is not None:
                 slirp.close()
@@ -646,6 +635,21 @@ def _check_traversable(path: Path) -> None:
                 f"(the sandbox runs as an unprivileged uid); use a folder under a world-searchable "
                 f"path or `chmod o+x {p}`"
             )
+
+
+def _wait_captured(proc: subprocess.Popen[bytes], capture: BoundedCapture, timeout_s: float) -> tuple[Any, bool]:
+    """The command's captured output and whether it timed out (then its whole tree was killed);
+    on any failure while waiting the command is killed and its pipes drained before raising."""
+    try:
+        timed_out = not capture.wait(timeout_s)
+        if timed_out:
+            for child in _children(proc.pid):
+                os.kill(child, 9)
+        return capture.finish(), timed_out
+    except BaseException:
+        proc.kill()
+        capture.finish()
+        raise
 
 
 def _pids_of_uid(uid: int) -> list[int]:
