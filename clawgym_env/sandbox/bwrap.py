@@ -476,13 +476,8 @@ class BwrapSandbox(ServerSandbox):
         try:
             out_dir = self._verifier_out_dir()
             seccomp_fd = _seccomp_fd()
-            full = self._bwrap_argv((), ((str(out_dir), VERIFIER_OUT),), seccomp_fd=seccomp_fd)
-            full.insert(1, "--clearenv")
-            full[full.index("--chdir") + 1] = cwd
-            for k, v in env:
-                full += ["--setenv", k, v]
-            full = [*_limits_argv(self.config.limits, self.uid, cgroup), *full,
-                    "--", "/bin/sh", "-c", _GO_SH, "clawgym-verifier", *argv]
+            full = self._one_shot_argv(["/bin/sh", "-c", _GO_SH, "clawgym-verifier", *argv], env, cwd, (),
+                                       ((str(out_dir), VERIFIER_OUT),), seccomp_fd, cgroup)
             proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     env=_BWRAP_ENV, start_new_session=True, close_fds=True, pass_fds=(seccomp_fd,))
         except BaseException:
@@ -534,11 +529,7 @@ class BwrapSandbox(ServerSandbox):
         """Hand ``ready`` its inputs and the go line; collect its outcome; free it."""
         proc = ready.proc
         try:
-            try:
-                self._put_inputs(ready.out_dir, inputs)
-            except OSError as exc:
-                raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
-                                        kind="verifier", where="bwrap") from exc
+            self._put_inputs(ready.out_dir, inputs)
             marker = start_marker()
             capture = ready.capture
             start = time.monotonic()
@@ -578,19 +569,26 @@ class BwrapSandbox(ServerSandbox):
             if cgroup is not None:
                 cgroup.remove()
 
+    def _one_shot_argv(self, argv: list[str], env: Iterable[tuple[str, str]], cwd: str | None,
+                       extra_ro_binds: tuple[tuple[str, str], ...], rw_binds: tuple[tuple[str, str], ...],
+                       seccomp_fd: int, cgroup: cgroups.Cgroup | None, net: NetnsSetup | None = None) -> list[str]:
+        """The full command line of a one-shot sandbox (the verifier's): the sandbox's bwrap line with
+        exactly ``env`` as its environment, ``cwd`` as its working folder, its limits and ``cgroup``."""
+        full = self._bwrap_argv(extra_ro_binds, rw_binds, seccomp_fd=seccomp_fd, net=net)
+        full.insert(1, "--clearenv")
+        if cwd:
+            full[full.index("--chdir") + 1] = cwd
+        for k, v in env:
+            full += ["--setenv", k, v]
+        return [*_limits_argv(self.config.limits, self.uid, cgroup), *full, "--", *argv]
+
     def _run_isolated(self, argv: list[str], *, env: dict[str, str], timeout_s: float, cwd: str | None,
                       extra_ro_binds: tuple[tuple[str, str], ...], rw_binds: tuple[tuple[str, str], ...],
                       cgroup: cgroups.Cgroup | None) -> IsolatedResult:
         """One bwrap, in its own cgroup (``cgroup``) and, with network=True, its own slirp4netns."""
         net = NetnsSetup() if self.config.network else None
         seccomp_fd = _seccomp_fd()
-        full = self._bwrap_argv(extra_ro_binds, rw_binds, seccomp_fd=seccomp_fd, net=net)
-        full.insert(1, "--clearenv")
-        if cwd:
-            full[full.index("--chdir") + 1] = cwd
-        for k, v in env.items():
-            full += ["--setenv", k, v]
-        full = [*_limits_argv(self.config.limits, self.uid, cgroup), *full, "--", *argv]
+        full = self._one_shot_argv(argv, env.items(), cwd, extra_ro_binds, rw_binds, seccomp_fd, cgroup, net)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -308,13 +308,19 @@ class ServerSandbox:
         return out_dir
 
     def _put_inputs(self, out_dir: Path, inputs: Mapping[str, bytes] | None) -> None:
-        for name, data in (inputs or {}).items():
-            path = out_dir / name
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            if self.uid is not None:
-                os.chown(path, self.uid, self.uid)
+        """Write a verifier run's input files into its output folder; SandboxStartError if it cannot
+        (the command has not run)."""
+        try:
+            for name, data in (inputs or {}).items():
+                path = out_dir / name
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                if self.uid is not None:
+                    os.chown(path, self.uid, self.uid)
+        except OSError as exc:
+            raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
+                                    kind="verifier", where=self.backend) from exc
 
     @staticmethod
     def _take_outputs(res: IsolatedResult, out_dir: Path, outputs: Iterable[str], max_bytes: int) -> IsolatedResult:
@@ -331,11 +337,7 @@ class ServerSandbox:
         marker checked (SandboxStartError when the command never started)."""
         out_dir = self._verifier_out_dir()
         try:
-            try:
-                self._put_inputs(out_dir, inputs)
-            except OSError as exc:
-                raise SandboxStartError(f"could not prepare the verifier's output folder: {exc}",
-                                        kind="verifier", where=self.backend) from exc
+            self._put_inputs(out_dir, inputs)
             marker = start_marker()
             try:
                 res = self.run_isolated(["/bin/sh", "-c", _MARK_SH, marker, *argv], env=env, timeout_s=timeout_s,

@@ -43,12 +43,13 @@ from typing import Any, Protocol
 
 from clawgym_env.sandbox.base import WORKSPACE, SandboxConfig, SandboxError
 from clawgym_env.sandbox.capture import BoundedCapture, Captured, isolated_result
-from clawgym_env.sandbox.client import IsolatedResult, ServerSandbox, _kill_process, clear_directory
+from clawgym_env.sandbox.client import VERIFIER_OUT, IsolatedResult, ServerSandbox, _kill_process, clear_directory
 from clawgym_env.sandbox.docker_api import (  # noqa: F401 - DEFAULT_IMAGE, LABEL: importable from here too
     DEFAULT_IMAGE,
     DEFAULT_LIFETIME_S,
     LABEL,
     _docker_module,
+    default_cpus,
     default_image,
     docker_cli,
     docker_client,
@@ -63,8 +64,8 @@ from clawgym_env.sandbox.runtime import (
     workspace_base,
 )
 
-OUT_DIR = "/run/clawgym-out"
-"""The verifier's writable output dir (see verify/code.py); mounted at container creation."""
+OUT_DIR = VERIFIER_OUT
+"""The verifier's writable output dir (``Sandbox.verifier_paths.out``); mounted at container creation."""
 
 _SCRATCH_TMPFS = {
     "/tmp": "rw,nosuid,nodev,size=1g,mode=1777",
@@ -178,8 +179,7 @@ class DockerSandbox(ServerSandbox):
         self.client = docker_client()
         self._cli = docker_cli()
         self.image = image or default_image()
-        env_cpus = os.environ.get("CLAWGYM_DOCKER_CPUS")
-        self.cpus = cpus if cpus is not None else (float(env_cpus) if env_cpus else None)
+        self.cpus = cpus if cpus is not None else default_cpus()
         self.lifetime_s = lifetime_s
         self.pool = pool if host_workspace is None else None  # a pooled container mounts its own workspace
         self.recycle = recycle

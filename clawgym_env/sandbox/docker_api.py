@@ -71,6 +71,20 @@ def default_image() -> str:
     return os.environ.get("CLAWGYM_DOCKER_IMAGE") or DEFAULT_IMAGE
 
 
+def default_cpus() -> float | None:
+    """$CLAWGYM_DOCKER_CPUS (a container's CPU quota), else None: no quota."""
+    value = os.environ.get("CLAWGYM_DOCKER_CPUS")
+    return float(value) if value else None
+
+
+def default_pool_size() -> int:
+    """$CLAWGYM_DOCKER_POOL (containers kept started), else 0; a malformed value is 0 (no pool)."""
+    try:
+        return int(os.environ.get("CLAWGYM_DOCKER_POOL", "0"))
+    except ValueError:
+        return 0
+
+
 def owner_labels(lifetime_s: float) -> dict[str, str]:
     """The labels of a container this process makes: who owns it and until when (the reaper reads them)."""
     now = time.time()

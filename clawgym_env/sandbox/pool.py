@@ -14,7 +14,6 @@ docker sandbox ``make_sandbox`` makes draws from one shared pool of N per config
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 import time
 from collections import deque
@@ -23,6 +22,7 @@ from typing import Any
 
 from clawgym_env.sandbox.base import SandboxConfig, SandboxError
 from clawgym_env.sandbox.docker import DockerSandbox, _Container
+from clawgym_env.sandbox.docker_api import default_pool_size
 from clawgym_env.sandbox.docker_api import DEFAULT_LIFETIME_S
 
 
@@ -166,12 +166,7 @@ _shared_lock = threading.Lock()
 def shared_pool(sandbox: DockerSandbox) -> DockerPool | None:
     """The process-wide pool for ``sandbox``'s settings when its ``pool_size`` (default
     $CLAWGYM_DOCKER_POOL) is > 0."""
-    size = sandbox.pool_size
-    if size is None:
-        try:
-            size = int(os.environ.get("CLAWGYM_DOCKER_POOL", "0"))
-        except ValueError:
-            return None
+    size = sandbox.pool_size if sandbox.pool_size is not None else default_pool_size()
     if size <= 0:
         return None
     key = sandbox.pool_key()
