@@ -372,7 +372,14 @@ class ServerSandbox:
         proc = self._proc
         if proc is None or proc.stdout is None:
             raise SandboxError("sandbox is not running")
-        fd = proc.stdout.fileno()
+        # Read from a duplicate of the pipe: a ``close`` from another thread (allowed mid-step)
+        # closes the original, and a read of a closed descriptor failed with EBADF (a tool error
+        # instead of an infra error) or, once the number was reused, read someone else's file. The
+        # duplicate sees EOF when the server is gone, as the original would.
+        try:
+            fd = os.dup(proc.stdout.fileno())
+        except (OSError, ValueError) as exc:
+            raise SandboxError(f"sandbox was stopped: {exc}") from exc
         # A reply can be tens of MB (read_file) arriving in 64 KiB pipe reads: scan each chunk once
         # and join once. (``buf += chunk`` with a rescan per chunk was quadratic: 64 MiB took 57 s.)
         pending = [self._buf]
@@ -392,6 +399,7 @@ class ServerSandbox:
                     raise SandboxError(f"sandbox died (exit {proc.returncode}): {self._stderr_tail()}")
                 pending.append(chunk)
         finally:
+            os.close(fd)
             self._buf = b"".join(pending)
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
