@@ -20,13 +20,13 @@ a value set in the config wins.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clawgym_env.sandbox.base import SandboxConfig
+from clawgym_env.sandbox.docker_api import default_cpus, default_image, default_pool_size
 from clawgym_env.tasks.ref import TaskRef
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S
 
@@ -71,28 +71,18 @@ class DockerBackend(_Frozen):
     """Reuse the container between episodes (kill + wipe); False: a new one each episode."""
 
     def resolved(self) -> DockerBackend:
-        """This config with the environment variables filled in where a field is None."""
-        updates: dict[str, Any] = {}
-        if self.image is None and os.environ.get("CLAWGYM_DOCKER_IMAGE"):
-            updates["image"] = os.environ["CLAWGYM_DOCKER_IMAGE"]
-        if self.cpus is None and os.environ.get("CLAWGYM_DOCKER_CPUS"):
-            updates["cpus"] = float(os.environ["CLAWGYM_DOCKER_CPUS"])
-        if self.pool_size is None and os.environ.get("CLAWGYM_DOCKER_POOL"):
-            try:
-                updates["pool_size"] = int(os.environ["CLAWGYM_DOCKER_POOL"])
-            except ValueError:
-                pass  # the pool ignores a malformed value too
-        return self.model_copy(update=updates)
+        """The settings the docker backend will use: fields left None filled the way it fills them
+        (``sandbox.docker_api``: the environment variables, then the defaults)."""
+        return self.model_copy(update={
+            "image": self.image or default_image(),
+            "cpus": self.cpus if self.cpus is not None else default_cpus(),
+            "pool_size": self.pool_size if self.pool_size is not None else default_pool_size(),
+        })
 
     def sandbox_options(self) -> dict[str, Any]:
         """Keyword arguments for :func:`clawgym_env.sandbox.make_sandbox` (None fields left out, so
         the backend's own environment-variable defaults apply)."""
-        options: dict[str, Any] = {"recycle": self.recycle}
-        for name in ("image", "cpus", "pool_size", "lifetime_s"):
-            value = getattr(self, name)
-            if value is not None:
-                options[name] = value
-        return options
+        return self.model_dump(exclude={"kind"}, exclude_none=True)
 
 
 BackendConfig = Annotated[BwrapBackend | DockerBackend | LocalBackend, Field(discriminator="kind")]
@@ -106,17 +96,16 @@ def backend_config(value: str | Mapping[str, Any] | BwrapBackend | DockerBackend
     if isinstance(value, (BwrapBackend, DockerBackend, LocalBackend)):
         return value
     if isinstance(value, str):
-        cls = BACKEND_CLASSES.get(value)
-        if cls is None:
-            raise ValueError(f"unknown sandbox backend {value!r}; choose one of {', '.join(BACKEND_CLASSES)}")
-        return cls()
-    if isinstance(value, Mapping):
-        kind = value.get("kind", "bwrap")
-        cls = BACKEND_CLASSES.get(str(kind))
-        if cls is None:
-            raise ValueError(f"unknown sandbox backend {kind!r}; choose one of {', '.join(BACKEND_CLASSES)}")
-        return cls(**value)
-    raise TypeError(f"a backend is a name, a dict or a backend config, not {type(value).__name__}")
+        kind, fields = value, {}
+    elif isinstance(value, Mapping):
+        fields = dict(value)
+        kind = fields.pop("kind", "bwrap")
+    else:
+        raise TypeError(f"a backend is a name, a dict or a backend config, not {type(value).__name__}")
+    cls = BACKEND_CLASSES.get(str(kind))
+    if cls is None:
+        raise ValueError(f"unknown sandbox backend {kind!r}; choose one of {', '.join(BACKEND_CLASSES)}")
+    return cls(**fields)
 
 
 # ---------------------------------------------------------------------------------------- env config
