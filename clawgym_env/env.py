@@ -140,10 +140,10 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._judge = RubricJudge(self.judge_config) if self.judge_config is not None else None
         self._rubric_plan = rubric_plan(task)
 
-        self._initial_files = task.workspace_entries()
         self._bootstrap = bootstrap_files(fresh=True)
+        self._initial_files = _initial_workspace(task, self._bootstrap if self.seed_bootstrap else {})
+        """What every reset restores: the same entries (and bytes objects) each time."""
         self._sandbox: ServerSandbox | None = None
-        self._sandbox_fresh = False  # launched and never used by an agent
         self._prestarting: Future[None] | None = None  # the next episode's sandbox, starting in the background
         self._toolbox: ToolBox | None = None
         self._messages: list[dict[str, Any]] = []
@@ -172,17 +172,12 @@ class ClawGymEnv(gym.Env[str, Any]):
             raise RuntimeError("the env is closed")
         if self._sandbox is None:
             self._sandbox = make_sandbox(self.backend, self.sandbox_config, **self.config.backend.sandbox_options())
-            self._sandbox_fresh = False
         return self._sandbox
 
     def _restore_workspace(self, sandbox: ServerSandbox) -> None:
         """Put the task's initial files back (the sandbox writes them: small ones from memory, big
         ones streamed from the task folder, owned by the sandbox's user)."""
-        files: list[tuple[str, InputData, int]] = list(self._initial_files)
-        if self.seed_bootstrap:
-            files += [(name, text.encode(), 0o644) for name, text in self._bootstrap.items()
-                      if name not in {f[0] for f in files}]
-        sandbox.restore(files)
+        sandbox.restore(self._initial_files)
 
     def _prestart_next(self) -> None:
         """Start the next episode's sandbox (and the backend's ready verifier) in the background,
@@ -197,16 +192,18 @@ class ClawGymEnv(gym.Env[str, Any]):
 
         self._prestarting = starter.submit(start)
 
-    def _await_prestart(self) -> None:
-        """Wait for a background ``_prestart_next``; a failed one leaves a cold start to ``reset``."""
+    def _await_prestart(self) -> bool:
+        """Wait for a background ``_prestart_next``; True when it started a sandbox no agent has used
+        yet. False (none was started, or it failed) leaves a cold start to ``reset``, which reports
+        what fails then."""
         pending, self._prestarting = self._prestarting, None
         if pending is None:
-            return
+            return False
         try:
             pending.result()
-            self._sandbox_fresh = True
-        except Exception:  # noqa: BLE001 - reset starts one itself and reports what fails then
-            self._sandbox_fresh = False
+        except Exception:  # noqa: BLE001 - see above
+            return False
+        return True
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
@@ -216,8 +213,7 @@ class ClawGymEnv(gym.Env[str, Any]):
     def _reset(self, *, seed: int | None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         sandbox = self._ensure_sandbox()
-        self._await_prestart()
-        if not (self._sandbox_fresh and sandbox.alive):
+        if not (self._await_prestart() and sandbox.alive):
             sandbox.stop()
             self._restore_workspace(sandbox)
             sandbox.launch()
@@ -225,7 +221,6 @@ class ClawGymEnv(gym.Env[str, Any]):
             self._restore_workspace(sandbox)
         if self._workspace_baseline is None:  # the same files every episode: measured once
             self._workspace_baseline = sandbox.workspace_usage()
-        self._sandbox_fresh = False
         ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace,
                           context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s)
         self._toolbox = ToolBox(ctx, profile=self.profile)
@@ -333,7 +328,6 @@ class ClawGymEnv(gym.Env[str, Any]):
         if plan is not None and self._judge is not None and verdict.infra_error is None:
             # read now: the verifier stopped the agent's sandbox and the next one has not started
             judge_files = sandbox.read_outputs(first=plan.rubric.priority_files, rules=JUDGE_FILES)
-        self._sandbox_fresh = False
         self._prestart_next()
         judged = None  # the judge (a network call) runs while the next sandbox starts
         if judge_files is not None and plan is not None and self._judge is not None:
@@ -358,7 +352,6 @@ class ClawGymEnv(gym.Env[str, Any]):
     def _stop_sandbox(self) -> None:
         if self._sandbox is not None:
             self._sandbox.stop()
-            self._sandbox_fresh = False
 
     def _info(self, tool_results: list[ToolResult] | None = None) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -464,6 +457,13 @@ class ClawGymEnv(gym.Env[str, Any]):
     @property
     def elapsed_steps(self) -> int:
         return self._steps
+
+
+def _initial_workspace(task: Task, bootstrap: dict[str, str]) -> list[tuple[str, InputData, int]]:
+    """The task's input files, then the bootstrap files it does not provide itself."""
+    files = task.workspace_entries()
+    taken = {rel for rel, _, _ in files}
+    return files + [(name, text.encode(), 0o644) for name, text in bootstrap.items() if name not in taken]
 
 
 def make_task_env(source: str | TaskSource, task_id: str, **kwargs: Any) -> ClawGymEnv:
