@@ -76,11 +76,12 @@ def reward_sh_in_started_sandbox(task_dir: Path) -> tuple[Any, Callable[[], None
     second callable runs it with the verifier's environment: its import guard and the python3 shim
     that tees check.py's stdout (issue 11's protections, part of every verifier run)."""
     from clawgym_env.sandbox import make_sandbox
+    from clawgym_env.sandbox.hostws import chown_tree
 
     sb = make_sandbox("bwrap")
     shutil.copytree(task_dir / "input_files", sb.host_workspace, dirs_exist_ok=True, symlinks=True)
     shutil.copytree(task_dir / "reward", sb.host_workspace / "reward")
-    _chown(sb.host_workspace, sb.uid)
+    chown_tree(sb.host_workspace, sb.uid)
     sb.start()
     ws = "/root/.openclaw/workspace"
     cmd = f"cd / && bash {ws}/reward/reward.sh"
@@ -102,6 +103,7 @@ def fresh_sandbox_episode(task_dir: Path) -> tuple[Any, Callable[[], None]]:
     and uid drop included, cwd /)."""
     from clawgym_env.sandbox import make_sandbox
     from clawgym_env.sandbox.bwrap import _limits_argv
+    from clawgym_env.sandbox.hostws import chown_tree
 
     sb = make_sandbox("bwrap")  # only for its workspace folder, uid and command line
     ws = sb.host_workspace
@@ -117,18 +119,10 @@ def fresh_sandbox_episode(task_dir: Path) -> tuple[Any, Callable[[], None]]:
                 entry.unlink()
         shutil.copytree(task_dir / "input_files", ws, dirs_exist_ok=True, symlinks=True)
         shutil.copytree(task_dir / "reward", ws / "reward")
-        _chown(ws, sb.uid)
+        chown_tree(ws, sb.uid)
         subprocess.run(argv, capture_output=True, check=False, **sb._popen_kwargs())
 
     return sb, run
-
-
-def _chown(root: Path, uid: int | None) -> None:
-    if uid is None:
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), uid, uid)
 
 
 def episode_figures(task: Any, task_dir: Path, reps: int, settle_s: float = 0.1) -> dict[str, float]:
