@@ -222,7 +222,7 @@ def test_cannot_write_outside_workspace(sandbox: ServerSandbox) -> None:
         Path(f"/etc/clawgym-escape-{token}"),
     ]
     runtime = runtime_dir().host
-    shared = [runtime / "server.py", runtime / "vbin" / "python3", runtime / "etc" / "passwd"]
+    shared = [runtime / "server.py", runtime / "vguard" / "sitecustomize.py", runtime / "etc" / "passwd"]
     before = {p: _sha256(p) for p in shared}
     with _planted(Path(f"/tmp/clawgym-victim-{token}"), "original\n") as tmp_victim, \
             _planted(REPO / f".clawgym-victim-{token}", "original\n") as repo_victim, \
@@ -238,7 +238,7 @@ def test_cannot_write_outside_workspace(sandbox: ServerSandbox) -> None:
                 _run(sandbox, command)
         for command in (
             "echo pwned >> /run/clawgym/server.py",
-            "echo pwned >> /run/clawgym/vbin/python3",
+            "echo pwned >> /run/clawgym/vguard/sitecustomize.py",
             "echo pwned >> /etc/passwd",
             "mount -o remount,rw /usr; mount -o remount,rw /",
             "touch /usr/bin/clawgym-pwned /etc/clawgym-pwned",

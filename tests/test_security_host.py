@@ -187,6 +187,17 @@ print(json.dumps({{"reward": res.reward, "reason": res.reason, "infra": res.infr
 """
 
 
+_LEGACY_TEE_SHIM = """#!/bin/bash
+case "$1" in
+  */reward/check.py)
+    /usr/bin/python3 "$@" | tee "${CLAWGYM_CHECK_STDOUT:-/dev/null}"
+    exit "${PIPESTATUS[0]}" ;;
+esac
+exec /usr/bin/python3 "$@"
+"""
+"""The ``vbin/python3`` shim those folders held (the import guard now keeps check.py's stdout)."""
+
+
 def _legacy_runtime_names() -> list[str]:
     """The predictable names runtime folders had: clawgym-runtime-<euid>-<content digest> (the
     digest covered server.py, the shim, passwd, and later the verifier's import guard)."""
@@ -195,9 +206,9 @@ def _legacy_runtime_names() -> list[str]:
     here = REPO / "clawgym_env" / "sandbox"
     server_src = (here / "server.py").read_text()
     guard = here / "verifier_guard.py"
-    sources = [server_src + runtime._PYTHON3_TEE_SHIM + runtime._PASSWD]
+    sources = [server_src + _LEGACY_TEE_SHIM + runtime._PASSWD]
     if guard.is_file():
-        sources.append(server_src + guard.read_text() + runtime._PYTHON3_TEE_SHIM + runtime._PASSWD)
+        sources.append(server_src + guard.read_text() + _LEGACY_TEE_SHIM + runtime._PASSWD)
     return [f"clawgym-runtime-{os.geteuid()}-{hashlib.sha256(src.encode()).hexdigest()[:12]}" for src in sources]
 
 
@@ -245,7 +256,7 @@ def test_planted_runtime_folder_does_not_change_the_reward(backend: str, open_tm
             os.chown(shim, NOBODY, NOBODY)
         # the folder the driver uses (seen while it runs)
         seen["planted"] = runtime.resolve() in {p.resolve() for p in planted_all}
-        for p in (runtime.parent, runtime, runtime / "vbin", runtime / "vbin" / "python3"):
+        for p in (runtime.parent, runtime, runtime / "vbin", runtime / "vguard", runtime / "vguard" / "sitecustomize.py"):
             st = p.lstat()
             seen[str(p)] = (st.st_uid, stat.S_IMODE(st.st_mode))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -44,6 +45,47 @@ def test_official_reward_sh_mean_and_subscores(box) -> None:
     assert res.reward == pytest.approx(0.5)
     assert res.reason is None and res.infra_error is None
     assert res.subscores == {"a": 1.0, "b": False, "c": 0.5}
+
+
+_WS = "/root/.openclaw/workspace"
+
+
+@pytest.mark.parametrize("line, status", [
+    ("import sys; sys.exit(3)", 3),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGTERM)", 128 + 15),
+    ("print('x' * 70000 + '-', flush=True); print('done')", 0),
+])
+def test_check_py_stdout_and_status_pass_through_unchanged(box, line: str, status: int) -> None:
+    """The guard's copy of check.py's stdout (for sub-scores) is invisible to reward.sh: same bytes
+    on stdout, same exit status (128 + n for a signal, as the shell reports it)."""
+    check = f"import json\nprint(json.dumps({{'a': 1}}), flush=True)\n{line}\n"
+    script = (f"python3 {_WS}/reward/check.py > /tmp/o; echo \"status=$? bytes=$(wc -c < /tmp/o)\"; "
+              "python3 -c 'import hashlib; print(hashlib.sha256(open(\"/tmp/o\", \"rb\").read()).hexdigest())'; echo 1")
+    res = run_code_verifier(box, _task(script, check))
+    expected = b'{"a": 1}\n' + (b"x" * 70000 + b"-\ndone\n" if "done" in line else b"")
+    lines = res.stdout_tail.splitlines()
+    assert lines[0] == f"status={status} bytes={len(expected)}", res
+    assert lines[1] == hashlib.sha256(expected).hexdigest()
+    assert res.reward == 1.0
+
+
+def test_check_py_sub_scores_come_from_what_it_prints(box) -> None:
+    """Sub-scores are what check.py prints through ``sys.stdout`` (text or bytes); what reaches
+    file descriptor 1 another way still counts for the reward, it only has no sub-scores."""
+    both = "import sys\nsys.stdout.write('{\"a\": ')\nsys.stdout.flush()\nsys.stdout.buffer.write(b'1}')\n"
+    res = run_code_verifier(box, _official(both))
+    assert res.reward == 1.0 and res.subscores == {"a": 1}
+    child = "import subprocess\nsubprocess.run(['echo', '{\"from_child\": 1}'])\n"
+    res = run_code_verifier(box, _official(child))
+    assert res.reward == 1.0 and res.subscores is None
+
+
+def test_check_py_behind_a_reader_that_quits_is_not_stuck(box) -> None:
+    """A reader that stops early: check.py gets EPIPE (as it would behind tee), the run ends."""
+    check = "import sys\nfor i in range(10**6):\n    print('y' * 100)\n"
+    res = run_code_verifier(box, _task(f"python3 {_WS}/reward/check.py | head -c 10 > /dev/null; echo 1", check),
+                            timeout_s=20)
+    assert res.reward == 1.0 and not res.timed_out, res
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Files every sandbox needs, the host folders it works in, and the uid it runs as.
 
 The package may live somewhere an unprivileged sandbox uid cannot traverse (``/root/.pyenv``), so
-the server script, the ``python`` links, the verifier's tee shim and a minimal ``/etc`` are copied
+the server script, the ``python`` links, the verifier's import guard and a minimal ``/etc`` are copied
 into a world-readable ``runtime/`` folder inside this process's private folder (see hostdirs.py):
 made fresh by each driver process, never a shared predictable path another local user could
 pre-create and fill. Workspaces and verifier folders live in the same kind of private folder.
@@ -44,18 +44,6 @@ _PASSWD = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexis
 _GROUP = "root:x:0:\nnogroup:x:65534:\n"
 _HOSTS = "127.0.0.1\tlocalhost clawgym\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 _NSSWITCH = "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\n"
-
-# The verifier runs reward.sh unchanged; this shim only tees check.py's stdout to a file so the env
-# can expose the verifier's sub-score dict without running check.py a second time. Stdout and exit
-# status pass through untouched.
-_PYTHON3_TEE_SHIM = """#!/bin/bash
-case "$1" in
-  */reward/check.py)
-    /usr/bin/python3 "$@" | tee "${CLAWGYM_CHECK_STDOUT:-/dev/null}"
-    exit "${PIPESTATUS[0]}" ;;
-esac
-exec /usr/bin/python3 "$@"
-"""
 
 
 @dataclass(frozen=True)
@@ -115,12 +103,27 @@ def _make_runtime(host: Path) -> Path:
     _write(host / "server.py", server_src, 0o644)
     os.symlink("/usr/bin/python3", host / "bin" / "python")
     os.symlink("/usr/bin/python3", host / "vbin" / "python")
-    _write(host / "vbin" / "python3", _PYTHON3_TEE_SHIM, 0o755)
     _write(host / "vguard" / "sitecustomize.py", guard_src, 0o644)
+    _compile_guard(host / "vguard")
     for name, text in (("passwd", _PASSWD), ("group", _GROUP), ("hosts", _HOSTS), ("hostname", "clawgym\n"),
                        ("nsswitch.conf", _NSSWITCH)):
         _write(host / "etc" / name, text, 0o644)
     return host
+
+
+def _compile_guard(folder: Path) -> None:
+    """The guard's bytecode for this Python's version: every verifier Python imports the guard, and
+    compiling it from source each time (nothing may write bytecode there) cost ~1.5 ms per start. A
+    sandbox Python of another version ignores this file and compiles the source, as before."""
+    import py_compile
+    import sys
+
+    cache = folder / "__pycache__"
+    os.mkdir(cache)
+    os.chmod(cache, 0o755)
+    target = cache / f"sitecustomize.{sys.implementation.cache_tag}.pyc"
+    py_compile.compile(str(folder / "sitecustomize.py"), cfile=str(target), doraise=True)
+    os.chmod(target, 0o644)
 
 
 LEASE_DIR = Path("/run/clawgym-uids")
