@@ -227,6 +227,99 @@ def test_orphaned_cgroups_of_a_dead_driver_are_removed_by_gc() -> None:
     assert not any(d.exists() for d in orphans)
 
 
+def _has_freezer() -> bool:
+    cg = cgroups.create(64 << 20, 8, None) if _CG_VERSION is not None else None
+    if cg is None:
+        return False
+    try:
+        return cg._freezer() is not None
+    finally:
+        cg.remove()
+
+
+needs_freezer = pytest.mark.skipif(not _has_freezer(), reason="no cgroup freezer here (v2 cgroup.freeze or v1 freezer)")
+
+
+def _uid_alive(uid: int) -> list[int]:
+    from clawgym_env.sandbox.bwrap import _pids_of_uid
+
+    return _pids_of_uid(uid)
+
+
+@needs_freezer
+def test_a_frozen_cgroup_runs_nothing_and_killed_processes_only_die_when_thawed(tmp_path: Path) -> None:
+    counter = tmp_path / "n"
+    cg = cgroups.create(64 << 20, 8, None)
+    assert cg is not None
+    loop = f"import itertools, os\nfor i in itertools.count():\n    open({str(counter)!r}, 'w').write(str(i))\n"
+    proc = subprocess.Popen(["sh", "-c", " ".join(f"echo 0 > {f};" for f in cg.procs_files())
+                             + f" exec {sys.executable} -c \"$0\"", loop])
+    try:
+        for _ in range(200):
+            if counter.exists() and counter.read_text():
+                break
+            threading.Event().wait(0.01)
+        assert not cg.freeze(holding=os.getpid()), "this process is not inside: not a freeze to rely on"
+        assert cg.freeze(holding=proc.pid)
+        frozen_at = counter.read_text()
+        threading.Event().wait(0.2)
+        assert counter.read_text() == frozen_at, "a frozen process wrote"
+        cg.kill()
+        threading.Event().wait(0.1)
+        assert proc.poll() is None or cg.version == 2  # v1: SIGKILL waits for the thaw
+        cg.thaw()
+        assert proc.wait(timeout=10) == -9
+        assert counter.read_text() == frozen_at, "a killed process ran again after the thaw"
+    finally:
+        proc.kill()
+        proc.wait()
+        cg.remove()
+
+
+@needs_freezer
+def test_stop_freezes_a_quiet_sandbox_and_nothing_of_it_runs_after() -> None:
+    """The fast stop: the agent's writer loop never writes again from the moment stop returns,
+    and once settled (here: the verifier run) no process of the uid is left."""
+    with _started("bwrap") as sb:
+        sb.exec("setsid sh -c 'while true; do date +%s%N > beat; done' >/dev/null 2>&1 &", timeout_s=10)
+        assert sb.exec("while [ ! -s beat ]; do sleep 0.01; done; echo ok", timeout_s=10).output == "ok\n"
+        sb.stop()
+        assert sb._dying is not None, "a few processes, a freezer: stop did not wait"  # type: ignore[attr-defined]
+        beat = sb.host_workspace / "beat"
+        first = beat.read_bytes()
+        threading.Event().wait(0.3)
+        assert beat.read_bytes() == first
+        res = sb.run_isolated(["/bin/sh", "-c", "cat /root/.openclaw/workspace/beat"], env={"PATH": "/usr/bin:/bin"},
+                              timeout_s=30)  # type: ignore[attr-defined]
+        assert res.stdout.encode() == first
+        assert _uid_alive(sb.uid) == []  # type: ignore[arg-type]
+
+
+def test_stop_right_after_launch_leaves_nothing_running() -> None:
+    """A stop while the launcher is still joining its cgroups (it is not frozen with them) kills
+    and waits: nothing of the sandbox starts up behind the stop."""
+    sb = make_sandbox("bwrap")
+    try:
+        for _ in range(10):
+            sb.launch()
+            sb.stop()
+            threading.Event().wait(0.2)
+            assert _uid_alive(sb.uid) == [], "a sandbox process outlived stop"  # type: ignore[arg-type]
+    finally:
+        sb.close()
+
+
+def test_stop_with_many_processes_waits_for_all_of_them() -> None:
+    """RLIMIT_NPROC counts dying processes and the verifier runs as the same uid: past a handful,
+    stop waits until every one is gone, as without a freezer."""
+    with _started("bwrap") as sb:
+        sb.exec("for i in $(seq 40); do setsid sleep 600 >/dev/null 2>&1 & done", timeout_s=20)
+        assert len(_uid_alive(sb.uid)) > 40  # type: ignore[arg-type]
+        sb.stop()
+        assert sb._dying is None  # type: ignore[attr-defined]
+        assert _uid_alive(sb.uid) == []  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- disk
 @pytest.mark.parametrize("backend_name", ["bwrap", "docker"])
 def test_disk_quota_ends_the_episode_scored(backend_name: str, train_dir: Path) -> None:

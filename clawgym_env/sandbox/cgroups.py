@@ -16,7 +16,8 @@ Which hierarchy, in this order:
   cgroup that itself holds processes, so run the driver in a leaf of a delegated subtree and name
   the subtree's root in ``$CLAWGYM_CGROUP_PARENT``);
 - **cgroup v1** when the ``memory`` and ``pids`` hierarchies are mounted writable (root on a hybrid
-  or legacy host; ``cpu`` is used when mounted too), below the driver's own cgroup in each;
+  or legacy host; ``cpu`` and ``freezer`` are used when mounted too), below the driver's own cgroup
+  in each;
 - **none** otherwise: sandboxes still start, with per-process rlimits only (see README,
   "Resource limits"); :func:`support` says why.
 
@@ -44,7 +45,7 @@ NAME_RE = re.compile(r"^clawgym-(\d+)-(\d+)$")
 """``clawgym-<owner pid>-<n>``: the owner pid is the driver process that made it."""
 CPU_PERIOD_US = 100_000
 _REQUIRED = ("memory", "pids")
-_V1_CONTROLLERS = ("memory", "pids", "cpu")
+_V1_CONTROLLERS = ("memory", "pids", "cpu", "freezer")
 _counter = itertools.count()
 _counter_lock = threading.Lock()
 _warned = False
@@ -231,9 +232,56 @@ class Cgroup:
             except OSError:
                 pass
 
+    def _freezer(self) -> tuple[Path, str, str] | None:
+        """(state file, frozen value, thawed value) of this cgroup's freezer, if it has one."""
+        if self.version == 2:
+            path = self._unique_dirs()[0] / "cgroup.freeze"
+            return (path, "1", "0") if path.exists() else None
+        d = self.dirs.get("freezer") or self.dirs.get("")
+        if d is None or not (d / "freezer.state").exists():
+            return None
+        return d / "freezer.state", "FROZEN", "THAWED"
+
+    def freeze(self, holding: int, timeout_s: float = 1.0) -> bool:
+        """Stop every process inside where it stands (none runs another instruction of its own
+        until thawed); True once all are frozen and process ``holding`` is one of them (a launcher
+        still joining its cgroups is not: it would run on), else False, thawed, as without a
+        freezer or when it takes longer than ``timeout_s``."""
+        freezer = self._freezer()
+        if freezer is None:
+            return False
+        state, frozen, _ = freezer
+        done = (state.parent / "cgroup.events", "frozen 1") if self.version == 2 else (state, frozen)
+        deadline = time.monotonic() + timeout_s
+        try:
+            state.write_text(frozen)
+            while True:
+                text = done[0].read_text()
+                if (done[1] in text.splitlines()) if self.version == 2 else text.strip() == frozen:
+                    if str(holding) in (state.parent / "cgroup.procs").read_text().split():
+                        return True
+                    break
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.0002)
+        except OSError:
+            pass
+        self.thaw()
+        return False
+
+    def thaw(self) -> None:
+        """Let frozen processes run again: killed ones only die (SIGKILL is handled first)."""
+        freezer = self._freezer()
+        if freezer is not None:
+            try:
+                freezer[0].write_text(freezer[2])
+            except OSError:
+                pass
+
     def remove(self, timeout_s: float = 5.0) -> bool:
         """Kill what is left and remove the directories; False if one could not be removed."""
         deadline = time.monotonic() + timeout_s
+        self.thaw()  # a frozen process dies of SIGKILL only once thawed (cgroup v1)
         left = self._unique_dirs()
         while left:
             self.kill()
