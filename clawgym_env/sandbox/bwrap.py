@@ -292,6 +292,8 @@ class BwrapSandbox(ServerSandbox):
         self._slirp: Slirp | None = None
         self.cgroup: cgroups.Cgroup | None = None
         """The running sandbox's cgroup (None where the host offers none); made at the first launch."""
+        self._spent: _ReadyVerifier | None = None
+        self._spent_finalizer: weakref.finalize | None = None
         self._dying: subprocess.Popen[bytes] | None = None
         """A sandbox ``stop`` froze and killed but did not wait for (``_settle`` does)."""
         self._verifier: _ReadyVerifier | None = None
@@ -371,6 +373,7 @@ class BwrapSandbox(ServerSandbox):
         if self._closed:
             raise SandboxError("sandbox is closed")
         self._settle()
+        self._drop_spent()
         if self.cgroup is None:
             self.cgroup = self._new_cgroup()
             if self.cgroup is not None:  # dropped without close(): still removed (gc catches a kill -9)
@@ -474,6 +477,7 @@ class BwrapSandbox(ServerSandbox):
 
     def _release(self) -> None:
         self._settle()
+        self._drop_spent()
         self._discard_ready()
         if self.cgroup is not None:
             self._cgroup_finalizer.detach()
@@ -575,8 +579,9 @@ class BwrapSandbox(ServerSandbox):
 
     def _go(self, ready: _ReadyVerifier, inputs: Mapping[str, bytes] | None, timeout_s: float,
             outputs: Iterable[str], max_output_bytes: int) -> IsolatedResult:
-        """Hand ``ready`` its inputs and the go line; collect its outcome; free it."""
+        """Hand ``ready`` its inputs and the go line; collect its outcome; free it (later, once it ended)."""
         proc = ready.proc
+        ended = False  # nothing of it runs any more: freeing it can wait
         try:
             self._put_inputs(ready.out_dir, inputs)
             marker = start_marker()
@@ -595,10 +600,28 @@ class BwrapSandbox(ServerSandbox):
                     ready.cgroup.kill()
             self._after_stop((ready.cgroup,))
             self._settle()
+            ended = True
             res = isolated_result(captured, proc.returncode, timed_out, time.monotonic() - start)
             return self._take_outputs(unmark(res, marker, "bwrap"), ready.out_dir, outputs, max_output_bytes)
         finally:
-            _ReadyVerifier.discard(proc, ready.capture, ready.cgroup, ready.out_dir)
+            if ended:
+                self._set_spent(ready)
+            else:
+                _ReadyVerifier.discard(proc, ready.capture, ready.cgroup, ready.out_dir)
+
+    def _set_spent(self, ready: _ReadyVerifier) -> None:
+        """A verifier that ran: its cgroup and output folder are freed off the episode's critical
+        path (the next launch, on the starter thread, or close); the reward does not wait on it."""
+        self._drop_spent()
+        self._spent = ready
+        self._spent_finalizer = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.capture,
+                                                 ready.cgroup, ready.out_dir)
+
+    def _drop_spent(self) -> None:
+        ready, self._spent = self._spent, None
+        if ready is not None:
+            assert self._spent_finalizer is not None
+            self._spent_finalizer()  # discards it, once
 
     # ------------------------------------------------------------------ one-shot commands
     def run_isolated(

@@ -263,7 +263,7 @@ class Cgroup:
                     break
                 if time.monotonic() > deadline:
                     break
-                time.sleep(0.0002)
+                time.sleep(0.0001)
         except OSError:
             pass
         self.thaw()
