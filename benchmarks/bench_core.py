@@ -171,6 +171,8 @@ def episode_figures(task: Any, task_dir: Path, reps: int, settle_s: float = 0.1)
     for name, key in keys.items():
         fig[f"{key}_ms"] = statistics.median(times[name]) * 1000
         fig[f"{key}_min_ms"] = min(times[name]) * 1000  # the least disturbed round: robust on a busy host
+        if name != "episode":  # paired: the episode over its baseline of the same round, whose load it shared
+            fig[f"{key}_round_ratio"] = statistics.median(e / b for e, b in zip(times["episode"], times[name]))
     return fig
 
 
@@ -182,8 +184,9 @@ EPISODE_BASELINES = (
 
 
 def print_episode_rows(fig: dict[str, Any]) -> None:
-    """The no-op episode against each baseline: medians, the fastest round of each, then the mean
-    episode of a back-to-back loop against the baselines' medians."""
+    """The no-op episode against each baseline: medians, the fastest round of each, the mean episode
+    of a back-to-back loop against the baselines' medians, then the median over rounds of the
+    episode's time over the baseline's in the same round (paired, so the least moved by a busy host)."""
     for stat, suffix, ep_key in (("median", "_ms", "noop_episode_ms"), ("min", "_min_ms", "noop_episode_min_ms"),
                                  ("back to back", "_ms", "noop_episode_back_to_back_ms")):
         ep = fig[ep_key]
@@ -191,6 +194,9 @@ def print_episode_rows(fig: dict[str, Any]) -> None:
             base = fig[f"{key}{suffix}"]
             print(f"{'no-op episode (reset + final), ' + stat:42s} {ep:9.2f}   {base_name:26s} {base:9.2f} "
                   f"{ep / base:7.2f}x")
+    for base_name, key in EPISODE_BASELINES:
+        print(f"{'no-op episode over baseline, same round':42s} {'':9s}   {base_name:26s} {'':9s} "
+              f"{fig[f'{key}_round_ratio']:7.2f}x  (median of the rounds' ratios)")
 
 
 def throughput(envs: list[Any], seconds: float) -> tuple[float, int]:
