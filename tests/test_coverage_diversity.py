@@ -1,0 +1,66 @@
+"""Text diversity of instructions (sentence skeletons, openings, compressibility, literal spans)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from clawgym_env.synth.diversity import diversity, is_sentence, literal_spans, opening, sentences, skeleton
+
+
+def test_skeleton_replaces_every_kind_of_literal() -> None:
+    text = ("Read `input/a.csv`, then write 42 rows (3.5% of 1,200) to output/b.json and the 'draft' "
+            'label "Q3 plan" for Jane Doe at jane.doe@example.org, see https://example.org/x?y=1 and '
+            "the unit_price and netTotal columns.")
+    assert skeleton(text) == ("read <code>, then write <n> rows (<n> of <n>) to <path> and the <q> label <q> for "
+                              "<name> at <email>, see <url> and the <id> columns.")
+
+
+def test_skeleton_keeps_words_that_only_look_like_literals() -> None:
+    assert skeleton("Use and/or, e.g. the one I'm sure of; put it in reports/ or ./out, not ~/x.") == \
+        "use and/or, e.g. the one i'm sure of; put it in <path>, not <path>."  # a list of two paths folds into one
+    assert skeleton("Build the Index.") == "build the <name>."  # capitalized mid-sentence: a name
+    assert skeleton("Victor Haddad asked.") == "victor <name> asked."  # the opening word stays a word
+
+
+def test_instructions_differing_only_in_values_share_skeletons() -> None:
+    a = ("I'm Ana Ruiz. Sort `sales.csv` by `amount` and keep the top 5 rows in output/top.csv.\n"
+         "- Use the \"EU\" region only.")
+    b = ("I'm Bo Li. Sort `orders.csv` by `total_eur`, `qty` and `sku` and keep the top 12 rows in "
+         "reports/best_rows.csv.\n- Use the \"North America\" region only.")
+    assert sentences(a) == sentences(b) == [
+        "i'm <name>.", "sort <code> by <code> and keep the top <n> rows in <path>.", "use the <q> region only."]
+    assert opening(a) == opening(b) == "i'm <name> sort <code> by <code>"
+    assert opening("Please tally the invoices by month.") != opening(a)
+
+
+def test_short_fragments_are_not_sentences_and_unique_shares_add_up() -> None:
+    assert not is_sentence(skeleton("- input/a.csv")) and not is_sentence(skeleton("Requirements:"))
+    texts = ["Sort the file by date. Count the rows by month.",
+             "Sort the file by price. Count the rows by week.",
+             "Sort the file by name. Summarise the findings in a memo.\n\n- output/x.md"]
+    d = diversity(texts)
+    assert d["sentences"] == 6 and d["distinct_skeletons"] == 6 and d["unique_skeleton_share"] == 1.0
+    d = diversity(["Sort `a.csv` by 3 columns.", "Sort `b.csv` by 7 columns.", "Write a short memo to the team."])
+    assert (d["sentences"], d["distinct_skeletons"], d["skeletons_reused"]) == (3, 2, 1)
+    assert d["reused_skeleton_share"] == pytest.approx(2 / 3) and d["unique_skeleton_share"] == pytest.approx(1 / 3)
+    assert d["distinct_openings"] == 2 and d["distinct_opening_share"] == pytest.approx(2 / 3)
+
+
+def test_literal_spans_count_paths_quotes_backticks_and_identifiers() -> None:
+    assert literal_spans("Write a friendly note to the team about the picnic.") == 0
+    assert literal_spans('Copy `a`, `b` to out/c.csv with "x" and col_name, but not 42 or Jane.') == 5
+
+
+def test_compressibility_falls_as_text_repeats() -> None:
+    rng = random.Random(7)
+    vocab = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9))) for _ in range(3000)]
+    varied = [" ".join(rng.choice(vocab) for _ in range(60)) + "." for _ in range(40)]
+    templated = [f"Sort input/f{i}.csv by the amount_{i} column and write the top {i} rows to output/t{i}.csv."
+                 " Keep the header row and the original order of ties." for i in range(40)]
+    ratios = [diversity(varied[:k] * (40 // k))["zlib_ratio_corpus"] for k in (40, 10, 2)]
+    assert ratios[0] > ratios[1] > ratios[2]  # the same 40 / 10 / 2 texts over and over
+    v, t = diversity(varied), diversity(templated)
+    assert t["zlib_ratio_corpus"] < v["zlib_ratio_corpus"] / 3
+    assert v["distinct_openings"] == 40 and t["distinct_openings"] == 1
