@@ -272,32 +272,54 @@ def cmd_export_session(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
+    """Coverage of the built-in suite and/or the text diversity of task folders, side by side."""
     from clawgym_env.progress import progress_bar
-    from clawgym_env.synth.builtin import SUITE_SIZE, BuiltinSource, task_name
-    from clawgym_env.synth.coverage import coverage
+    from clawgym_env.synth.builtin import SUITE_SIZE, SUITE_VERSION, BuiltinSource, task_name
+    from clawgym_env.synth.coverage import coverage, diversity_table, text_coverage
 
-    n = args.n or SUITE_SIZE
-    source = BuiltinSource()
-    with progress_bar("generating", n, enabled=not args.quiet) as advance:
-        cov = coverage(n, lambda i: source.load(task_name(i)), lambda _: advance())
+    folders = [s for s in args.suites if s != "builtin"]
+    columns: dict[str, dict[str, Any]] = {}
+    cov: dict[str, Any] | None = None
+    if not folders or args.builtin or args.n or "builtin" in args.suites:
+        n = args.n or SUITE_SIZE
+        source = BuiltinSource()
+        with progress_bar("generating", n, enabled=not args.quiet) as advance:
+            cov = coverage(n, lambda i: source.load(task_name(i)), lambda _: advance())
+        columns[f"{SUITE_VERSION} (first {n:,})" if n < SUITE_SIZE else SUITE_VERSION] = cov
+    for spec in folders:
+        src = open_source(spec)
+        ids = src.ids()
+        texts = []
+        with progress_bar(f"reading {spec}", len(ids), enabled=not args.quiet) as advance:
+            for task_id in ids:
+                texts.append(src.load(task_id).user_query)
+                advance()
+        label = Path(spec).name or spec
+        columns[label if label not in columns else spec] = text_coverage(texts)
     if args.json:
-        print(json.dumps(cov, indent=2))
+        print(json.dumps(cov if cov is not None and not folders else columns, indent=2))
         return 0
-    print(f"built-in suite: {cov['tasks']} tasks")
-    print(f"categories {len(cov['categories'])}/9, subcategories {len(cov['subcategories'])}/43, operations "
-          f"{len(cov['operations'])}/26 (missing: {cov['categories_missing'] + cov['subcategories_missing'] + cov['operations_missing'] or 'none'})")
-    print(f"distinct personas: {cov['personas']}   chain lengths: {cov['chain_lengths']}   difficulty: {cov['difficulty']}")
-    ic = cov["instruction_chars"]
-    print(f"instruction chars: min {ic['min']}  p10 {ic['p10']:.0f}  median {ic['median']:.0f}  p90 {ic['p90']:.0f}  "
-          f"max {ic['max']}  mean {ic['mean']:.0f}")
-    print(f"distinct 4-gram ratio: {cov['distinct_4gram_ratio']:.4f}   distinct texts: {cov['distinct_texts']}   "
-          f"near-duplicate rate: {cov['near_duplicate_rate']:.4%} ({cov['near_duplicate_pairs']} pairs)")
-    print("\ntasks per category:")
-    for k, v in sorted(cov["categories"].items()):
-        print(f"  {v:6d}  {k}")
-    print("operations used:")
-    for k, v in sorted(cov["operations"].items()):
-        print(f"  {v:6d}  {k}")
+    if cov is not None:
+        print(f"built-in suite: {cov['tasks']} tasks")
+        print(f"categories {len(cov['categories'])}/9, subcategories {len(cov['subcategories'])}/43, operations "
+              f"{len(cov['operations'])}/26 (missing: {cov['categories_missing'] + cov['subcategories_missing'] + cov['operations_missing'] or 'none'})")
+        print(f"distinct personas: {cov['personas']}   chain lengths: {cov['chain_lengths']}   difficulty: {cov['difficulty']}")
+        ic = cov["instruction_chars"]
+        print(f"instruction chars: min {ic['min']}  p10 {ic['p10']:.0f}  median {ic['median']:.0f}  p90 {ic['p90']:.0f}  "
+              f"max {ic['max']}  mean {ic['mean']:.0f}")
+        print(f"distinct 4-gram ratio: {cov['distinct_4gram_ratio']:.4f}   distinct texts: {cov['distinct_texts']}   "
+              f"near-duplicate rate: {cov['near_duplicate_rate']:.4%} ({cov['near_duplicate_pairs']} pairs)")
+        print("\ntasks per category:")
+        for k, v in sorted(cov["categories"].items()):
+            print(f"  {v:6d}  {k}")
+        print("operations used:")
+        for k, v in sorted(cov["operations"].items()):
+            print(f"  {v:6d}  {k}")
+        print()
+    print("text diversity (skeletons: numbers, names, paths, quoted/backticked spans and identifiers stripped):")
+    print(diversity_table(columns))
+    if cov is None:
+        return 0
     return 0 if not (cov["categories_missing"] or cov["subcategories_missing"] or cov["operations_missing"]) else 1
 
 
@@ -503,9 +525,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("out_dir", help="folder for <task_id>__r<repeat>.jsonl files")
     sp.set_defaults(fn=cmd_export_session)
 
-    sp = sub.add_parser("coverage", help="coverage table of the built-in suite (taxonomy, personas, text diversity)")
-    sp.add_argument("--n", type=int, default=0, help="first N tasks (default: all 13,500)")
-    sp.add_argument("--json", action="store_true")
+    sp = sub.add_parser("coverage", help="coverage table of the built-in suite (taxonomy, personas, text diversity); "
+                        "text diversity of task folders beside it")
+    sp.add_argument("suites", nargs="*", metavar="DIR",
+                    help="task folders (or suite specs) whose instructions to measure beside the built-in suite's "
+                         "(e.g. the authors' 2,000); without any, the built-in suite alone")
+    sp.add_argument("--builtin", action="store_true", help="include the built-in suite when DIRs are given "
+                    "(implied by --n)")
+    sp.add_argument("--n", type=int, default=0, help="first N built-in tasks (default: all 13,500)")
+    sp.add_argument("--json", action="store_true", help="the figures as JSON (with DIRs: one object per column)")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(fn=cmd_coverage)
 

@@ -1,11 +1,17 @@
-"""Text diversity of instructions (sentence skeletons, openings, compressibility, literal spans)."""
+"""Text diversity of instructions (sentence skeletons, openings, compressibility, literal spans) and
+`clawgym coverage` comparing the built-in suite with a task folder."""
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
+from pathlib import Path
 
 import pytest
+from conftest import TRAIN
 
+from clawgym_env.cli import main
 from clawgym_env.synth.diversity import diversity, is_sentence, literal_spans, opening, sentences, skeleton
 
 
@@ -64,3 +70,26 @@ def test_compressibility_falls_as_text_repeats() -> None:
     v, t = diversity(varied), diversity(templated)
     assert t["zlib_ratio_corpus"] < v["zlib_ratio_corpus"] / 3
     assert v["distinct_openings"] == 40 and t["distinct_openings"] == 1
+
+
+@pytest.mark.skipif(not TRAIN.is_dir(), reason="needs ../shared/datasets/clawgym-train")
+def test_cli_puts_the_builtin_sample_beside_a_task_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "authors-sample"
+    for name in ("task_0000", "task_0001", "task_0002", "task_0003"):
+        shutil.copytree(TRAIN / name, folder / name)
+    rc = main(["coverage", "--n", "50", str(folder), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == (0 if "(missing: none)" in out else 1)  # 50 tasks need not reach all 26 operations
+    assert "built-in suite: 50 tasks" in out  # the built-in coverage figures come with the built-in column
+    table = out[out.index("text diversity"):].splitlines()
+    header = table[1]
+    assert "builtin-v1 (first 50)" in header and "authors-sample" in header
+    tasks_row = table[2].split()
+    assert tasks_row == ["tasks", "50", "4"]
+    openings = next(r for r in table if r.startswith("distinct openings"))
+    assert openings.split()[-2:] == ["4", "(100.0%)"]
+
+    assert main(["coverage", str(folder), "--quiet", "--json"]) == 0  # a folder alone: no built-in column
+    cols = json.loads(capsys.readouterr().out)
+    assert list(cols) == ["authors-sample"] and cols["authors-sample"]["tasks"] == 4
+    assert cols["authors-sample"]["diversity"]["sentences"] > 20
