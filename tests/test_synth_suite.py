@@ -54,6 +54,33 @@ def test_same_id_same_task_and_distinct_ids_differ() -> None:
         src.load(f"task-{SUITE_SIZE}")
 
 
+BUILTIN_V1_DIGEST = "b0bc66ce63c24ab61c8d21144a09895910818d05fcc45c12af963ca054849724"
+"""sha256 over every 45th task of builtin-v1 (300 tasks: instruction, metadata, every file, oracle)."""
+
+
+def _suite_digest(source: BuiltinSource, step: int = 45) -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256()
+    for i in range(0, source.size, step):
+        t = source.load(f"task-{i:04d}")
+        files = {kind: {p: base64.b64encode(d).decode() for p, d in fs.items()}
+                 for kind, fs in (("input_files", t.input_files), ("reward_files", t.reward_files))}
+        doc = {"task_id": t.task_id, "user_query": t.user_query, "metadata": t.metadata, **files,
+               "oracle": t.oracle, "oracle_outputs": t.oracle_outputs, "file_modes": t.file_modes}
+        digest.update(json.dumps(doc, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def test_builtin_v1_stays_reproducible() -> None:
+    """builtin-v1 is what published results were measured on: the same ids give the same tasks,
+    byte for byte, on every machine and at every later commit (the digest is from the suite as it
+    was when issue 12 landed). A change here needs a new suite version, not a new digest."""
+    assert BuiltinSource.version == "builtin-v1"
+    assert _suite_digest(BuiltinSource()) == BUILTIN_V1_DIGEST
+
+
 def test_synthesized_folders_are_official_format_and_round_trip(tmp_path: Path) -> None:
     res = subprocess.run(["clawgym", "synth", "--n", "5", "--start", "100", "--out", str(tmp_path), "--quiet"],
                          capture_output=True, text=True, check=True)
