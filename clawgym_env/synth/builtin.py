@@ -15,7 +15,12 @@ from clawgym_env.tasks.registry import TaskSourceKind
 
 SUITE_SIZE = 13_500
 SUITE_VERSION = "builtin-v1"
-"""Recorded in every task's metadata (``generator_version``); bump it when generated tasks change."""
+"""The default version (``builtin``, ``ClawGym/task-NNNN``), recorded in every task's metadata
+(``generator_version``). A change to the generated tasks needs a new version: builtin-v1 is pinned
+(tests/test_synth_suite.py)."""
+SUITE_VERSIONS = ("builtin-v1", "builtin-v2")
+"""builtin-v2 is in progress (issue 13): tolerant checks (``check_engine_v2.py``); open it as
+``builtin-v2``."""
 
 
 def task_name(index: int) -> str:
@@ -37,12 +42,13 @@ def index_of(task_id: str) -> int:
 class BuiltinSource:
     """The built-in suite as a TaskSource (ids are cheap; tasks are generated on load)."""
 
-    name = "builtin"
-    version = SUITE_VERSION
-
-    def __init__(self, size: int = SUITE_SIZE, seed: int = 0):
+    def __init__(self, size: int = SUITE_SIZE, seed: int = 0, version: str = SUITE_VERSION):
+        if version not in SUITE_VERSIONS:
+            raise ValueError(f"no built-in suite version {version!r} (have {', '.join(SUITE_VERSIONS)})")
         self.size = size
         self.seed = seed
+        self.version = version
+        self.name = "builtin" if version == SUITE_VERSION else version
 
     def ids(self) -> list[str]:
         return [task_name(i) for i in range(self.size)]
@@ -61,20 +67,20 @@ class BuiltinSource:
             yield self.load(task_name(i))
 
     def load(self, task_id: str) -> Task:
-        return _load(index_of(task_id), self.seed)
+        return _load(index_of(task_id), self.seed, self.version)
 
     def synthesized(self, task_id: str):  # type: ignore[no-untyped-def]
         """The task with its generator-side details (operations' outputs, for the gate)."""
         from clawgym_env.synth.compose import synthesize
 
-        return synthesize(index_of(task_id), seed=self.seed, version=SUITE_VERSION, task_id=task_id)
+        return synthesize(index_of(task_id), seed=self.seed, version=self.version, task_id=task_id)
 
     def ref(self, task_id: str) -> TaskRef:
         """``{"kind": "builtin", "id", "suite_version"}`` (``params.seed`` for a non-default seed):
         the task is regenerated where the reference is loaded, refused there if the version differs."""
         if index_of(task_id) >= self.size:
             raise KeyError(f"no built-in task {task_id!r} in a suite of {self.size}")
-        return TaskRef(kind=self.name, id=task_id, suite_version=SUITE_VERSION,
+        return TaskRef(kind=self.name, id=task_id, suite_version=self.version,
                        params={"seed": self.seed} if self.seed else None)
 
     def category(self, task_id: str) -> str:
@@ -85,18 +91,26 @@ class BuiltinSource:
 
     def describe(self) -> dict[str, object]:
         """A summary for people (reports, logs); a task is named by :meth:`ref`."""
-        return {"kind": "builtin", "version": SUITE_VERSION, "tasks": self.size, "seed": self.seed}
+        return {"kind": "builtin", "version": self.version, "tasks": self.size, "seed": self.seed}
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (BuiltinSource, (self.size, self.seed))
+        return (BuiltinSource, (self.size, self.seed, self.version))
 
 
 SOURCE_KIND = TaskSourceKind("builtin", BuiltinSource, takes_path=False)
 """Registered under ``clawgym.task_sources``: ``open_source("builtin")``, ``builtin:task-0042``."""
 
 
+def _open_v2(**params: object) -> BuiltinSource:
+    return BuiltinSource(**params, version="builtin-v2")  # type: ignore[arg-type]
+
+
+SOURCE_KIND_V2 = TaskSourceKind("builtin-v2", _open_v2, takes_path=False)
+"""``open_source("builtin-v2")``, ``builtin-v2:task-0042``: the suite being built for issue 13."""
+
+
 @lru_cache(maxsize=256)
-def _load(index: int, seed: int) -> Task:
+def _load(index: int, seed: int, version: str = SUITE_VERSION) -> Task:
     from clawgym_env.synth.compose import synthesize
 
-    return synthesize(index, seed=seed, version=SUITE_VERSION, task_id=task_name(index)).task
+    return synthesize(index, seed=seed, version=version, task_id=task_name(index)).task

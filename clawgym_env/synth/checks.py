@@ -14,20 +14,31 @@ from clawgym_env.synth.artifacts import Table, Text
 from clawgym_env.tasks.reward_template import REWARD_SH  # noqa: F401 - also importable from here
 
 
-@lru_cache(maxsize=1)
-def _engine_source() -> str:
-    return (Path(__file__).with_name("check_engine.py")).read_text()
+ENGINE_REVISIONS: dict[str, tuple[str, ...]] = {"builtin-v2": ("check_engine_v2.py",)}
+"""Suite version -> files appended after ``check_engine.py`` in its check.py (their definitions
+replace the engine's). A version not listed (builtin-v1, ``clawgym synth``'s) gets the engine alone."""
 
 
-def render_check_py(checks: list[dict[str, Any]], task_id: str) -> str:
-    """A standalone check.py: the engine, this task's checks as data, and a CLI entry point."""
+@lru_cache(maxsize=4)
+def engine_source(version: str = "") -> str:
+    """The checker every check.py of suite ``version`` carries (stdlib only, runs standalone)."""
+    here = Path(__file__).parent
+    parts = [(here / "check_engine.py").read_text()]
+    parts += [f"\n\n# ---- {version}: {name} (replaces definitions above) ----\n" + (here / name).read_text()
+              for name in ENGINE_REVISIONS.get(version, ())]
+    return "".join(parts)
+
+
+def render_check_py(checks: list[dict[str, Any]], task_id: str, version: str = "") -> str:
+    """A standalone check.py: the engine (of suite ``version``), this task's checks as data, and a
+    CLI entry point."""
     names = [c["name"] for c in checks]
     if len(set(names)) != len(names):
         raise ValueError(f"{task_id}: duplicate check names {names}")
     # one check per line: readable, and still the C encoder (indent= would use the slow Python one)
     spec = "{\n" + f'"task_id": {json.dumps(task_id)},\n"checks": [\n' + ",\n".join(
         json.dumps(c, ensure_ascii=False) for c in checks) + "\n]}"
-    return f'{_engine_source()}\n\nSPEC = json.loads(r"""{spec}""")\n\nif __name__ == "__main__":\n    main(SPEC)\n'
+    return f'{engine_source(version)}\n\nSPEC = json.loads(r"""{spec}""")\n\nif __name__ == "__main__":\n    main(SPEC)\n'
 
 
 # ---------------------------------------------------------------- builders used by operations
@@ -58,6 +69,16 @@ def absent_words(name: str, path: str, words: list[str]) -> dict[str, Any]:
 
 def regex(name: str, path: str, pattern: str, *, ci: bool = False) -> dict[str, Any]:
     return {"name": name, "kind": "regex", "path": path, "pattern": pattern, "ci": ci}
+
+
+def labelled_number(name: str, path: str, label: str, value: float, *, tol: float = 0.01) -> dict[str, Any]:
+    """builtin-v2: ``label`` then a number equal to ``value``, however the line is styled."""
+    return {"name": name, "kind": "labelled_number", "path": path, "label": label, "value": value, "tol": tol}
+
+
+def heading(name: str, path: str, text: str, *, level: int | None = None) -> dict[str, Any]:
+    """builtin-v2: a Markdown heading (of ``level``) starting with ``text``, any case or styling."""
+    return {"name": name, "kind": "heading", "path": path, "text": text, "level": level}
 
 
 def ordered(name: str, path: str, items: list[str]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
     used: set[str] = set()
     for step_no in range(1, length + 1):
         ctx = OpContext(rng=rng, persona=who, scenario=scenario, step=step_no,
-                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty)
+                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty, version=version)
         steps.append(ops[name].build(ctx))
         used.add(name)
         art = steps[-1].artifact
@@ -93,7 +93,7 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
     task = Task(
         task_id=tid, user_query=query, metadata=metadata, input_mount_dir=WORKSPACE,
         input_files=inputs,
-        reward_files={"reward.sh": REWARD_SH.encode(), "check.py": render_check_py(checks, tid).encode()},
+        reward_files={"reward.sh": REWARD_SH.encode(), "check.py": render_check_py(checks, tid, version).encode()},
         file_modes={"reward/reward.sh": 0o755},
         oracle=[call for s in steps for call in s.oracle],
         oracle_outputs=[{"path": o.path, "mutations": list(o.mutations), "checked_values": list(o.checked_values)}

@@ -48,6 +48,14 @@ class OpContext:
     """The previous step's artifact (None for the first step)."""
     difficulty: int
     """1 (easy) .. 5 (hard): size of data, number of constraints."""
+    version: str = ""
+    """The suite version being generated: an operation changes what it generates only for a new
+    version (builtin-v1 is pinned), see :attr:`v2`."""
+
+    @property
+    def v2(self) -> bool:
+        """builtin-v2: checks that parse values (``check_engine_v2.py``) instead of matching raw text."""
+        return self.version == "builtin-v2"
 
 
 @dataclass

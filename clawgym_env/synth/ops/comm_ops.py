@@ -50,14 +50,23 @@ class StatusReport:
             f"as a numbered list.",
             f"Draft `{path}` (Markdown): title line `# {title}: …`, then `Records reviewed: <count of rows in "
             f"{src.path}>`" + (f", then `Total {metric}: <sum>`" if metric else "") + f", then a `## Leading items` "
-            f"numbered list of the top {len(top)} `{key}` values exactly as they appear in `{src.path}`.",
+            f"numbered list of the {'first' if ctx.v2 else 'top'} {len(top)} `{key}` values exactly as they appear "
+            f"in `{src.path}`.",
         ))
-        checks = [ck.regex(f"step{ctx.step}_title", path, rf"^# {title}\b"),
-                  ck.regex(f"step{ctx.step}_count", path, rf"Records reviewed: {len(src.rows)}(?![\d.])"),
-                  ck.ordered(f"step{ctx.step}_leading_order", path, ["## Leading items"] + [str(r[key]) for r in top])]
-        if metric:
-            checks.append(ck.regex(f"step{ctx.step}_total", path,
-                                   rf"Total `?{re.escape(metric)}`?: {re.escape(str(total))}(?![\d]|\.\d)"))
+        if ctx.v2:  # values parsed, not raw text: '**Records reviewed:** 16', 'Total hours: 1,811.0', any heading case
+            checks = [ck.heading(f"step{ctx.step}_title", path, title, level=1),
+                      ck.labelled_number(f"step{ctx.step}_count", path, "Records reviewed", len(src.rows), tol=0),
+                      ck.ordered(f"step{ctx.step}_leading_order", path, ["Leading items"] + [str(r[key]) for r in top])]
+            if metric:
+                checks.append(ck.labelled_number(f"step{ctx.step}_total", path, f"Total {metric}",
+                                                 sum(float(r[metric]) for r in src.rows)))  # type: ignore[arg-type]
+        else:
+            checks = [ck.regex(f"step{ctx.step}_title", path, rf"^# {title}\b"),
+                      ck.regex(f"step{ctx.step}_count", path, rf"Records reviewed: {len(src.rows)}(?![\d.])"),
+                      ck.ordered(f"step{ctx.step}_leading_order", path, ["## Leading items"] + [str(r[key]) for r in top])]
+            if metric:
+                checks.append(ck.regex(f"step{ctx.step}_total", path,
+                                       rf"Total `?{re.escape(metric)}`?: {re.escape(str(total))}(?![\d]|\.\d)"))
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
             outputs=[OutputSpec(path, ("missing", "value", "order"),

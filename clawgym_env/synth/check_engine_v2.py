@@ -1,0 +1,181 @@
+"""builtin-v2's revisions of the standalone checker: appended after ``check_engine.py`` in every
+builtin-v2 ``reward/check.py``, so the definitions here replace the ones above them.
+
+builtin-v1 keeps ``check_engine.py`` alone, byte for byte (its tasks are pinned). What changes, each
+because a correct answer written another harmless way lost points (issue 13's audit):
+
+- tables: a JSON object's keys have no order, and neither do a CSV's columns unless the check says
+  so (``column_order``); Markdown tables may leave out the outer pipes (GFM allows it) and cells may
+  carry emphasis or code marks;
+- word counts: a text is in range when either way people count words is (``wc -w``, or ``\\w+`` runs
+  such as '2026-04-10' as three);
+- new kinds that parse instead of matching raw text: ``labelled_number`` (a label, then a number in
+  any common notation: ``**Total hours:** 1,811.0``) and ``heading`` (a Markdown heading that starts
+  with a text, any case, emphasis ignored).
+
+Standard library only, Python 3.8+, no imports: it runs inside the generated check.py (which already
+imported csv, io, json, re above).
+"""
+
+import csv
+import io
+import json
+import re
+
+_MD_DELIMITER = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_MD_MARKS = re.compile(r"(\*\*|__|`|\*)")
+
+
+def _md_cell(cell):
+    return _MD_MARKS.sub("", cell).strip()
+
+
+def _md_table(text):
+    """The first GFM table in ``text`` (outer pipes optional): (header, rows) or (None, None)."""
+    lines = text.splitlines()
+    for i in range(len(lines) - 1):
+        if "|" in lines[i] and _MD_DELIMITER.match(lines[i + 1]) and "-" in lines[i + 1]:
+            def split(line):
+                line = line.strip()
+                if line.startswith("|"):
+                    line = line[1:]
+                if line.endswith("|") and not line.endswith("\\|"):
+                    line = line[:-1]
+                return [_md_cell(c) for c in line.split("|")]
+
+            header = split(lines[i])
+            rows = []
+            for line in lines[i + 2:]:
+                if "|" not in line or not line.strip():
+                    break
+                rows.append(dict(zip(header, split(line))))
+            return header, rows
+    return None, None
+
+
+def _parse_table(text, fmt):
+    """Rows as lists of dicts; None when the file is not in the stated format."""
+    try:
+        if fmt in ("csv", "tsv"):
+            reader = csv.DictReader(io.StringIO(text), delimiter="," if fmt == "csv" else "\t")
+            rows = [dict(r) for r in reader]
+            if reader.fieldnames is None:
+                return None, None
+            return [c.strip() for c in reader.fieldnames], [{(k or "").strip(): v for k, v in r.items() if k} for r in rows]
+        if fmt == "json":
+            data = json.loads(text)
+            if isinstance(data, dict):  # {"items": [...]} style wrappers
+                lists = [v for v in data.values() if isinstance(v, list)]
+                data = lists[0] if len(lists) == 1 else None
+            if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+                return None, None
+            return (list(data[0].keys()) if data else []), data
+        if fmt == "jsonl":
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+            if not all(isinstance(r, dict) for r in rows):
+                return None, None
+            return (list(rows[0].keys()) if rows else []), rows
+        if fmt == "md":
+            return _md_table(text)
+    except (ValueError, csv.Error):
+        return None, None
+    return None, None
+
+
+def _columns_match(header, c):
+    """The header has exactly the expected columns; in order only where the check asks for it
+    (never for JSON, whose object keys have no order)."""
+    columns = c["columns"]
+    if c.get("column_order", False) and c["fmt"] not in ("json", "jsonl"):
+        return list(header) == list(columns)
+    return len(header) == len(set(header)) and set(header) == set(columns)
+
+
+def check_table_equal(ws, c):
+    text = _read(ws, c["path"])  # noqa: F821 - defined by check_engine.py above
+    if text is None:
+        return False
+    header, rows = _parse_table(text, c["fmt"])
+    if rows is None:
+        return False
+    if c.get("exact_columns", True) and not _columns_match(header, c):
+        return False
+    if c.get("exact_columns", True) and c["fmt"] in ("json", "jsonl") and any(set(r) != set(header) for r in rows):
+        return False  # every record, not only the first, has exactly the columns
+    columns = c["columns"]
+    if not c.get("exact_columns", True) and not set(columns) <= set(header):
+        return False
+    expected = c["rows"]
+    if len(rows) != len(expected):
+        return False
+    tol = c.get("tol", 0.01)
+
+    def same_row(r, e):
+        return all(_same(r.get(k), e.get(k), tol) for k in columns)  # noqa: F821
+
+    if c.get("ordered", True):
+        return all(same_row(r, e) for r, e in zip(rows, expected))
+    remaining = list(rows)
+    for e in expected:
+        for i, r in enumerate(remaining):
+            if same_row(r, e):
+                del remaining[i]
+                break
+        else:
+            return False
+    return True
+
+
+def check_word_range(ws, c):
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    counts = (len(re.findall(r"\b\w+\b", text)), len(text.split()))
+    return any(c["min"] <= n <= c["max"] for n in counts)
+
+
+_NUMBER = r"[-+]?[$€£]?\s?\d[\d,\u202f ]*(?:\.\d+)?%?"
+
+
+def _plain(text):
+    """Markdown emphasis and code marks removed, so a label reads the same however it is styled."""
+    return _MD_MARKS.sub("", text)
+
+
+def check_labelled_number(ws, c):
+    """Some line says ``label`` (any case, any styling), then ``:``, ``=`` or a dash, then a number
+    equal to ``value`` within ``tol`` (thousands separators, currency signs, a trailing ``.0`` or a
+    percent sign allowed)."""
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    label = r"\s+".join(re.escape(w) for w in c["label"].split())
+    pattern = r"(?<![\w])" + label + r"\s*(?:[:=]|\s[-\u2013\u2014]\s)\s*(" + _NUMBER + r")"
+    for m in re.finditer(pattern, _plain(text), re.IGNORECASE):
+        got = _num(m.group(1).replace("\u202f", "").replace(" ", ""))  # noqa: F821
+        if got is not None and abs(got - float(c["value"])) <= c.get("tol", 0.01):
+            return True
+    return False
+
+
+def check_heading(ws, c):
+    """A Markdown heading (of ``level`` when given) whose text starts with ``text``, any case."""
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    want = " ".join(c["text"].split()).lower()
+    for line in text.splitlines():
+        m = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
+        if not m or (c.get("level") and len(m.group(1)) != c["level"]):
+            continue
+        if " ".join(_plain(m.group(2)).split()).lower().startswith(want):
+            return True
+    return False
+
+
+CHECKS.update({  # noqa: F821
+    "table_equal": check_table_equal,
+    "word_range": check_word_range,
+    "labelled_number": check_labelled_number,
+    "heading": check_heading,
+})

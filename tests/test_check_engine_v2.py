@@ -1,0 +1,117 @@
+"""builtin-v2's checker revisions (``synth/check_engine_v2.py``): correct answers written another
+harmless way keep their points, wrong ones still lose them. Each test runs the checker as a task
+carries it: the engine text with the revision appended, executed as one standalone module."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clawgym_env.synth.builtin import BuiltinSource
+from clawgym_env.synth.checks import engine_source, render_check_py
+
+
+def _engine(version: str) -> dict[str, Any]:
+    ns: dict[str, Any] = {"__name__": "check"}
+    exec(compile(engine_source(version), "check.py", "exec"), ns)  # noqa: S102 - the checker a task ships
+    return ns
+
+
+V1, V2 = _engine("builtin-v1"), _engine("builtin-v2")
+
+
+def _check(engine: dict[str, Any], ws: Path, files: dict[str, str], check: dict[str, Any]) -> bool:
+    for rel, text in files.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text(text)
+    return engine["run"]({"checks": [{"name": "c", **check}]}, str(ws))["c"]
+
+
+TABLE = {"kind": "table_equal", "columns": ["name", "hours"], "rows": [{"name": "ada", "hours": 3}, {"name": "bo", "hours": 1811}],
+         "ordered": True, "tol": 0.01, "exact_columns": True}
+
+
+@pytest.mark.parametrize("fmt, text, v1_passes", [
+    ("json", json.dumps([{"hours": 3, "name": "ada"}, {"hours": 1811.0, "name": "bo"}]), False),
+    ("csv", "hours,name\n3,ada\n1811.0,bo\n", False),
+    ("md", "name | hours\n--- | ---\nada | 3\n**bo** | `1811`\n", False),
+    ("md", "| name | hours |\n|:---|---:|\n| ada | 3 |\n| bo | 1,811 |\n", True),
+])
+def test_tables_written_another_harmless_way_pass_in_v2(tmp_path: Path, fmt: str, text: str, v1_passes: bool) -> None:
+    path = f"out/t.{fmt}"
+    check = {**TABLE, "path": path, "fmt": fmt}
+    assert _check(V2, tmp_path / "v2", {path: text}, check)
+    assert _check(V1, tmp_path / "v1", {path: text}, check) is v1_passes  # what the audit measured
+
+
+@pytest.mark.parametrize("fmt, text", [
+    ("json", json.dumps([{"name": "ada", "hours": 3}, {"name": "bo", "hours": 1812}])),
+    ("json", json.dumps([{"name": "ada", "hours": 3}, {"name": "bo", "hours": 1811, "extra": 1}])),
+    ("csv", "name,name\nada,3\nbo,1811\n"),
+    ("md", "name | hours\n--- | ---\nada | 3\n"),
+    ("md", "name hours\nada 3\nbo 1811\n"),
+])
+def test_wrong_tables_still_fail_in_v2(tmp_path: Path, fmt: str, text: str) -> None:
+    path = f"out/t.{fmt}"
+    assert not _check(V2, tmp_path, {path: text}, {**TABLE, "path": path, "fmt": fmt})
+
+
+def test_column_order_is_kept_where_the_check_asks_for_it(tmp_path: Path) -> None:
+    check = {**TABLE, "path": "t.csv", "fmt": "csv", "column_order": True}
+    assert _check(V2, tmp_path, {"t.csv": "name,hours\nada,3\nbo,1811\n"}, check)
+    assert not _check(V2, tmp_path, {"t.csv": "hours,name\n3,ada\n1811,bo\n"}, check)
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("- Total hours_open: 1811\n", True),
+    ("**Total hours_open:** 1,811.0\n", True),
+    ("Total `hours_open` = 1811.00 h\n", True),
+    ("total HOURS_OPEN - 1811\n", True),
+    ("- Total hours_open: 1812\n", False),
+    ("- Total hours_open: 18110\n", False),
+    ("- Subtotal hours_open: 1811\n", False),
+    ("- Total hours_open was about 1811\n", False),
+])
+def test_labelled_number(tmp_path: Path, text: str, ok: bool) -> None:
+    check = {"kind": "labelled_number", "path": "r.md", "label": "Total hours_open", "value": 1811, "tol": 0.01}
+    assert _check(V2, tmp_path, {"r.md": text}, check) is ok
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("# Weekly summary: tickets\n", True),
+    ("# **Weekly Summary** — tickets\n", True),
+    ("#   weekly SUMMARY\n", True),
+    ("## Weekly summary\n", False),  # level 1 asked for
+    ("Weekly summary\n", False),
+    ("# Summary, weekly\n", False),
+])
+def test_heading(tmp_path: Path, text: str, ok: bool) -> None:
+    check = {"kind": "heading", "path": "r.md", "text": "Weekly summary", "level": 1}
+    assert _check(V2, tmp_path, {"r.md": text}, check) is ok
+
+
+def test_word_range_accepts_either_way_of_counting(tmp_path: Path) -> None:
+    text = "Meeting on 2026-04-10 at 09:30 with the whole team. " * 3  # 30 wc -w words, 48 \\w+ runs
+    check = {"kind": "word_range", "path": "m.txt", "min": 25, "max": 35}
+    assert _check(V2, tmp_path, {"m.txt": text}, check)
+    assert not _check(V1, tmp_path, {"m.txt": text}, check)
+    assert not _check(V2, tmp_path, {"m.txt": "too short"}, check)
+
+
+def test_v2_check_py_is_standalone_and_v1_unchanged(tmp_path: Path) -> None:
+    """builtin-v2 tasks carry the revisions and run with ``python3 -I``; builtin-v1's check.py has
+    the engine alone."""
+    v2 = BuiltinSource(version="builtin-v2").load("task-0007")
+    assert b"check_engine_v2.py" in v2.reward_files["check.py"]
+    assert b"check_engine_v2.py" not in BuiltinSource().load("task-0007").reward_files["check.py"]
+    script = tmp_path / "check.py"
+    script.write_bytes(v2.reward_files["check.py"])
+    out = subprocess.run([sys.executable, "-I", str(script), str(tmp_path)], capture_output=True, text=True, check=True)
+    scores = json.loads(out.stdout)
+    assert scores and not any(scores.values())  # an empty workspace earns nothing
+    assert render_check_py([], "x", "builtin-v2").count("CHECKS.update(") == 1
