@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 from clawgym_env.agents.base import AgentTurn
 from clawgym_env.agents.replay import ScriptedAgent
@@ -122,18 +122,79 @@ def _mutate_order(text: str, path: str) -> str | None:
     return "\n".join(head + reordered) + "\n"
 
 
+def output_specs(task: Task) -> list[Any]:
+    """The task's ``oracle_outputs`` as OutputSpec-like objects (path, mutations, checked_values)."""
+    return [SimpleNamespace(path=o["path"], mutations=tuple(o.get("mutations", ())),
+                            checked_values=tuple(o.get("checked_values", ()))) for o in task.oracle_outputs or []]
+
+
+def gate_env(task: Task, backend: str) -> Any:
+    """The env the gates play a task's no-op and oracle in (room for every oracle call)."""
+    from clawgym_env.env import ClawGymEnv
+
+    return ClawGymEnv(task, backend=backend, max_steps=max(8, len(task.oracle or []) + 2))
+
+
+def run_oracle(env: Any, task: Task, dest: Path) -> tuple[EpisodeResult, list[str], bool]:
+    """Play ``task.oracle`` in ``env`` and keep its final workspace at ``dest``. Returns the
+    episode, the problems seen and whether the oracle ran to its end (only then do its reward and
+    ``dest`` mean anything)."""
+    errors: list[str] = []
+
+    def keep_workspace() -> None:
+        assert env.sandbox is not None
+        env.sandbox.snapshot(dest)  # no setuid/setgid bits leave a sandbox
+
+    oracle = play(env, list(task.oracle or []), before_final=keep_workspace)
+    failed = [c for c in oracle.tool_calls if not c.ok]
+    if failed:
+        errors.append(f"oracle tool call failed: {failed[0].result[:300]}")
+    if oracle.error is not None:
+        errors.append(f"{oracle.error['type']}: {oracle.error['message']}")
+        return oracle, errors, False
+    if len(oracle.turns) != len(task.oracle or []) + 1 or not oracle.terminated:
+        errors.append("the oracle ended the episode early")
+        return oracle, errors, False
+    if oracle.infra_error is not None:
+        errors.append(f"oracle infra error: {oracle.infra_error}")
+    return oracle, errors, True
+
+
+def rescore(task: Task, base: Path, work: Path, edits: dict[str, bytes | None], *,
+            backend: str = "bwrap") -> Any:
+    """Score a copy of the workspace ``base`` (made at ``work``) with ``edits`` applied:
+    workspace-relative path -> new content, or None to delete it. Returns the VerifierResult."""
+    from clawgym_env.verify.offline import verify_workspace
+
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(base, work, symlinks=True)
+    for rel, data in edits.items():
+        target = work / rel
+        if data is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)  # never write through a link the oracle left
+        target.write_bytes(data)
+    return verify_workspace(task, work, backend=backend)
+
+
+def read_text(path: Path) -> str | None:
+    """A workspace file's text; None when absent, not a plain file or not UTF-8 (an archive)."""
+    try:
+        return path.read_text() if path.is_file() and not path.is_symlink() else None
+    except UnicodeDecodeError:
+        return None
+
+
 def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "bwrap",
               seed: int = 0) -> GateReport:
     """Run the gate on one task. ``outputs`` are OutputSpec-like objects (path, mutations,
     checked_values); by default the task's own ``oracle_outputs``."""
     if outputs is None and task.oracle_outputs:
-        outputs = [SimpleNamespace(path=o["path"], mutations=tuple(o.get("mutations", ())),
-                                   checked_values=tuple(o.get("checked_values", ()))) for o in task.oracle_outputs]
-    from clawgym_env.env import ClawGymEnv
-    from clawgym_env.verify.offline import verify_workspace
-
+        outputs = output_specs(task)
     report = GateReport(task.task_id)
-    env = ClawGymEnv(task, backend=backend, max_steps=max(8, len(task.oracle or []) + 2))
+    env = gate_env(task, backend)
     snapshot = Path(tempfile.mkdtemp(prefix="clawgym-gate-"))
     try:
         noop = play(env, [])
@@ -147,41 +208,21 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
         if task.oracle is None:
             return report
 
-        def keep_workspace() -> None:
-            assert env.sandbox is not None
-            env.sandbox.snapshot(snapshot / "ws")  # no setuid/setgid bits leave a sandbox
-
-        oracle = play(env, list(task.oracle), before_final=keep_workspace)
-        failed = [c for c in oracle.tool_calls if not c.ok]
-        if failed:
-            report.errors.append(f"oracle tool call failed: {failed[0].result[:300]}")
-        if oracle.error is not None:
-            report.errors.append(f"{oracle.error['type']}: {oracle.error['message']}")
-            return report
-        if len(oracle.turns) != len(task.oracle) + 1 or not oracle.terminated:
-            report.errors.append("the oracle ended the episode early")
+        oracle, problems, complete = run_oracle(env, task, snapshot / "ws")
+        report.errors.extend(problems)
+        if not complete:
             return report
         report.oracle_reward = oracle.reward
         oracle_subs = oracle.subscores or {}
-        if oracle.infra_error is not None:
-            report.errors.append(f"oracle infra error: {oracle.infra_error}")
         for name in sorted(set(noop_subs) | set(oracle_subs)):
             if float(noop_subs.get(name, 1)) != 0.0 or float(oracle_subs.get(name, 0)) != 1.0:
                 report.not_discriminative.append(name)
         rng = random.Random(f"gate/{task.task_id}/{seed}")
         for out in outputs or []:
-            src = snapshot / "ws" / out.path
+            text = read_text(snapshot / "ws" / out.path)  # None for a binary output: only 'missing' applies
             for kind in out.mutations:
-                mutated = snapshot / f"m-{kind}"
-                shutil.rmtree(mutated, ignore_errors=True)
-                shutil.copytree(snapshot / "ws", mutated, symlinks=True)
-                target = mutated / out.path
-                try:
-                    text = src.read_text() if src.is_file() else None
-                except UnicodeDecodeError:  # a binary output (an archive): only 'missing' applies
-                    text = None
                 if kind == "missing":
-                    target.unlink(missing_ok=True)
+                    edit: bytes | None = None
                 elif text is None:
                     continue
                 else:
@@ -189,8 +230,8 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
                            "order": lambda: _mutate_order(text, out.path)}[kind]()
                     if new is None or new == text:
                         continue
-                    target.write_text(new)
-                res = verify_workspace(task, mutated, backend=backend)
+                    edit = new.encode()
+                res = rescore(task, snapshot / "ws", snapshot / f"m-{kind}", {out.path: edit}, backend=backend)
                 report.mutations[f"{out.path}:{kind}"] = res.reward
     except Exception as exc:  # the gate reports, it never crashes a batch
         report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -200,23 +241,36 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
     return report
 
 
-def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
-              progress: bool = True) -> dict[str, Any]:
-    """Gate ``ids`` (``load(id) -> Task``) concurrently; per-task reports and a summary."""
+R = TypeVar("R")
+
+
+def map_tasks(fn: Callable[[Task], R], load: Callable[[str], Task], ids: list[str], *, jobs: int,
+              description: str, progress: bool, on_error: Callable[[str, str], R]) -> list[R]:
+    """``fn(load(id))`` for each id on ``jobs`` threads behind a progress bar, in completion order;
+    a task that raises (one that cannot even be loaded) becomes ``on_error(id, message)``."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from clawgym_env.progress import progress_bar
 
-    reports: list[GateReport] = []
-    with progress_bar("quality gate", len(ids), enabled=progress) as advance, \
+    results: list[R] = []
+    with progress_bar(description, len(ids), enabled=progress) as advance, \
             ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(lambda i=i: gate_task(load(i), backend=backend)): i for i in ids}
+        futures = {pool.submit(lambda i=i: fn(load(i))): i for i in ids}
         for fut in as_completed(futures):
             try:
-                reports.append(fut.result())
-            except Exception as exc:  # a task that cannot even be loaded
-                reports.append(GateReport(futures[fut], errors=[f"{type(exc).__name__}: {exc}"]))
+                results.append(fut.result())
+            except Exception as exc:
+                results.append(on_error(futures[fut], f"{type(exc).__name__}: {exc}"))
             advance()
+    return results
+
+
+def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
+              progress: bool = True) -> dict[str, Any]:
+    """Gate ``ids`` (``load(id) -> Task``) concurrently; per-task reports and a summary."""
+    reports = map_tasks(lambda task: gate_task(task, backend=backend), load, ids, jobs=jobs,
+                        description="quality gate", progress=progress,
+                        on_error=lambda i, msg: GateReport(i, errors=[msg]))
     reports.sort(key=lambda r: r.task_id)
     with_oracle = [r for r in reports if r.oracle_reward is not None]
     noop = [r.noop_reward for r in reports if r.noop_reward is not None]
