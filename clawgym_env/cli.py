@@ -195,8 +195,46 @@ def _print_gate(report: dict[str, Any], show_all: bool) -> int:
     return 0 if s["passed"] == s["tasks"] and not report.get("near_duplicates") else 1
 
 
+def _print_equivalence(report: dict[str, Any], show_all: bool) -> bool:
+    s = report["summary"]
+    rate = f"{s['pass_rate']:.1%}" if s["pass_rate"] is not None else "n/a"
+    print(f"equivalence gate: {s['pairs_passed']}/{s['pairs']} (task, rewrite) pairs keep the oracle's reward "
+          f"({rate}; needs >= 99%) over {s['tasks_checked']} tasks; skipped: {s['skipped']}  crashes: {s['crashes']}")
+    for name, r in sorted(s["per_rewrite"].items(), key=lambda kv: (kv[1]["pass_rate"], kv[0])):
+        examples = [f"{t['task_id']} ({', '.join(sorted({c for x in t['results'] if x['rewrite'] == name for c in x['failed_checks']}))})"
+                    for t in report["reports"] if name in t["pairs"] and t["pairs"][name] < (t["oracle_reward"] or 1.0) - 1e-9]
+        print(f"  {name:<24} {r['passed']:>5}/{r['pairs']:<5} {r['pass_rate']:>7.1%}  mean {r['mean_reward']:.3f}"
+              + (f"  e.g. {'; '.join(examples[:3])}" if examples else ""))
+    reasons = sorted({r["skipped"] for r in report["reports"] if r["skipped"]})
+    for reason in reasons:
+        print(f"  skipped: {reason}")
+    for r in report["reports"]:
+        if r["errors"]:
+            print(f"  {r['task_id']}: errors={r['errors']}")
+    return s["gate_passed"] is not False
+
+
+def _print_adversarial(report: dict[str, Any], show_all: bool) -> bool:
+    s = report["summary"]
+    print(f"adversarial gate over {s['tasks']} tasks (output paths from the oracle: {s['outputs_from']['oracle']}, "
+          f"from the instruction: {s['outputs_from']['instruction']}; none found: {s['no_outputs']})  crashes: {s['crashes']}")
+    for name, r in s["strategies"].items():
+        if not r["tasks"]:
+            print(f"  {name:<18} not run (needs an oracle)" if name == "perturbed_values" else f"  {name:<18} not run")
+            continue
+        print(f"  {name:<18} tasks {r['tasks']:>4}  mean {r['mean']:.3f}  max {r['max']:.3f}  "
+              f">= 0.5: {r['share_ge_0.5']:.1%}  > 0.1: {r['share_gt_0.1']:.1%}  "
+              f"{'ok' if r['gate_passed'] else 'over the limit'}"
+              + (f"  worst: {', '.join(f'{t} ({v:.2f})' for t, v in r['worst'][:3])}" if r["worst"] else ""))
+    for r in report["reports"]:
+        if r["errors"] or (show_all and r["rewards"]):
+            print(f"  {r['task_id']}: rewards={r['rewards']} credited={r['credited']} errors={r['errors']}")
+    return bool(s["gate_passed"])
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    """The quality gate on task folders (oracle parts only where a task has oracle.json)."""
+    """The quality gate on task folders (oracle parts only where a task has oracle.json); with
+    --equivalence / --adversarial also those gates (their own summaries, all in --out)."""
     from clawgym_env.synth.dedup import near_duplicates
     from clawgym_env.synth.gate import gate_many
 
@@ -208,9 +246,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     report = gate_many(source.load, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
     queries = [source.load(i).user_query for i in ids]
     report["near_duplicates"] = [(ids[a], ids[b], sim) for a, b, sim in near_duplicates(queries)]
+    if args.equivalence:
+        from clawgym_env.synth.equivalence import equivalence_many
+
+        report["equivalence"] = equivalence_many(source.load, ids, jobs=args.jobs, backend=args.backend,
+                                                 progress=not args.quiet)
+    if args.adversarial:
+        from clawgym_env.synth.adversarial import adversarial_many
+
+        report["adversarial"] = adversarial_many(source.load, ids, jobs=args.jobs, backend=args.backend,
+                                                 progress=not args.quiet)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
-    return _print_gate(report, args.verbose)
+    rc = _print_gate(report, args.verbose)
+    if "equivalence" in report and not _print_equivalence(report["equivalence"], args.verbose):
+        rc = 1
+    if "adversarial" in report and not _print_adversarial(report["adversarial"], args.verbose):
+        rc = 1
+    return rc
 
 
 def _split_categories(values: list[str] | None) -> list[str]:
@@ -468,6 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "checks, mutations caught, no near-duplicate instructions")
     sp.add_argument("dir", nargs="?", help="a task folder or a folder of them (or builtin)")
     sp.add_argument("--suite", help="same as DIR; 'builtin' gates the built-in suite (with --sample/--limit)")
+    sp.add_argument("--equivalence", action="store_true",
+                    help="also rescore harmless rewrites of the oracle's outputs (each must keep the oracle's reward)")
+    sp.add_argument("--adversarial", action="store_true",
+                    help="also score cheap non-solutions: instruction echo, empty-but-valid files, a copied input, "
+                         "the oracle's outputs with every value changed")
     gate_opts(sp)
     sp.set_defaults(fn=cmd_validate)
 
