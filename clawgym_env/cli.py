@@ -199,7 +199,8 @@ def _print_equivalence(report: dict[str, Any], show_all: bool) -> bool:
     s = report["summary"]
     rate = f"{s['pass_rate']:.1%}" if s["pass_rate"] is not None else "n/a"
     print(f"equivalence gate: {s['pairs_passed']}/{s['pairs']} (task, rewrite) pairs keep the oracle's reward "
-          f"({rate}; needs >= 99%) over {s['tasks_checked']} tasks; skipped: {s['skipped']}  crashes: {s['crashes']}")
+          f"({rate}; needs >= 99%) over {s['tasks_checked']} tasks; skipped: {s['skipped']}  crashes: {s['crashes']}  "
+          f"outputs left alone as copies of inputs: {s['copies_left_alone']}")
     for name, r in sorted(s["per_rewrite"].items(), key=lambda kv: (kv[1]["pass_rate"], kv[0])):
         examples = [f"{t['task_id']} ({', '.join(sorted({c for x in t['results'] if x['rewrite'] == name for c in x['failed_checks']}))})"
                     for t in report["reports"] if name in t["pairs"] and t["pairs"][name] < (t["oracle_reward"] or 1.0) - 1e-9]

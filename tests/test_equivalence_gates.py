@@ -209,6 +209,30 @@ def test_applicable_lists_the_rewrites_of_a_format() -> None:
     assert not any(n.startswith(("json", "md", "csv")) for n in eq.applicable("out/n.txt", "Hello 1811\n"))
 
 
+def test_a_rewrite_reaches_the_outputs_derived_from_it() -> None:
+    import hashlib
+    import zipfile
+
+    old, new = b'[\n  {"a": 1}\n]\n', b'[{"a": 1}]'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("bundle/data.json", old)
+        z.writestr("bundle/README.txt", b"hello\n")
+    manifest = (f"member,size_bytes,sha256\nbundle/README.txt,6,{hashlib.sha256(b'hello').hexdigest()}\n"
+                f"bundle/data.json,{len(old)},{hashlib.sha256(old).hexdigest()}\n")
+    files = {"out/data.json": old, "out/copy.json": old, "out/b.zip": buf.getvalue(),
+             "out/manifest.csv": manifest.encode(), "out/other.txt": b"unrelated 1811\n"}
+    edits = eq.consistent_edits(files, "out/data.json", new)
+    assert set(edits) == {"out/data.json", "out/copy.json", "out/b.zip", "out/manifest.csv"}
+    assert edits["out/copy.json"] == new
+    with zipfile.ZipFile(io.BytesIO(edits["out/b.zip"])) as z:  # type: ignore[arg-type]
+        assert z.namelist() == ["bundle/data.json", "bundle/README.txt"] and z.read("bundle/data.json") == new
+    rows = edits["out/manifest.csv"].decode().splitlines()  # type: ignore[union-attr]
+    assert rows[1] == manifest.splitlines()[1]  # another member's line stays
+    assert rows[2] == f"bundle/data.json,{len(new)},{hashlib.sha256(new).hexdigest()}"
+    assert eq.archive_members("b.zip", buf.getvalue()) == [old, b"hello\n"]
+
+
 # --- adversarial strategies, without a sandbox -------------------------------------------------------
 
 def test_perturb_text_changes_every_number_and_checked_value() -> None:
@@ -256,15 +280,35 @@ def test_empty_csv_header_from_the_instruction_without_an_oracle() -> None:
 def test_equivalence_gate_on_a_builtin_task() -> None:
     report = eq.equivalence_check(open_source("builtin").load("task-0270"))
     assert report.errors == [] and report.skipped is None and report.oracle_reward == 1.0
+    assert report.copies == []
     pairs = report.pairs()
     assert {"trailing_newline", "json_compact", "json_indent4", "helper_script", "scratch_files"} <= set(pairs)
     for harmless in ("trailing_newline", "json_compact", "json_indent4", "helper_script", "scratch_files"):
         assert pairs[harmless] == 1.0, harmless
     for r in report.results:
-        assert set(r) == {"rewrite", "output", "reward", "failed_checks"}
+        assert set(r) == {"rewrite", "output", "also", "reward", "failed_checks"}
         assert (r["reward"] < 1.0) == bool(r["failed_checks"])
     summary = eq.summarize([report])
     assert summary["pairs"] == len(pairs) and summary["per_rewrite"]["trailing_newline"]["pass_rate"] == 1.0
+
+
+def test_equivalence_rewrites_an_archived_output_with_its_archive_and_manifest() -> None:
+    """task-0675 zips output/step1_inventory.json and lists its size and SHA-256 in a manifest: the
+    rewritten file travels into both, so a harmless rewrite keeps 1.0."""
+    report = eq.equivalence_check(open_source("builtin").load("task-0675"), rewrites=["trailing_newline"])
+    assert report.errors == [] and report.oracle_reward == 1.0
+    inventory = [r for r in report.results if r["output"] == "output/step1_inventory.json"]
+    assert inventory and inventory[0]["also"] == ["output/step2_bundle.zip", "output/step2_bundle_manifest.csv"]
+    assert all(r["reward"] == 1.0 for r in report.results), report.results
+
+
+def test_equivalence_leaves_a_downloaded_copy_alone() -> None:
+    """task-10125 downloads a CSV from a local mirror: an exact copy is the point, so it is not
+    rewritten; the report that quotes it is."""
+    report = eq.equivalence_check(open_source("builtin").load("task-10125"), rewrites=["trailing_newline"])
+    assert report.errors == [] and report.copies == ["downloads/invoices_2026-Q3.csv"]
+    assert "downloads/invoices_2026-Q3.csv" not in {r["output"] for r in report.results}
+    assert report.results and report.pairs() == {"trailing_newline": 1.0}
 
 
 def test_adversarial_gate_on_a_builtin_task() -> None:

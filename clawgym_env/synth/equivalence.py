@@ -531,8 +531,11 @@ class EquivalenceReport:
     task_id: str
     oracle_reward: float | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
-    """One per rescore: ``{rewrite, output, reward, failed_checks}`` (output '*' for a workspace
-    rewrite); failed_checks are the sub-scores below the oracle's."""
+    """One per rescore: ``{rewrite, output, also, reward, failed_checks}`` (output '*' for a
+    workspace rewrite; also: the derived outputs rewritten with it); failed_checks are the
+    sub-scores below the oracle's."""
+    copies: list[str] = field(default_factory=list)
+    """Outputs left alone: byte copies of an input file or of an input archive's member."""
     skipped: str | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -561,10 +564,116 @@ def _failed_checks(base: dict[str, Any] | None, subs: dict[str, Any] | None) -> 
     return failed
 
 
+def _rebuild_archive(path: str, data: bytes, old: bytes, new: bytes) -> bytes | None:
+    """``data`` (a zip, tar or gzip archive) with every member equal to ``old`` replaced by ``new``;
+    None when no member is ``old`` or the archive cannot be read."""
+    import gzip
+    import tarfile
+    import zipfile
+
+    name = path.lower()
+    buf = io.BytesIO()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as src:
+                members = [(i, src.read(i)) for i in src.infolist()]
+                if not any(body == old for _, body in members):
+                    return None
+                with zipfile.ZipFile(buf, "w") as dst:
+                    for info, body in members:
+                        dst.writestr(info, new if body == old else body)
+            return buf.getvalue()
+        if name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+            mode = "w:gz" if name.endswith(("gz", "tgz")) else "w:bz2" if name.endswith("bz2") else \
+                "w:xz" if name.endswith("xz") else "w"
+            found = False
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as src, \
+                    tarfile.open(fileobj=buf, mode=mode) as dst:  # type: ignore[call-overload]
+                for info in src.getmembers():
+                    f = src.extractfile(info) if info.isfile() else None
+                    body = f.read() if f is not None else None
+                    if body == old:
+                        found, body = True, new
+                        info.size = len(new)
+                    dst.addfile(info, io.BytesIO(body) if body is not None else None)
+            return buf.getvalue() if found else None
+        if name.endswith(".gz"):
+            return gzip.compress(new) if gzip.decompress(data) == old else None
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError):
+        return None
+    return None
+
+
+def archive_members(path: str, data: bytes) -> list[bytes]:
+    """The file members of a zip, tar or gzip archive ([] for anything else or unreadable)."""
+    import gzip
+    import tarfile
+    import zipfile
+
+    name = path.lower()
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                return [z.read(i) for i in z.infolist() if not i.is_dir()]
+        if name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")):
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as t:
+                return [f.read() for m in t.getmembers() if m.isfile() and (f := t.extractfile(m)) is not None]
+        if name.endswith(".gz"):
+            return [gzip.decompress(data)]
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError):
+        return []
+    return []
+
+
+def consistent_edits(files: dict[str, bytes], path: str, new: bytes) -> dict[str, bytes]:
+    """Rewrite ``path`` to ``new`` the way an agent that wrote it so would have: the other outputs
+    derived from it follow (byte copies, archive members, a text that quotes it whole, a manifest
+    line with its SHA-256 or MD5 and size)."""
+    import hashlib
+
+    old = files[path]
+    edits = {path: new}
+    digests = [(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()),
+               (hashlib.md5(old).hexdigest(), hashlib.md5(new).hexdigest())]
+    try:
+        old_text, new_text = old.decode().strip(), new.decode().strip()
+    except UnicodeDecodeError:
+        old_text = new_text = ""
+    for other, data in files.items():
+        if other == path:
+            continue
+        if data == old:
+            edits[other] = new
+            continue
+        rebuilt = _rebuild_archive(other, data, old, new)
+        if rebuilt is not None:
+            edits[other] = rebuilt
+            continue
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            continue
+        changed = text
+        if old_text and len(old_text) >= 20 and old_text in changed:
+            changed = changed.replace(old_text, new_text)
+        for before, after in digests:
+            if before in changed:
+                changed = "\n".join(re.sub(rf"(?<![\w.]){len(old)}(?![\w.])", str(len(new)), line.replace(before, after))
+                                    if before in line else line for line in changed.split("\n"))
+        if changed != text:
+            edits[other] = changed.encode()
+    return edits
+
+
 def equivalence_check(task: Task, *, backend: str = "bwrap", rewrites: list[str] | None = None) -> EquivalenceReport:
     """Play the oracle once, then rescore its workspace with each applicable rewrite of each
-    oracle output (and each workspace rewrite). ``rewrites`` limits the names tried."""
+    oracle output (and each workspace rewrite). ``rewrites`` limits the names tried.
+
+    An output that is a byte copy of an input file or of a member of an input archive (a
+    download, a moved or unpacked file) is not rewritten: copying exactly is its point. A rewrite reaches the outputs derived from the rewritten one
+    (copies, archive members, texts quoting it whole), as an agent writing that way would produce."""
     from clawgym_env.synth.gate import gate_env, read_text, rescore, run_oracle
+    from clawgym_env.tasks.files import input_bytes, input_size
 
     report = EquivalenceReport(task.task_id)
     if task.oracle is None:
@@ -575,6 +684,12 @@ def equivalence_check(task: Task, *, backend: str = "bwrap", rewrites: list[str]
         report.skipped = "no oracle outputs listed in oracle.json"
         return report
     wanted = set(rewrites) if rewrites is not None else None
+    inputs: set[bytes] = set()
+    for rel, data in task.workspace_files().items():
+        if input_size(data) <= 8 << 20:
+            raw = input_bytes(data)
+            inputs.add(raw)
+            inputs.update(archive_members(rel, raw))
     env = gate_env(task, backend)
     tmp = Path(tempfile.mkdtemp(prefix="clawgym-equiv-"))
     try:
@@ -585,23 +700,30 @@ def equivalence_check(task: Task, *, backend: str = "bwrap", rewrites: list[str]
         report.oracle_reward = oracle.reward
         env.close()  # the sandbox is not needed while rescoring
         base_subs = oracle.subscores
+        files = {p: (tmp / "ws" / p).read_bytes() for p in paths
+                 if (tmp / "ws" / p).is_file() and not (tmp / "ws" / p).is_symlink()}
         for path in paths:
             text = read_text(tmp / "ws" / path)
             if text is None:
                 continue
+            if files[path] in inputs:
+                report.copies.append(path)
+                continue
             for name, new in applicable(path, text).items():
                 if wanted is not None and name not in wanted:
                     continue
-                res = rescore(task, tmp / "ws", tmp / "rw", {path: new.encode()}, backend=backend)
+                edits = consistent_edits(files, path, new.encode())
+                res = rescore(task, tmp / "ws", tmp / "rw", dict(edits), backend=backend)
                 report.results.append({"rewrite": name, "output": path, "reward": res.reward,
+                                       "also": sorted(set(edits) - {path}),
                                        "failed_checks": _failed_checks(base_subs, res.subscores)})
-        for name, files in WORKSPACE_REWRITES.items():
+        for name, extra in WORKSPACE_REWRITES.items():
             if wanted is not None and name not in wanted:
                 continue
-            if any((tmp / "ws" / p).exists() for p in files):
+            if any((tmp / "ws" / p).exists() for p in extra):
                 continue
-            res = rescore(task, tmp / "ws", tmp / "rw", {p: c.encode() for p, c in files.items()}, backend=backend)
-            report.results.append({"rewrite": name, "output": "*", "reward": res.reward,
+            res = rescore(task, tmp / "ws", tmp / "rw", {p: c.encode() for p, c in extra.items()}, backend=backend)
+            report.results.append({"rewrite": name, "output": "*", "reward": res.reward, "also": [],
                                    "failed_checks": _failed_checks(base_subs, res.subscores)})
     except Exception as exc:  # the gate reports, it never crashes a batch
         report.errors.append(f"{type(exc).__name__}: {exc}")
@@ -625,6 +747,7 @@ def summarize(reports: list[EquivalenceReport]) -> dict[str, Any]:
         "tasks_checked": sum(bool(r.results) for r in reports),
         "skipped": sum(r.skipped is not None for r in reports),
         "crashes": sum(bool(r.errors) for r in reports),
+        "copies_left_alone": sum(len(r.copies) for r in reports),
         "pairs": len(flat),
         "pairs_passed": sum(flat),
         "pass_rate": (sum(flat) / len(flat)) if flat else None,
@@ -647,5 +770,5 @@ def equivalence_many(load: Callable[[str], Task], ids: list[str], *, jobs: int =
     return {"summary": summarize(reports), "reports": [r.to_dict() for r in reports]}
 
 
-__all__ = ["PASS_SHARE", "REWRITES", "WORKSPACE_REWRITES", "EquivalenceReport", "applicable", "env_values",
+__all__ = ["PASS_SHARE", "REWRITES", "WORKSPACE_REWRITES", "EquivalenceReport", "applicable", "consistent_edits", "env_values",
            "equivalence_check", "equivalence_many", "sniff", "summarize"]
