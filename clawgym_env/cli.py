@@ -210,8 +210,9 @@ def _print_equivalence(report: dict[str, Any], show_all: bool) -> bool:
     for reason in reasons:
         print(f"  skipped: {reason}")
     for r in report["reports"]:
-        if r["errors"]:
-            print(f"  {r['task_id']}: errors={r['errors']}")
+        bad = {k: v for k, v in r["pairs"].items() if v < (r["oracle_reward"] or 1.0) - 1e-9}
+        if r["errors"] or (show_all and bad):
+            print(f"  {r['task_id']}: below the oracle={bad} errors={r['errors']}")
     return s["gate_passed"] is not False
 
 

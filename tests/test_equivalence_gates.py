@@ -233,6 +233,32 @@ def test_a_rewrite_reaches_the_outputs_derived_from_it() -> None:
     assert eq.archive_members("b.zip", buf.getvalue()) == [old, b"hello\n"]
 
 
+def test_derived_outputs_follow_through_a_chain_and_a_json_manifest() -> None:
+    """report.md is quoted whole by email.txt, which is archived in b.tar.gz and listed (size and
+    SHA-256 on their own lines) in manifest.json: each follows the one before it."""
+    import hashlib
+    import tarfile
+
+    report = b"# Weekly summary\n\n- Records reviewed: 12\n"
+    email = b"Hi,\n\n" + report.strip() + b"\n\nBest,\nZoe\n"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("email.txt")
+        info.size = len(email)
+        tar.addfile(info, io.BytesIO(email))
+    manifest = json.dumps([{"member": "email.txt", "size_bytes": len(email),
+                            "sha256": hashlib.sha256(email).hexdigest()}], indent=2) + "\n"
+    files = {"r.md": report, "email.txt": email, "b.tar.gz": buf.getvalue(), "manifest.json": manifest.encode()}
+    new_report = eq.md_bold_labels("r.md", report.decode()).encode()  # type: ignore[union-attr]
+    edits = eq.consistent_edits(files, "r.md", new_report)
+    new_email = edits["email.txt"]
+    assert new_email == email.replace(b"- Records reviewed: 12", b"- **Records reviewed:** 12")
+    with tarfile.open(fileobj=io.BytesIO(edits["b.tar.gz"]), mode="r:gz") as tar:  # type: ignore[arg-type]
+        assert tar.extractfile("email.txt").read() == new_email  # type: ignore[union-attr]
+    assert json.loads(edits["manifest.json"]) == [{"member": "email.txt", "size_bytes": len(new_email),
+                                                  "sha256": hashlib.sha256(new_email).hexdigest()}]
+
+
 # --- adversarial strategies, without a sandbox -------------------------------------------------------
 
 def test_perturb_text_changes_every_number_and_checked_value() -> None:

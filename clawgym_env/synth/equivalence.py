@@ -625,43 +625,83 @@ def archive_members(path: str, data: bytes) -> list[bytes]:
     return []
 
 
-def consistent_edits(files: dict[str, bytes], path: str, new: bytes) -> dict[str, bytes]:
-    """Rewrite ``path`` to ``new`` the way an agent that wrote it so would have: the other outputs
-    derived from it follow (byte copies, archive members, a text that quotes it whole, a manifest
-    line with its SHA-256 or MD5 and size)."""
+def _fix_manifest_json(data: Any, digests: list[tuple[str, str]], sizes: tuple[int, int]) -> bool:
+    """In place: each JSON object holding an old digest gets the new one and the new size."""
+    changed = False
+    if isinstance(data, list):
+        for item in data:
+            changed = _fix_manifest_json(item, digests, sizes) or changed
+    elif isinstance(data, dict):
+        for before, after in digests:
+            keys = [k for k, v in data.items() if v == before]
+            for k in keys:
+                data[k] = after
+                changed = True
+            if keys:
+                for k, v in data.items():
+                    if v == sizes[0] and not isinstance(v, bool):
+                        data[k] = sizes[1]
+        for v in data.values():
+            if isinstance(v, (dict, list)):
+                changed = _fix_manifest_json(v, digests, sizes) or changed
+    return changed
+
+
+def _derive(other: str, data: bytes, old: bytes, new: bytes) -> bytes | None:
+    """``other``'s content once the file it derives from went from ``old`` to ``new``: a byte copy,
+    an archive holding it, a text quoting it whole, a manifest listing its hash and size."""
     import hashlib
 
-    old = files[path]
-    edits = {path: new}
-    digests = [(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()),
-               (hashlib.md5(old).hexdigest(), hashlib.md5(new).hexdigest())]
+    if data == old:
+        return new
+    rebuilt = _rebuild_archive(other, data, old, new)
+    if rebuilt is not None:
+        return rebuilt
     try:
+        text = data.decode()
         old_text, new_text = old.decode().strip(), new.decode().strip()
     except UnicodeDecodeError:
-        old_text = new_text = ""
-    for other, data in files.items():
-        if other == path:
-            continue
-        if data == old:
-            edits[other] = new
-            continue
-        rebuilt = _rebuild_archive(other, data, old, new)
-        if rebuilt is not None:
-            edits[other] = rebuilt
-            continue
         try:
-            text = data.decode()
+            text, old_text, new_text = data.decode(), "", ""
         except UnicodeDecodeError:
-            continue
-        changed = text
-        if old_text and len(old_text) >= 20 and old_text in changed:
-            changed = changed.replace(old_text, new_text)
-        for before, after in digests:
-            if before in changed:
-                changed = "\n".join(re.sub(rf"(?<![\w.]){len(old)}(?![\w.])", str(len(new)), line.replace(before, after))
-                                    if before in line else line for line in changed.split("\n"))
-        if changed != text:
-            edits[other] = changed.encode()
+            return None
+    digests = [(hashlib.sha256(old).hexdigest(), hashlib.sha256(new).hexdigest()),
+               (hashlib.md5(old).hexdigest(), hashlib.md5(new).hexdigest())]
+    changed = text
+    if len(old_text) >= 20 and old_text in changed:
+        changed = changed.replace(old_text, new_text)
+    if any(before in changed for before, _ in digests):
+        try:
+            parsed = json.loads(changed)
+        except ValueError:
+            parsed = None
+        if parsed is not None and _fix_manifest_json(parsed, digests, (len(old), len(new))):
+            changed = _dump(parsed, changed)
+        for before, after in digests:  # a line per member (CSV, text)
+            changed = "\n".join(re.sub(rf"(?<![\w.]){len(old)}(?![\w.])", str(len(new)), line.replace(before, after))
+                                if before in line else line for line in changed.split("\n"))
+    return changed.encode() if changed != text else None
+
+
+def consistent_edits(files: dict[str, bytes], path: str, new: bytes) -> dict[str, bytes]:
+    """Rewrite ``path`` to ``new`` the way an agent that wrote it so would have: the other outputs
+    derived from it follow, and those derived from them (byte copies, archive members, a text
+    that quotes it whole, a manifest with its SHA-256 or MD5 and size)."""
+    current = dict(files)
+    current[path] = new
+    edits = {path: new}
+    queue = [(path, files[path], new)]
+    budget = 4 * len(files) + 4  # a cycle of texts quoting each other ends here
+    while queue and budget:
+        budget -= 1
+        src, old, data = queue.pop(0)
+        for other, content in list(current.items()):
+            if other in (src, path):
+                continue
+            derived = _derive(other, content, old, data)
+            if derived is not None and derived != content:
+                queue.append((other, content, derived))
+                current[other] = edits[other] = derived
     return edits
 
 
