@@ -339,7 +339,8 @@ def summarize(reports: list[AdversarialReport]) -> dict[str, Any]:
             "share_ge_0.5": sum(v >= 0.5 for v in rewards) / len(rewards) if rewards else None,
             "share_gt_0.1": sum(v > 0.1 for v in rewards) / len(rewards) if rewards else None,
             "worst": [[t, v] for v, t in sorted(vals, key=lambda x: (-x[0], x[1]))[:5] if v > 0],
-            "gate_passed": bool(rewards) and mean <= mean_cap and (max_cap is None or top <= max_cap),  # type: ignore[operator]
+            "gate_passed": (mean <= mean_cap and (max_cap is None or top <= max_cap))  # type: ignore[operator]
+            if rewards else None,  # None: not run (perturbed_values without oracles)
         }
     return {
         "tasks": len(reports),
