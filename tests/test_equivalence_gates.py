@@ -197,7 +197,7 @@ def test_config_rewrites_parse_equal() -> None:
     assert env is not None and 'APP_NAME="booking-service"' in env and "# app" in env
     assert eq.env_values(env) == eq.env_values(ENV_DOC) == {"APP_NAME": "booking-service", "APP_PORT": "9001",
                                                               "APP_DEBUG": "false"}
-    dotenv = pytest.importorskip("dotenv")
+    import dotenv  # the [dev] extra
     assert dotenv.dotenv_values(stream=io.StringIO(env)) == dotenv.dotenv_values(stream=io.StringIO(ENV_DOC))
     assert eq.yaml_quote("c.ini", YAML_DOC) is None and eq.env_quote("c.yaml", ENV_DOC) is None
 
