@@ -10,8 +10,10 @@ because a correct answer written another harmless way lost points (issue 13's au
 - word counts: a text is in range when either way people count words is (``wc -w``, or ``\\w+`` runs
   such as '2026-04-10' as three);
 - new kinds that parse instead of matching raw text: ``labelled_number`` (a label, then a number in
-  any common notation: ``**Total hours:** 1,811.0``) and ``heading`` (a Markdown heading that starts
-  with a text, any case, emphasis ignored).
+  any common notation: ``**Total hours:** 1,811.0``), ``heading`` (a Markdown heading that is, or
+  starts with, a text, any case, emphasis ignored), ``csv_header`` (the first CSV record, any
+  quoting) and ``config_equal`` (a YAML/INI/.env file's settings, quoting, spacing and comments
+  aside).
 
 Standard library only, Python 3.8+, no imports: it runs inside the generated check.py (which already
 imported csv, io, json, re above).
@@ -168,9 +170,85 @@ def check_heading(ws, c):
         m = re.match(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$", line)
         if not m or (c.get("level") and len(m.group(1)) != c["level"]):
             continue
-        if " ".join(_plain(m.group(2)).split()).lower().startswith(want):
+        got = " ".join(_plain(m.group(2)).split()).lower()
+        if got == want or (not c.get("exact") and got.startswith(want)):
             return True
     return False
+
+
+def check_plain_regex(ws, c):
+    """``regex`` over the text with Markdown emphasis and code marks removed (``**Reply by:** x``
+    reads as ``Reply by: x``)."""
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    flags = re.MULTILINE | (re.IGNORECASE if c.get("ci", False) else 0)
+    return re.search(c["pattern"], _plain(text), flags) is not None
+
+
+def check_csv_header(ws, c):
+    """The first record of a CSV/TSV names exactly ``columns``, in order (any quoting, CRLF, a BOM)."""
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    try:
+        first = next(csv.reader(io.StringIO(text), delimiter="\t" if c.get("fmt") == "tsv" else ","), None)
+    except csv.Error:
+        return False
+    return first is not None and [f.strip() for f in first] == list(c["columns"])
+
+
+def _setting(value, comments):
+    """A setting's value as a reader gets it: a quoted value unquoted, else the text before an
+    inline comment (``comments``: the characters that start one), trimmed."""
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        end = value.find(value[0], 1)
+        if end > 0:
+            return value[1:end]
+    return re.split(r"\s+[" + re.escape(comments) + "]", value, maxsplit=1)[0].strip()
+
+
+def _config_pairs(text, fmt):
+    """``{(section, key): value}`` of a two-level YAML, INI or .env file, values unquoted, comments
+    dropped: what a program reading the file would get, not how the lines are spelled."""
+    pairs = {}
+    section = ""
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith(("#", ";")):
+            continue
+        if fmt == "yaml":
+            m = re.match(r"^(\s*)([\w.-]+)\s*:\s*(.*)$", line)
+            if not m:
+                return None
+            if not m.group(1):
+                section = m.group(2)
+            if m.group(1) or m.group(3).strip():
+                pairs[(section if m.group(1) else "", m.group(2))] = _setting(m.group(3), "#")
+        elif fmt == "ini":
+            m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
+            if m:
+                section = m.group(1).strip()
+                continue
+            m = re.match(r"^\s*([^=:\s][^=:]*?)\s*[=:]\s*(.*)$", line)
+            if not m:
+                return None
+            pairs[(section, m.group(1))] = _setting(m.group(2), ";#")
+        else:
+            m = re.match(r"^\s*(?:export\s+)?([A-Za-z_][\w.]*)\s*=\s*(.*)$", line)
+            if not m:
+                return None
+            pairs[("", m.group(1))] = _setting(m.group(2), "#")
+    return pairs
+
+
+def check_config_equal(ws, c):
+    """The file holds the same settings as ``expected`` (same format), however they are spelled."""
+    text = _read(ws, c["path"])  # noqa: F821
+    if text is None:
+        return False
+    got, want = _config_pairs(text, c["fmt"]), _config_pairs(c["expected"], c["fmt"])
+    return got is not None and got == want
 
 
 CHECKS.update({  # noqa: F821
@@ -178,4 +256,7 @@ CHECKS.update({  # noqa: F821
     "word_range": check_word_range,
     "labelled_number": check_labelled_number,
     "heading": check_heading,
+    "csv_header": check_csv_header,
+    "plain_regex": check_plain_regex,
+    "config_equal": check_config_equal,
 })

@@ -76,9 +76,25 @@ def labelled_number(name: str, path: str, label: str, value: float, *, tol: floa
     return {"name": name, "kind": "labelled_number", "path": path, "label": label, "value": value, "tol": tol}
 
 
-def heading(name: str, path: str, text: str, *, level: int | None = None) -> dict[str, Any]:
-    """builtin-v2: a Markdown heading (of ``level``) starting with ``text``, any case or styling."""
-    return {"name": name, "kind": "heading", "path": path, "text": text, "level": level}
+def heading(name: str, path: str, text: str, *, level: int | None = None, exact: bool = False) -> dict[str, Any]:
+    """builtin-v2: a Markdown heading (of ``level``) that is (``exact``) or starts with ``text``, any
+    case or styling."""
+    return {"name": name, "kind": "heading", "path": path, "text": text, "level": level, "exact": exact}
+
+
+def plain_regex(name: str, path: str, pattern: str, *, ci: bool = False) -> dict[str, Any]:
+    """builtin-v2: ``regex`` over the text with Markdown emphasis and code marks removed."""
+    return {"name": name, "kind": "plain_regex", "path": path, "pattern": pattern, "ci": ci}
+
+
+def csv_header(name: str, path: str, columns: list[str], *, fmt: str = "csv") -> dict[str, Any]:
+    """builtin-v2: the first CSV/TSV record is exactly ``columns``, in order, however it is quoted."""
+    return {"name": name, "kind": "csv_header", "path": path, "columns": columns, "fmt": fmt}
+
+
+def config_equal(name: str, path: str, expected: str, fmt: str) -> dict[str, Any]:
+    """builtin-v2: a YAML/INI/.env file holds the settings of ``expected`` (quoting, spacing, comments aside)."""
+    return {"name": name, "kind": "config_equal", "path": path, "expected": expected, "fmt": fmt}
 
 
 def ordered(name: str, path: str, items: list[str]) -> dict[str, Any]:

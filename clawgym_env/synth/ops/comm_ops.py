@@ -103,14 +103,23 @@ def _some_date(rng: random.Random, lo: int = 20, hi: int = 320) -> date:
     return date(2026, 1, 1) + timedelta(days=rng.randrange(lo, hi))
 
 
-def _fact_check(name: str, path: str, value: str) -> dict[str, object]:
-    """``value`` appears as a whole token run: '7' must not pass as '70', nor '$506.50' as '$506.505'."""
+_LABELLED_NUMBER = re.compile(r"^([A-Za-z][^:\d]*):\s*([-+]?\d+(?:\.\d+)?)$")
+"""A fact that is a label (no digits, no colon) then a number: 'Total hours_open: 1811'."""
+
+
+def _fact_check(name: str, path: str, value: str, v2: bool = False) -> dict[str, object]:
+    """``value`` appears as a whole token run: '7' must not pass as '70', nor '$506.50' as '$506.505'.
+    builtin-v2: a ``Label: <number>`` fact is read as a number (``**Label:** 1,811.0`` holds), any
+    other fact is matched with Markdown emphasis and code marks removed."""
+    m = _LABELLED_NUMBER.match(value) if v2 else None
+    if m:
+        return ck.labelled_number(name, path, m.group(1), float(m.group(2)), tol=0.001)
     pattern = re.escape(value)
     if value[:1].isalnum():
         pattern = r"(?<![\w.])" + pattern
     if value[-1:].isalnum():
         pattern += r"(?!\w|[.,-]\w)"
-    return ck.regex(name, path, pattern, ci=True)
+    return ck.plain_regex(name, path, pattern, ci=True) if v2 else ck.regex(name, path, pattern, ci=True)
 
 
 def _long_date(d: date) -> str:
@@ -194,8 +203,8 @@ class DraftMessage:
         step = f"step{ctx.step}"
         checks = [ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True),
                   ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True)]
-        checks += [_fact_check(f"{step}_email_fact_{i}", path, f) for i, f in enumerate(facts)] + plan.extra_checks
-        checks += [_fact_check(f"{step}_email_reply_by", path, f"Reply by: {iso}"),
+        checks += [_fact_check(f"{step}_email_fact_{i}", path, f, ctx.v2) for i, f in enumerate(facts)] + plan.extra_checks
+        checks += [_fact_check(f"{step}_email_reply_by", path, f"Reply by: {iso}", ctx.v2),
                    ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z"),
                    ck.word_range(f"{step}_email_length", path, lo, hi)]
         # a value the gate alters must occur once, or the copy it leaves would still satisfy the check
@@ -478,7 +487,7 @@ class RewriteMessage:
             + (", with dates rewritten as YYYY-MM-DD." if iso_dates else "."),
         ))
         step = f"step{ctx.step}"
-        checks = [_fact_check(f"{step}_kept_fact_{i}", path, p.value) for i, p in enumerate(points)]
+        checks = [_fact_check(f"{step}_kept_fact_{i}", path, p.value, ctx.v2) for i, p in enumerate(points)]
         checks += [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
                    for b in banned]
         checks += [ck.word_range(f"{step}_length", path, lo, hi),
@@ -720,7 +729,8 @@ class ActionItems:
                   "amounts and numbers exactly as stated)." if d >= 3 else ".")
             for i, it in enumerate(items):
                 kw = "|".join(re.escape(k) for k in it.keywords)
-                checks.append(ck.regex(f"{step}_followup_{i}", md, rf"^- \[ \] (?=[^\n]*{re.escape(it.owner)})"
+                checks.append(ck.regex(f"{step}_followup_{i}", md, (r"^[-*+] \[ \] " if ctx.v2 else r"^- \[ \] ")
+                                       + rf"(?=[^\n]*{re.escape(it.owner)})"
                                                                 rf"(?=[^\n]*{re.escape(it.due.isoformat())})(?=[^\n]*(?:{kw}))",
                                        ci=True))
             if d >= 3:

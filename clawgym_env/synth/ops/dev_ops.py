@@ -606,7 +606,8 @@ class RunScript:
                 f"`{src.path}` to {words}; {how}.",
             ))
         header = ",".join(out.columns)
-        checks = [ck.regex(f"step{ctx.step}_script_header", out.path, r"\A\ufeff?" + header.replace(".", r"\.") + r"\r?$"),
+        checks = [ck.csv_header(f"step{ctx.step}_script_header", out.path, list(out.columns)) if ctx.v2 and out.fmt == "csv"
+                  else ck.regex(f"step{ctx.step}_script_header", out.path, r"\A\ufeff?" + header.replace(".", r"\.") + r"\r?$"),
                   ck.table_equal(f"step{ctx.step}_script_output", out)]
         outputs = [OutputSpec(out.path, TABLE_MUTATIONS)]
         oracle_cmd = f"mkdir -p output && {cmd}" + (f" > {log_path}" if to_file else f" > {out.path}")

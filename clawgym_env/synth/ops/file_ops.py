@@ -158,7 +158,8 @@ class WriteStructured:
         ))
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)],
-            checks=[ck.regex(f"step{ctx.step}_md_heading", path, rf"^## {re.escape(title)}\s*$"),
+            checks=[ck.heading(f"step{ctx.step}_md_heading", path, title, level=2, exact=True) if ctx.v2 else
+                    ck.regex(f"step{ctx.step}_md_heading", path, rf"^## {re.escape(title)}\s*$"),
                     ck.table_equal(f"step{ctx.step}_md_table", out)],
             outputs=[OutputSpec(path, TABLE_MUTATIONS)],
             artifact=out,

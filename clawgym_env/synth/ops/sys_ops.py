@@ -640,6 +640,8 @@ class UpdateConfig:
                 checks.append(conf.value_check(cname, out_path, s, key, val))
         if fmt == "json":
             checks.append(ck.json_equal(f"step{ctx.step}_config_rest", out_path, json.loads(updated), tol=0))
+        elif ctx.v2:  # the settings, not their spelling: `version: "1.1.5"` quoted, `key=v` spacing
+            checks.append(ck.config_equal(f"step{ctx.step}_config_rest", out_path, updated, fmt))
         else:
             checks.append(ck.lines_equal(f"step{ctx.step}_config_rest", out_path,
                                          [ln.strip() for ln in updated.splitlines() if ln.strip()]))
