@@ -162,3 +162,21 @@ def test_ported_operations_keep_full_reward_under_harmless_rewrites(task_id: str
     pairs = report.pairs()
     assert set(pairs) & set(rewrites), pairs  # the rewrites applied to this task's outputs
     assert all(reward == 1.0 for reward in pairs.values()), report.results
+
+
+def test_form_checks_count_only_beside_content(tmp_path: Path) -> None:
+    """A heading earns nothing in a file whose content is wrong; with the content right it counts."""
+    from clawgym_env.synth.checks import gate_form_checks, heading, labelled_number, word_range
+
+    checks = gate_form_checks([heading("title", "r.md", "Weekly summary", level=1),
+                               labelled_number("count", "r.md", "Records reviewed", 16, tol=0),
+                               word_range("other_file_length", "o.txt", 1, 50)])
+    assert checks[0]["needs_any"] == ["count"]
+    assert "needs_any" not in checks[1] and "needs_any" not in checks[2]  # content; a file with form checks only
+    spec = {"checks": checks}
+    (tmp_path / "o.txt").write_text("a few words\n")
+    (tmp_path / "r.md").write_text("# Weekly summary\n\nRecords reviewed: 15\n")
+    assert V2["run"](spec, str(tmp_path)) == {"title": False, "count": False, "other_file_length": True}
+    (tmp_path / "r.md").write_text("# Weekly summary\n\nRecords reviewed: 16\n")
+    assert V2["run"](spec, str(tmp_path)) == {"title": True, "count": True, "other_file_length": True}
+    assert V1["run"]({"checks": checks}, str(tmp_path))["other_file_length"]  # v1 ignores the key

@@ -9,6 +9,8 @@ because a correct answer written another harmless way lost points (issue 13's au
   carry emphasis or code marks;
 - word counts: a text is in range when either way people count words is (``wc -w``, or ``\\w+`` runs
   such as '2026-04-10' as three);
+- a check that judges form only (``needs_any``: a heading, a length, a sign-off) counts only when
+  a content check on the same file passes, so structure alone earns nothing;
 - new kinds that parse instead of matching raw text: ``labelled_number`` (a label, then a number in
   any common notation: ``**Total hours:** 1,811.0``), ``heading`` (a Markdown heading that is, or
   starts with, a text, any case, emphasis ignored), ``csv_header`` (the first CSV record, any
@@ -211,6 +213,20 @@ def check_config_equal(ws, c):
         return False
     got, want = _config_pairs(text, c["fmt"]), _config_pairs(c["expected"], c["fmt"])
     return got is not None and got == want
+
+
+_run_v1 = run  # noqa: F821
+
+
+def run(spec, workspace):
+    """The engine's results, then each check with ``needs_any`` (form only: a title, a sign-off, a
+    length) kept only if one of the named content checks on its file passed."""
+    results = _run_v1(spec, workspace)
+    for c in spec["checks"]:
+        needs = c.get("needs_any")
+        if needs and results.get(c["name"]) and not any(results.get(n) for n in needs):
+            results[c["name"]] = False
+    return results
 
 
 CHECKS.update({  # noqa: F821

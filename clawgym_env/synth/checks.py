@@ -82,6 +82,30 @@ def heading(name: str, path: str, text: str, *, level: int | None = None, exact:
     return {"name": name, "kind": "heading", "path": path, "text": text, "level": level, "exact": exact}
 
 
+FORM_KINDS = frozenset({"heading", "word_range", "exists", "csv_header", "absent_words"})
+"""Check kinds that judge a file's form, not its content: an empty, echoed or wrong-valued file can
+meet them. Under builtin-v2 they (and checks marked with :func:`form`) count only beside content."""
+
+
+def form(check: dict[str, Any]) -> dict[str, Any]:
+    """Mark ``check`` as judging form only (a header line, a sign-off), whatever its kind."""
+    return {**check, "form": True}
+
+
+def gate_form_checks(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """builtin-v2: each form check passes only if some content check on the same file passes too
+    (``needs_any``), so structure that the instruction dictates earns nothing alone (issue 13: an
+    empty-but-valid file or one with every value wrong scored on titles, sign-offs and lengths). A
+    file with form checks only keeps them as they are."""
+    content: dict[str, list[str]] = {}
+    for c in checks:
+        if c.get("path") and not (c["kind"] in FORM_KINDS or c.get("form")):
+            content.setdefault(c["path"], []).append(c["name"])
+    return [{**c, "needs_any": content[c["path"]]}
+            if (c["kind"] in FORM_KINDS or c.get("form")) and content.get(c.get("path", "")) else c
+            for c in checks]
+
+
 def plain_regex(name: str, path: str, pattern: str, *, ci: bool = False) -> dict[str, Any]:
     """builtin-v2: ``regex`` over the text with Markdown emphasis and code marks removed."""
     return {"name": name, "kind": "plain_regex", "path": path, "pattern": pattern, "ci": ci}

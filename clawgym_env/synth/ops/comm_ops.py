@@ -180,7 +180,7 @@ class DraftMessage:
         elif src.facts.get("described"):
             plan = self._from_described(rng, src, iso)
         else:
-            plan = self._forward(rng, src, iso, path, f"step{ctx.step}")
+            plan = self._forward(rng, src, iso, path, f"step{ctx.step}", ctx.v2)
         subject, facts = plan.subject, plan.facts
 
         content = (f"To: {recipient} <{email}>\nSubject: {subject}\n\n{greeting}\n\n{plan.body}\n\n"
@@ -201,11 +201,12 @@ class DraftMessage:
         ))
         instruction = f"{header} {plan.asks} {tail}"
         step = f"step{ctx.step}"
-        checks = [ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True),
-                  ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True)]
+        mark = ck.form if ctx.v2 else (lambda c: c)  # v2: the header lines and sign-off count beside content only
+        checks = [mark(ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True)),
+                  mark(ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True))]
         checks += [_fact_check(f"{step}_email_fact_{i}", path, f, ctx.v2) for i, f in enumerate(facts)] + plan.extra_checks
         checks += [_fact_check(f"{step}_email_reply_by", path, f"Reply by: {iso}", ctx.v2),
-                   ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z"),
+                   mark(ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z")),
                    ck.word_range(f"{step}_email_length", path, lo, hi)]
         # a value the gate alters must occur once, or the copy it leaves would still satisfy the check
         targets = tuple(v for v in facts + plan.mutable + [f"Reply by: {iso}"]
@@ -272,7 +273,7 @@ class DraftMessage:
         return _EmailPlan(subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks)
 
     @staticmethod
-    def _forward(rng: random.Random, src: Text, iso: str, path: str, step: str) -> _EmailPlan:
+    def _forward(rng: random.Random, src: Text, iso: str, path: str, step: str, v2: bool = False) -> _EmailPlan:
         """Forward the document itself: checked against the agent's own upstream file, whatever its wording."""
         if not src.content.strip():
             raise TypeError("draft_message cannot forward an empty document")
@@ -288,7 +289,8 @@ class DraftMessage:
             f"`{src.path}`.",
         ))
         lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
-        extra = [ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$"),
+        marker_check = ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$")
+        extra = [ck.form(marker_check) if v2 else marker_check,
                  ck.includes_file(f"{step}_email_forwarded", path, src.path)]
         # the gate alters the document's lines in the email: the forwarded copy must then fail
         return _EmailPlan(subject, body, [], [], asks, extra_checks=extra,
@@ -491,8 +493,9 @@ class RewriteMessage:
         checks += [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
                    for b in banned]
         checks += [ck.word_range(f"{step}_length", path, lo, hi),
-                   ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}"),
-                   ck.regex(f"{step}_signoff", path, rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z")]
+                   (ck.form if ctx.v2 else dict)(ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}")),
+                   (ck.form if ctx.v2 else dict)(ck.regex(f"{step}_signoff", path,
+                                                          rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z"))]
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
             outputs=[OutputSpec(path, ("missing", "value"), checked_values=tuple(p.value for p in points))],
