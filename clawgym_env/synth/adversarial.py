@@ -355,13 +355,10 @@ def summarize(reports: list[AdversarialReport]) -> dict[str, Any]:
 def adversarial_many(load: Callable[[str], Task], ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
                      progress: bool = True) -> dict[str, Any]:
     """The adversarial gate over ``ids``: a summary and per-task reports."""
-    from clawgym_env.synth.gate import map_tasks
+    from clawgym_env.synth.gate import run_batch
 
-    reports = map_tasks(lambda task: adversarial_check(task, backend=backend), load, ids, jobs=jobs,
-                        description="adversarial gate", progress=progress,
-                        on_error=lambda i, msg: AdversarialReport(i, errors=[msg]))
-    reports.sort(key=lambda r: r.task_id)
-    return {"summary": summarize(reports), "reports": [r.to_dict() for r in reports]}
+    return run_batch(lambda task: adversarial_check(task, backend=backend), summarize, lambda i, msg: AdversarialReport(i, errors=[msg]),
+                     load, ids, jobs=jobs, description="adversarial gate", progress=progress)
 
 
 __all__ = ["LIMITS", "STRATEGIES", "AdversarialReport", "Context", "adversarial_check", "adversarial_many",

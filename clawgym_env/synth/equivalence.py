@@ -801,13 +801,10 @@ def summarize(reports: list[EquivalenceReport]) -> dict[str, Any]:
 def equivalence_many(load: Callable[[str], Task], ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
                      progress: bool = True) -> dict[str, Any]:
     """The equivalence gate over ``ids``: a summary and per-task reports."""
-    from clawgym_env.synth.gate import map_tasks
+    from clawgym_env.synth.gate import run_batch
 
-    reports = map_tasks(lambda task: equivalence_check(task, backend=backend), load, ids, jobs=jobs,
-                        description="equivalence gate", progress=progress,
-                        on_error=lambda i, msg: EquivalenceReport(i, errors=[msg]))
-    reports.sort(key=lambda r: r.task_id)
-    return {"summary": summarize(reports), "reports": [r.to_dict() for r in reports]}
+    return run_batch(lambda task: equivalence_check(task, backend=backend), summarize, lambda i, msg: EquivalenceReport(i, errors=[msg]),
+                     load, ids, jobs=jobs, description="equivalence gate", progress=progress)
 
 
 __all__ = ["PASS_SHARE", "REWRITES", "WORKSPACE_REWRITES", "EquivalenceReport", "applicable", "consistent_edits", "env_values",

@@ -244,37 +244,42 @@ def gate_task(task: Task, outputs: list[Any] | None = None, *, backend: str = "b
 R = TypeVar("R")
 
 
-def map_tasks(fn: Callable[[Task], R], load: Callable[[str], Task], ids: list[str], *, jobs: int,
-              description: str, progress: bool, on_error: Callable[[str, str], R]) -> list[R]:
-    """``fn(load(id))`` for each id on ``jobs`` threads behind a progress bar, in completion order;
-    a task that raises (one that cannot even be loaded) becomes ``on_error(id, message)``."""
+def run_batch(check: Callable[[Task], R], summarize: Callable[[list[R]], dict[str, Any]],
+              on_error: Callable[[str, str], R], load: Callable[[str], Task], ids: list[str], *, jobs: int,
+              description: str, progress: bool) -> dict[str, Any]:
+    """``check(load(id))`` for each id on ``jobs`` threads behind a progress bar; a task that raises
+    (one that cannot even be loaded) becomes ``on_error(id, message)``. The reports, by task id,
+    and their ``summarize``: what every gate over many tasks returns."""
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from clawgym_env.progress import progress_bar
 
-    results: list[R] = []
+    reports: list[R] = []
     with progress_bar(description, len(ids), enabled=progress) as advance, \
             ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(lambda i=i: fn(load(i))): i for i in ids}
+        futures = {pool.submit(lambda i=i: check(load(i))): i for i in ids}
         for fut in as_completed(futures):
             try:
-                results.append(fut.result())
+                reports.append(fut.result())
             except Exception as exc:
-                results.append(on_error(futures[fut], f"{type(exc).__name__}: {exc}"))
+                reports.append(on_error(futures[fut], f"{type(exc).__name__}: {exc}"))
             advance()
-    return results
+    reports.sort(key=lambda r: r.task_id)  # type: ignore[attr-defined]
+    return {"summary": summarize(reports), "reports": [r.to_dict() for r in reports]}  # type: ignore[attr-defined]
 
 
 def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap",
               progress: bool = True) -> dict[str, Any]:
     """Gate ``ids`` (``load(id) -> Task``) concurrently; per-task reports and a summary."""
-    reports = map_tasks(lambda task: gate_task(task, backend=backend), load, ids, jobs=jobs,
-                        description="quality gate", progress=progress,
-                        on_error=lambda i, msg: GateReport(i, errors=[msg]))
-    reports.sort(key=lambda r: r.task_id)
+    return run_batch(lambda task: gate_task(task, backend=backend), summarize, lambda i, msg: GateReport(i, errors=[msg]),
+                     load, ids, jobs=jobs, description="quality gate", progress=progress)
+
+
+def summarize(reports: list[GateReport]) -> dict[str, Any]:
+    """Counts over the quality gate's per-task reports."""
     with_oracle = [r for r in reports if r.oracle_reward is not None]
     noop = [r.noop_reward for r in reports if r.noop_reward is not None]
-    summary = {
+    return {
         "tasks": len(reports),
         "passed": sum(r.passed for r in reports),
         "crashes": sum(bool(r.errors) for r in reports),
@@ -286,4 +291,3 @@ def gate_many(load: Any, ids: list[str], *, jobs: int = 2, backend: str = "bwrap
         "mutations": sum(len(r.mutations) for r in reports),
         "mutations_not_caught": sum(1 for r in reports for v in r.mutations.values() if v >= 1.0),
     }
-    return {"summary": summary, "reports": [r.to_dict() for r in reports]}
