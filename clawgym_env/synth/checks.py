@@ -19,6 +19,12 @@ ENGINE_REVISIONS: dict[str, tuple[str, ...]] = {"builtin-v2": ("check_engine_v2.
 replace the engine's). A version not listed (builtin-v1, ``clawgym synth``'s) gets the engine alone."""
 
 
+def parses_values(version: str) -> bool:
+    """Whether suite ``version``'s checks parse values (builtin-v2): its operations build them that
+    way, its check.py carries the engine's revisions and its form checks count only beside content."""
+    return version in ENGINE_REVISIONS
+
+
 @lru_cache(maxsize=4)
 def engine_source(version: str = "") -> str:
     """The checker every check.py of suite ``version`` carries (stdlib only, runs standalone)."""
@@ -87,9 +93,14 @@ FORM_KINDS = frozenset({"heading", "word_range", "exists", "csv_header", "absent
 meet them. Under builtin-v2 they (and checks marked with :func:`form`) count only beside content."""
 
 
-def form(check: dict[str, Any]) -> dict[str, Any]:
-    """Mark ``check`` as judging form only (a header line, a sign-off), whatever its kind."""
-    return {**check, "form": True}
+def form(check: dict[str, Any], mark: bool = True) -> dict[str, Any]:
+    """``check`` marked as judging form only (a header line, a sign-off), whatever its kind;
+    unchanged when ``mark`` is False (a suite version that does not gate form checks)."""
+    return {**check, "form": True} if mark else check
+
+
+def _is_form(check: dict[str, Any]) -> bool:
+    return check["kind"] in FORM_KINDS or bool(check.get("form"))
 
 
 def gate_form_checks(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -99,10 +110,9 @@ def gate_form_checks(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     file with form checks only keeps them as they are."""
     content: dict[str, list[str]] = {}
     for c in checks:
-        if c.get("path") and not (c["kind"] in FORM_KINDS or c.get("form")):
+        if c.get("path") and not _is_form(c):
             content.setdefault(c["path"], []).append(c["name"])
-    return [{**c, "needs_any": content[c["path"]]}
-            if (c["kind"] in FORM_KINDS or c.get("form")) and content.get(c.get("path", "")) else c
+    return [{**c, "needs_any": content[c["path"]]} if _is_form(c) and content.get(c.get("path", "")) else c
             for c in checks]
 
 

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from clawgym_env.synth.checks import gate_form_checks, render_check_py
+from clawgym_env.synth.checks import gate_form_checks, parses_values, render_check_py
 from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
 from clawgym_env.synth.personas import PERSONA_COUNT, persona
 from clawgym_env.synth.phrasing import pick
@@ -76,7 +76,7 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
     tid = task_id or f"task-{index:04d}"
     query = _instruction(rng, who, scenario, steps)
     checks = [c for s in steps for c in s.checks]
-    if version == "builtin-v2":
+    if parses_values(version):
         checks = gate_form_checks(checks)
     inputs = {p: d for s in steps for p, d in s.input_files.items()}
     metadata: dict[str, Any] = {

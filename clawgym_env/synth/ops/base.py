@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from clawgym_env.synth.artifacts import Artifact, Table, serialize
+from clawgym_env.synth.checks import parses_values
 from clawgym_env.synth.personas import Persona
 
 Mutation = Literal["missing", "value", "format", "order"]
@@ -55,7 +56,7 @@ class OpContext:
     @property
     def v2(self) -> bool:
         """builtin-v2: checks that parse values (``check_engine_v2.py``) instead of matching raw text."""
-        return self.version == "builtin-v2"
+        return parses_values(self.version)
 
 
 @dataclass

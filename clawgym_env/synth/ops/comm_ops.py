@@ -33,7 +33,8 @@ class StatusReport:
         top = src.rows[: min(3, len(src.rows))]
         title = pick(rng, ("Status update", "Weekly summary", "Review notes", "Situation report"))
         path = f"output/step{ctx.step}_report.md"
-        total = fmt_number(sum(float(r[metric]) for r in src.rows)) if metric else None  # type: ignore[arg-type]
+        metric_sum = sum(float(r[metric]) for r in src.rows) if metric else 0.0  # type: ignore[arg-type]
+        total = fmt_number(metric_sum) if metric else None
         lines = [f"# {title}: {src.label}", "", f"- Records reviewed: {len(src.rows)}"]
         if metric:
             lines.append(f"- Total `{metric}`: {total}")
@@ -58,8 +59,7 @@ class StatusReport:
                       ck.labelled_number(f"step{ctx.step}_count", path, "Records reviewed", len(src.rows), tol=0),
                       ck.ordered(f"step{ctx.step}_leading_order", path, ["Leading items"] + [str(r[key]) for r in top])]
             if metric:
-                checks.append(ck.labelled_number(f"step{ctx.step}_total", path, f"Total {metric}",
-                                                 sum(float(r[metric]) for r in src.rows)))  # type: ignore[arg-type]
+                checks.append(ck.labelled_number(f"step{ctx.step}_total", path, f"Total {metric}", metric_sum))
         else:
             checks = [ck.regex(f"step{ctx.step}_title", path, rf"^# {title}\b"),
                       ck.regex(f"step{ctx.step}_count", path, rf"Records reviewed: {len(src.rows)}(?![\d.])"),
@@ -201,12 +201,12 @@ class DraftMessage:
         ))
         instruction = f"{header} {plan.asks} {tail}"
         step = f"step{ctx.step}"
-        mark = ck.form if ctx.v2 else (lambda c: c)  # v2: the header lines and sign-off count beside content only
-        checks = [mark(ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True)),
-                  mark(ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True))]
+        # v2: the header lines and sign-off count beside content only
+        checks = [ck.form(ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True), ctx.v2),
+                  ck.form(ck.regex(f"{step}_email_subject", path, rf"^Subject: *{re.escape(subject)} *$", ci=True), ctx.v2)]
         checks += [_fact_check(f"{step}_email_fact_{i}", path, f, ctx.v2) for i, f in enumerate(facts)] + plan.extra_checks
         checks += [_fact_check(f"{step}_email_reply_by", path, f"Reply by: {iso}", ctx.v2),
-                   mark(ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z")),
+                   ck.form(ck.regex(f"{step}_email_signoff", path, rf"\b{re.escape(me)}\s*\Z"), ctx.v2),
                    ck.word_range(f"{step}_email_length", path, lo, hi)]
         # a value the gate alters must occur once, or the copy it leaves would still satisfy the check
         targets = tuple(v for v in facts + plan.mutable + [f"Reply by: {iso}"]
@@ -289,8 +289,7 @@ class DraftMessage:
             f"`{src.path}`.",
         ))
         lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
-        marker_check = ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$")
-        extra = [ck.form(marker_check) if v2 else marker_check,
+        extra = [ck.form(ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$"), v2),
                  ck.includes_file(f"{step}_email_forwarded", path, src.path)]
         # the gate alters the document's lines in the email: the forwarded copy must then fail
         return _EmailPlan(subject, body, [], [], asks, extra_checks=extra,
@@ -493,9 +492,9 @@ class RewriteMessage:
         checks += [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
                    for b in banned]
         checks += [ck.word_range(f"{step}_length", path, lo, hi),
-                   (ck.form if ctx.v2 else dict)(ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}")),
-                   (ck.form if ctx.v2 else dict)(ck.regex(f"{step}_signoff", path,
-                                                          rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z"))]
+                   ck.form(ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}"), ctx.v2),
+                   ck.form(ck.regex(f"{step}_signoff", path, rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z"),
+                           ctx.v2)]
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
             outputs=[OutputSpec(path, ("missing", "value"), checked_values=tuple(p.value for p in points))],
