@@ -292,8 +292,8 @@ class BwrapSandbox(ServerSandbox):
         self._slirp: Slirp | None = None
         self.cgroup: cgroups.Cgroup | None = None
         """The running sandbox's cgroup (None where the host offers none); made at the first launch."""
-        self._spent: _ReadyVerifier | None = None
-        self._spent_finalizer: weakref.finalize | None = None
+        self._spent: weakref.finalize | None = None
+        """Discards the verifier that last ran (``_set_spent``), once."""
         self._dying: subprocess.Popen[bytes] | None = None
         """A sandbox ``stop`` froze and killed but did not wait for (``_settle`` does)."""
         self._verifier: _ReadyVerifier | None = None
@@ -613,15 +613,13 @@ class BwrapSandbox(ServerSandbox):
         """A verifier that ran: its cgroup and output folder are freed off the episode's critical
         path (the next launch, on the starter thread, or close); the reward does not wait on it."""
         self._drop_spent()
-        self._spent = ready
-        self._spent_finalizer = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.capture,
-                                                 ready.cgroup, ready.out_dir)
+        self._spent = weakref.finalize(self, _ReadyVerifier.discard, ready.proc, ready.capture, ready.cgroup,
+                                       ready.out_dir)
 
     def _drop_spent(self) -> None:
-        ready, self._spent = self._spent, None
-        if ready is not None:
-            assert self._spent_finalizer is not None
-            self._spent_finalizer()  # discards it, once
+        discard, self._spent = self._spent, None
+        if discard is not None:
+            discard()
 
     # ------------------------------------------------------------------ one-shot commands
     def run_isolated(

@@ -251,23 +251,26 @@ class Cgroup:
         if freezer is None:
             return False
         state, frozen, _ = freezer
-        done = (state.parent / "cgroup.events", "frozen 1") if self.version == 2 else (state, frozen)
         deadline = time.monotonic() + timeout_s
         try:
             state.write_text(frozen)
-            while True:
-                text = done[0].read_text()
-                if (done[1] in text.splitlines()) if self.version == 2 else text.strip() == frozen:
-                    if str(holding) in (state.parent / "cgroup.procs").read_text().split():
-                        return True
-                    break
+            while not self._all_frozen(state, frozen):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.0001)
+            else:
+                if str(holding) in (state.parent / "cgroup.procs").read_text().split():
+                    return True
         except OSError:
             pass
         self.thaw()
         return False
+
+    def _all_frozen(self, state: Path, frozen: str) -> bool:
+        """v2 says so in cgroup.events; v1's state file reads FREEZING until every task is frozen."""
+        if self.version == 2:
+            return "frozen 1" in (state.parent / "cgroup.events").read_text().splitlines()
+        return state.read_text().strip() == frozen
 
     def thaw(self) -> None:
         """Let frozen processes run again: killed ones only die (SIGKILL is handled first)."""

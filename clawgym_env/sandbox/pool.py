@@ -22,8 +22,7 @@ from typing import Any
 
 from clawgym_env.sandbox.base import SandboxConfig, SandboxError
 from clawgym_env.sandbox.docker import DockerSandbox, _Container
-from clawgym_env.sandbox.docker_api import default_pool_size
-from clawgym_env.sandbox.docker_api import DEFAULT_LIFETIME_S
+from clawgym_env.sandbox.docker_api import DEFAULT_LIFETIME_S, default_pool_size
 
 
 class DockerPool:
