@@ -61,9 +61,11 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
         name, length = force_ops[0], len(force_ops)
     steps: list[OpStep] = []
     used: set[str] = set()
+    wording = random.Random(f"{version}/{seed}/{index}/wording")
     for step_no in range(1, length + 1):
         ctx = OpContext(rng=rng, persona=who, scenario=scenario, step=step_no,
-                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty, version=version)
+                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty, version=version,
+                        phrase_rng=wording)
         steps.append(ops[name].build(ctx))
         used.add(name)
         art = steps[-1].artifact

@@ -1,9 +1,16 @@
-"""Small helpers for varied, natural task text."""
+"""Small helpers for varied, natural task text.
+
+builtin-v1 picks one of two to four whole sentences (:func:`pick`), so its sentences reuse a few
+hundred skeletons. builtin-v2 writes each sentence as a small grammar (:func:`say`): every
+``[a|b|c]`` group is one independent choice, so a sentence with five groups of four has ~1,000
+wordings, and two tasks rarely share one.
+"""
 
 from __future__ import annotations
 
 import random
-from typing import Sequence, TypeVar
+import re
+from typing import Any, Sequence, TypeVar
 
 T = TypeVar("T")
 
@@ -18,3 +25,63 @@ def join_list(items: Sequence[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_CODE = re.compile(r"`[^`\n]*`")
+_GROUP = re.compile(r"\[([^\[\]]*)\]")
+
+
+class GrammarError(ValueError):
+    """A template whose brackets do not pair up."""
+
+
+def expand(rng: random.Random, template: str) -> str:
+    """``template`` with every ``[a|b|c]`` group replaced by one of its options, innermost first.
+
+    ``[|x]`` makes ``x`` optional. A bracket group with no ``|`` and anything inside backticks is
+    kept as written (a JSON shape such as ```[{"id": 1}]``` stays literal).
+    """
+    spans = _CODE.split(template)
+    codes = _CODE.findall(template)
+    out: list[str] = []
+    for i, part in enumerate(spans):
+        out.append(_expand_plain(rng, part, template))
+        if i < len(codes):
+            out.append(codes[i])
+    return "".join(out)
+
+
+def _expand_plain(rng: random.Random, text: str, template: str) -> str:
+    held: list[str] = []  # literal [x] groups, parked so the loop ends
+
+    def one(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if "|" not in body:
+            held.append(m.group(0))
+            return f"\x00{len(held) - 1}\x00"
+        return pick(rng, body.split("|"))
+
+    while True:
+        new = _GROUP.sub(one, text)
+        if new == text:
+            break
+        text = new
+    if "[" in text or "]" in text:
+        raise GrammarError(f"unbalanced brackets in phrasing template: {template!r}")
+    return re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], text)
+
+
+def say(rng: random.Random, template: str, **values: Any) -> str:
+    """One wording of ``template`` (see :func:`expand`), then ``{name}`` filled from ``values``.
+
+    Values are filled after the choice, so a value holding ``[`` or ``|`` is never read as grammar.
+    Double spaces left by an empty option are collapsed, and the first letter is capitalized.
+    builtin-v2 operations call it through :meth:`~clawgym_env.synth.ops.OpContext.say`, whose RNG is
+    apart from the data's: rewording a sentence never changes a task's files or checks.
+    """
+    text = expand(rng, template).format(**values) if values else expand(rng, template)
+    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text).strip()
+    return text[:1].upper() + text[1:]
+
+
+__all__ = ["GrammarError", "expand", "join_list", "pick", "say"]

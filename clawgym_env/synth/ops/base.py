@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from clawgym_env.synth.artifacts import Artifact, Table, serialize
 from clawgym_env.synth.checks import parses_values
 from clawgym_env.synth.personas import Persona
+from clawgym_env.synth.phrasing import say
 
 Mutation = Literal["missing", "value", "format", "order"]
 
@@ -53,10 +54,17 @@ class OpContext:
     """The suite version being generated: an operation changes what it generates only for a new
     version (builtin-v1 is pinned), see :attr:`v2`."""
 
+    phrase_rng: random.Random | None = None
+    """The RNG for wording (builtin-v2): apart from :attr:`rng`, so rewording never moves the data."""
+
     @property
     def v2(self) -> bool:
         """builtin-v2: checks that parse values (``check_engine_v2.py``) instead of matching raw text."""
         return parses_values(self.version)
+
+    def say(self, template: str, **values: Any) -> str:
+        """One wording of a phrasing grammar (see :func:`clawgym_env.synth.phrasing.say`)."""
+        return say(self.phrase_rng or self.rng, template, **values)
 
 
 @dataclass
