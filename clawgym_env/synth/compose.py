@@ -14,9 +14,11 @@ from typing import Any
 
 from clawgym_env.synth.checks import gate_form_checks, parses_values, render_check_py
 from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
-from clawgym_env.synth.personas import PERSONA_COUNT, persona
+from clawgym_env.synth.instructions import instruction_v2
+from clawgym_env.synth.personas import PERSONA_COUNT, persona, persona_for
 from clawgym_env.synth.phrasing import pick
-from clawgym_env.synth.taxonomy import OPERATION_CATEGORIES, PREFERRED_OPS, SUBCATEGORIES, operation_category
+from clawgym_env.synth.taxonomy import (OPERATION_CATEGORIES, PREFERRED_OPS, SUBCATEGORIES, SUBCATEGORY_OPS,
+                                        operation_category)
 from clawgym_env.tasks.model import WORKSPACE, Task
 from clawgym_env.tasks.reward_template import REWARD_SH
 
@@ -36,8 +38,12 @@ class Synthesized:
 _NEXT_WEIGHT = {"archive_files": 0.25, "draft_message": 0.5}
 
 
-def _weighted_choice(rng: random.Random, names: list[str]) -> str:
-    weights = [_NEXT_WEIGHT.get(n, 1.0) for n in names]
+_FITTING_WEIGHT = 4.0
+"""builtin-v2: how much likelier a later step is when its operation fits the subcategory."""
+
+
+def _weighted_choice(rng: random.Random, names: list[str], fitting: tuple[str, ...] = ()) -> str:
+    weights = [_NEXT_WEIGHT.get(n, 1.0) * (_FITTING_WEIGHT if n in fitting else 1.0) for n in names]
     return rng.choices(names, weights=weights, k=1)[0]
 
 
@@ -50,12 +56,18 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
     """
     rng = random.Random(f"{version}/{seed}/{index}")
     category, subcategory = SUBCATEGORIES[index % len(SUBCATEGORIES)]
-    who = persona(rng.randrange(PERSONA_COUNT))
+    coherent = parses_values(version)  # builtin-v2: persona, data and operations fit the scenario
+    who = persona_for(rng, category) if coherent else persona(rng.randrange(PERSONA_COUNT))
     difficulty = 1 + rng.randrange(5)
     length = 2 + (difficulty >= 3) + (difficulty >= 5)
     scenario = Scenario(category, subcategory, who.domain)
     ops = operations()
-    starters = [op for cat in PREFERRED_OPS[category] for op in OPERATION_CATEGORIES[cat] if op in ops and ops[op].starts]
+    fitting = SUBCATEGORY_OPS[subcategory] if coherent else ()
+    if coherent:
+        starters = [op for op in fitting if ops[op].starts]
+    else:
+        starters = [op for cat in PREFERRED_OPS[category] for op in OPERATION_CATEGORIES[cat]
+                    if op in ops and ops[op].starts]
     name = rng.choice(starters or sorted(n for n, o in ops.items() if o.starts))
     if force_ops:
         name, length = force_ops[0], len(force_ops)
@@ -74,9 +86,9 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
         nxt = [n for n, o in ops.items() if art.kind in o.consumes and n not in used]
         if not nxt and not force_ops:
             break
-        name = force_ops[step_no] if force_ops else _weighted_choice(rng, sorted(nxt))
+        name = force_ops[step_no] if force_ops else _weighted_choice(rng, sorted(nxt), fitting)
     tid = task_id or f"task-{index:04d}"
-    query = _instruction(rng, who, scenario, steps)
+    query = instruction_v2(wording, who, scenario, steps) if coherent else _instruction(rng, who, scenario, steps)
     checks = [c for s in steps for c in s.checks]
     if parses_values(version):
         checks = gate_form_checks(checks)

@@ -73,6 +73,65 @@ PREFERRED_OPS: dict[str, tuple[str, ...]] = {
     "Reasoning & Professional Domains": ("data_analysis", "development", "web_retrieval", "file_content"),
 }
 
+# builtin-v2: the operations that fit each subcategory. The first step is one of them that can start
+# a chain, and later steps prefer them (see compose), so an e-mail task handles messages and a
+# debugging task fixes code, instead of only the category steering the first step.
+SUBCATEGORY_OPS: dict[str, tuple[str, ...]] = {
+    "document writing and editing": ("edit_document", "rewrite_message", "write_structured", "status_report", "read_extract"),
+    "meeting notes and summaries": ("action_items", "status_report", "draft_message", "edit_document"),
+    "table and record handling": ("read_extract", "clean_dedupe", "extract_records", "filter_rank", "join_enrich",
+                                  "write_structured"),
+    "schedule, task and meeting management": ("schedule_plan", "action_items", "draft_message"),
+    "translation and text assistance": ("rewrite_message", "edit_document", "draft_message"),
+    "general content writing": ("edit_document", "rewrite_message", "draft_message", "status_report"),
+    "marketing and social content": ("extract_webpage", "search_results", "rewrite_message", "draft_message",
+                                     "filter_rank"),
+    "SEO and page optimization": ("extract_webpage", "search_results", "edit_document", "filter_rank", "write_structured"),
+    "email and message handling": ("rewrite_message", "draft_message", "action_items"),
+    "notifications, reminders and follow-up": ("action_items", "schedule_plan", "draft_message", "filter_rank"),
+    "team collaboration and synchronization": ("action_items", "organize_files", "organize_knowledge", "status_report",
+                                               "draft_message"),
+    "information search and lookup": ("search_results", "read_extract", "filter_rank", "write_structured"),
+    "web collection and scraping": ("extract_webpage", "download_resource", "search_results", "clean_dedupe",
+                                    "write_structured"),
+    "research and information synthesis": ("search_results", "download_resource", "aggregate_stats", "status_report",
+                                           "organize_knowledge"),
+    "fact-checking, critique and verification": ("extract_webpage", "read_extract", "join_enrich", "edit_document"),
+    "knowledge retrieval and grounding": ("organize_knowledge", "read_extract", "search_results", "write_structured"),
+    "data analysis, calculation and logical reasoning": ("read_extract", "extract_records", "aggregate_stats",
+                                                         "filter_rank", "join_enrich"),
+    "classification, ranking and scoring": ("read_extract", "clean_dedupe", "filter_rank", "join_enrich", "status_report"),
+    "trend monitoring and detection": ("download_resource", "extract_records", "analyze_logs", "aggregate_stats",
+                                       "filter_rank"),
+    "transaction and financial analysis": ("read_extract", "clean_dedupe", "aggregate_stats", "join_enrich",
+                                           "status_report"),
+    "lifestyle decision support": ("search_results", "extract_webpage", "filter_rank", "draft_message"),
+    "scheduled task execution": ("run_script", "archive_files", "organize_files", "update_config"),
+    "event-triggered automation": ("analyze_logs", "run_script", "draft_message", "organize_files"),
+    "task routing and orchestration": ("schedule_plan", "join_enrich", "organize_files", "action_items"),
+    "code generation and implementation": ("fix_bug", "run_script", "inspect_code", "run_tests"),
+    "code review and refactoring": ("inspect_code", "fix_bug", "draft_message", "status_report"),
+    "test writing and validation": ("run_tests", "fix_bug", "status_report"),
+    "debugging and issue fixing": ("fix_bug", "analyze_logs", "run_tests", "draft_message"),
+    "prototype development and delivery": ("run_script", "fix_bug", "archive_files", "update_config"),
+    "system status inspection and automated handling": ("inspect_directory", "analyze_logs", "run_script",
+                                                        "archive_files"),
+    "environment configuration and deployment": ("update_config", "run_script", "archive_files"),
+    "DevOps and continuous delivery": ("run_tests", "update_config", "archive_files", "run_script"),
+    "incident response and reliability": ("analyze_logs", "draft_message", "status_report", "filter_rank"),
+    "device and system control": ("inspect_directory", "organize_files", "update_config", "archive_files"),
+    "task planning and decomposition": ("schedule_plan", "action_items", "status_report"),
+    "solution and architecture design": ("inspect_code", "update_config", "write_structured", "edit_document"),
+    "curriculum and content design": ("schedule_plan", "organize_knowledge", "edit_document", "write_structured"),
+    "memory and knowledge organization": ("organize_knowledge", "organize_files", "inspect_directory", "archive_files"),
+    "scientific and engineering analysis": ("read_extract", "download_resource", "aggregate_stats", "clean_dedupe",
+                                            "run_script"),
+    "algorithm design and problem solving": ("schedule_plan", "fix_bug", "run_tests", "run_script"),
+    "legal and compliance review": ("edit_document", "read_extract", "inspect_directory", "write_structured"),
+    "medical and health analysis": ("read_extract", "clean_dedupe", "aggregate_stats", "filter_rank"),
+    "security and risk assessment": ("analyze_logs", "inspect_directory", "inspect_code", "filter_rank"),
+}
+
 SUBCATEGORIES: tuple[tuple[str, str], ...] = tuple((c, s) for c, subs in SCENARIOS.items() for s in subs)
 OPERATIONS: tuple[str, ...] = tuple(op for ops in OPERATION_CATEGORIES.values() for op in ops)
 
@@ -160,6 +219,7 @@ assert len(SCENARIOS) == 9 and len(SUBCATEGORIES) == 43, (len(SCENARIOS), len(SU
 assert len(OPERATION_CATEGORIES) == 7 and len(OPERATIONS) == 26, (len(OPERATION_CATEGORIES), len(OPERATIONS))
 assert set(SCENARIO_FROM_SEEDS.values()) == {s for _, s in SUBCATEGORIES} and len(SCENARIO_FROM_SEEDS) == 51
 assert set(OPERATION_FROM_SEEDS.values()) | set(ADDED_OPERATIONS) == set(OPERATIONS)
+assert set(SUBCATEGORY_OPS) == {s for _, s in SUBCATEGORIES} and set().union(*SUBCATEGORY_OPS.values()) == set(OPERATIONS)
 
 
 def operation_category(op: str) -> str:

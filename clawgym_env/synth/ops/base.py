@@ -23,6 +23,7 @@ from typing import Any, Literal, Protocol
 
 from clawgym_env.synth.artifacts import Artifact, Table, serialize
 from clawgym_env.synth.checks import parses_values
+from clawgym_env.synth.datagen import Schema, schema_for
 from clawgym_env.synth.personas import Persona
 from clawgym_env.synth.phrasing import say
 
@@ -61,6 +62,10 @@ class OpContext:
     def v2(self) -> bool:
         """builtin-v2: checks that parse values (``check_engine_v2.py``) instead of matching raw text."""
         return parses_values(self.version)
+
+    def schema(self) -> Schema:
+        """A record kind for the task's data: builtin-v2 draws one the persona's workplace keeps."""
+        return schema_for(self.rng, self.scenario.domain if self.v2 else None)
 
     def say(self, template: str, **values: Any) -> str:
         """One wording of a phrasing grammar (see :func:`clawgym_env.synth.phrasing.say`)."""

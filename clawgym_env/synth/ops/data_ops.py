@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
-from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows, schema_for
+from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -582,7 +582,7 @@ class CleanDedupe:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        schema = schema_for(rng)
+        schema = ctx.schema()
         n = 8 + 3 * ctx.difficulty + rng.randrange(3)
         truth = make_rows(rng, schema, n)
         cols = [c.name for c in schema.columns]

@@ -19,7 +19,7 @@ from typing import Any
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, cell, serialize
-from clawgym_env.synth.datagen import PEOPLE, make_table, schema_for
+from clawgym_env.synth.datagen import PEOPLE, make_table
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -558,7 +558,7 @@ class RunScript:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        schema = schema_for(rng)
+        schema = ctx.schema()
         n = 8 + 4 * ctx.difficulty + rng.randrange(0, 5)
         src = make_table(rng, schema, n, f"input/{schema.base_name}.csv", "csv")
         # What the script sees: the CSV's strings (the float of a cell equals the generated value).

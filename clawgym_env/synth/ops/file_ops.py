@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Table, Text, cell, describe_format, serialize
-from clawgym_env.synth.datagen import make_table, schema_for
+from clawgym_env.synth.datagen import make_table
 from clawgym_env.synth.ops.base import (
     TABLE_MUTATIONS,
     Mutation,
@@ -37,7 +37,7 @@ class ReadExtract:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        schema = schema_for(rng)
+        schema = ctx.schema()
         n = 5 + 3 * ctx.difficulty + rng.randrange(0, 4)
         in_fmt = rng.choice(("csv", "json", "jsonl", "tsv"))
         ext = {"csv": "csv", "json": "json", "jsonl": "jsonl", "tsv": "tsv"}[in_fmt]

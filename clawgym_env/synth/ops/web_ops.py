@@ -22,7 +22,7 @@ from typing import Any
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, fmt_number, serialize
-from clawgym_env.synth.datagen import Schema, make_rows, make_table, schema_for
+from clawgym_env.synth.datagen import Schema, make_rows, make_table
 from clawgym_env.synth.ops.base import (
     TABLE_MUTATIONS,
     OpContext,
@@ -386,7 +386,7 @@ class ExtractWebpage:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        schema = schema_for(rng)
+        schema = ctx.schema()
         n = 5 + 3 * ctx.difficulty + rng.randrange(0, 4)
         src = make_table(rng, schema, n, "input/page.html")
         layout = rng.choice(("table", "table", "cards"))
@@ -481,7 +481,7 @@ class DownloadResource:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        schema: Schema = schema_for(rng)
+        schema: Schema = ctx.schema()
         host = rng.choice(HOSTS)
         n_rel = 2 + (ctx.difficulty >= 2) + (ctx.difficulty >= 4)
         releases = list(RELEASES[-n_rel:])
