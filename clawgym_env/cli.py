@@ -234,6 +234,22 @@ def _print_adversarial(report: dict[str, Any], show_all: bool) -> bool:
     return bool(s["gate_passed"])
 
 
+def _print_family(report: dict[str, Any], show_all: bool) -> bool:
+    s = report["summary"]
+    print(f"family gate (one fixed recipe-following script on every step) over {s['tasks']} tasks  "
+          f"crashes: {s['crashes']}")
+    for name, f in s["families"].items():
+        print(f"  {name:<20} steps {f['steps']:>4}  solved {f['solved']:>4} ({f['solved_share']:.1%}; needs <= 5%)  "
+              f"checks passed {f['checks_passed_mean']:.1%}  {'ok' if f['gate_passed'] else 'over the limit'}")
+    worst = sorted(((o, f) for o, f in s["operations"].items() if f["solved"]), key=lambda x: -x[1]["solved_share"])
+    if worst:
+        print("  solved most often: " + ", ".join(f"{o} {f['solved']}/{f['steps']}" for o, f in worst[:6]))
+    for r in report["reports"]:
+        if r["errors"] or (show_all and any(x["solved"] for x in r["steps"])):
+            print(f"  {r['task_id']}: solved steps={[x['op'] for x in r['steps'] if x['solved']]} errors={r['errors']}")
+    return bool(s["gate_passed"])
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """The quality gate on task folders (oracle parts only where a task has oracle.json); with
     --equivalence / --adversarial also those gates (their own summaries, all in --out)."""
@@ -244,6 +260,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not spec:
         raise SystemExit("clawgym validate: give a task folder (or --suite builtin)")
     source = open_source(spec)
+    from clawgym_env.synth.builtin import BuiltinSource
+
+    if args.family and not isinstance(source, BuiltinSource):
+        raise SystemExit("clawgym validate --family: built-in suites only (it needs each step's instruction and "
+                         f"checks, which a task folder does not record); got {spec!r}")
     ids = _select(source.ids(), args.limit, args.sample)
     report = gate_many(source.load, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
     queries = [source.load(i).user_query for i in ids]
@@ -258,12 +279,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         report["adversarial"] = adversarial_many(source.load, ids, jobs=args.jobs, backend=args.backend,
                                                  progress=not args.quiet)
+    if args.family:
+        from clawgym_env.synth.family_gate import family_many
+
+        report["family"] = family_many(source, ids, jobs=args.jobs, backend=args.backend, progress=not args.quiet)
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
     rc = _print_gate(report, args.verbose)
     if "equivalence" in report and not _print_equivalence(report["equivalence"], args.verbose):
         rc = 1
     if "adversarial" in report and not _print_adversarial(report["adversarial"], args.verbose):
+        rc = 1
+    if "family" in report and not _print_family(report["family"], args.verbose):
         rc = 1
     return rc
 
@@ -528,6 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--adversarial", action="store_true",
                     help="also score cheap non-solutions: instruction echo, empty-but-valid files, a copied input, "
                          "the oracle's outputs with every value changed")
+    sp.add_argument("--family", action="store_true",
+                    help="built-in suites: also run one fixed recipe-following script on every step (after the "
+                         "oracle's earlier steps); no operation family may be solved on more than 5%% of its steps")
     gate_opts(sp)
     sp.set_defaults(fn=cmd_validate)
 

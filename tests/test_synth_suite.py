@@ -161,3 +161,30 @@ def test_gate_on_a_spread_sample_of_the_suite() -> None:
     failures = [r for r in report["reports"] if not r["passed"]]
     assert s["passed"] == len(ids), failures[:3]
     assert s["oracle_perfect"] == len(ids) and s["noop_mean"] <= 0.02 and s["mutations_not_caught"] == 0
+
+
+def test_builtin_v2_persona_data_and_operations_fit_the_scenario() -> None:
+    """builtin-v2 coherence (issue 13): the persona's role does the category's work at a workplace
+    that has that role, the first step is an operation that fits the subcategory, a table's records
+    are a kind the workplace keeps, and no preference is stated that no check holds."""
+    from clawgym_env.synth.datagen import DOMAIN_SCHEMAS, V2_SCHEMAS, SCHEMAS
+    from clawgym_env.synth.personas import CATEGORY_ROLES, PREFERENCES, ROLE_DOMAINS, persona
+    from clawgym_env.synth.taxonomy import SUBCATEGORY_OPS
+
+    labels = {s.base_name: s.label for s in SCHEMAS + V2_SCHEMAS}
+    fitted_ops = tables = 0
+    for i in range(0, 430, 3):
+        s = synthesize(i, version="builtin-v2")
+        meta = s.task.metadata
+        who = persona(meta["persona_index"])
+        assert who.role in CATEGORY_ROLES[meta["category"]] and who.domain in ROLE_DOMAINS[who.role]
+        assert who.name in meta["persona"] and who.domain.split(" ", 1)[1] in s.task.user_query
+        assert s.steps[0].op in SUBCATEGORY_OPS[meta["subcategory"]]
+        fitted_ops += sum(op in SUBCATEGORY_OPS[meta["subcategory"]] for op in meta["operations"][1:])
+        assert not any(p in s.task.user_query for p in PREFERENCES)
+        for path in s.task.input_files:
+            stem = path.rsplit("/", 1)[-1].split(".")[0]
+            if path.startswith("input/") and stem in labels and stem not in ("expenses", "invoices"):
+                tables += 1
+                assert labels[stem] in DOMAIN_SCHEMAS[who.domain], (i, path, who.domain)
+    assert tables >= 20 and fitted_ops >= 40
