@@ -35,6 +35,13 @@ def test_family_gate_on_a_recipe_task_of_builtin_v1() -> None:
     assert not by_op["join_enrich"].solved and by_op["join_enrich"].checks == 4
 
 
+def test_family_gate_solves_builtin_v1_archives_as_the_audit_did() -> None:
+    """builtin-v1's archive step dictates the README lines, the member names and the manifest, so
+    the script that only reads the instruction passes all four of its checks."""
+    [_, archive] = family_check(BuiltinSource(), "task-0002").steps
+    assert archive.op == "archive_files" and archive.solved and archive.checks == 4
+
+
 def test_summary_holds_each_family_to_five_percent() -> None:
     steps = [StepResult(1, "read_extract", "file_content", 1, 1)] + \
         [StepResult(1, "join_enrich", "data_analysis", 4, p) for p in (0, 1, 2, 3)] * 6

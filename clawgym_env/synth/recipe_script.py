@@ -151,7 +151,37 @@ def shape_table(text: str, cols: list[str], rows: list[dict]) -> tuple[list[str]
     return chosen, rows
 
 
+def archive_names(text: str) -> list[str]:
+    """Member names the instruction dictates: 'members are exactly `a` and `b`', 'into the archive as `x`'."""
+    names = []
+    for m in re.finditer(r"members?\b[^`.]{0,30}?exactly((?:[^.`(]|`[^`]*`)*)", text):
+        names += TICK.findall(m.group(1))
+    names += re.findall(r"(?:in|into) the (?:archive|bundle) as `([^`]+)`", text)
+    return list(dict.fromkeys(names))
+
+
 def do_archive(path: str, text: str, outputs: list[str]) -> None:
+    names = archive_names(text)
+    if names:
+        files = [p for p in mentioned(text) if os.path.isfile(p) and p != path]
+        def source(name: str) -> str | None:
+            base = os.path.basename(name)
+            return next((f for f in files if os.path.basename(f) == base), None) or \
+                next((f for f in files if os.path.basename(f).endswith("_" + base)), None)
+
+        pairs = [(source(n), n) for n in names]
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        if path.endswith(".zip"):
+            with zipfile.ZipFile(path, "w") as z:
+                for src, n in pairs:
+                    if src:
+                        z.write(src, n)
+        else:
+            with tarfile.open(path, "w:gz" if path.endswith(("gz", "tgz")) else "w") as t:
+                for src, n in pairs:
+                    if src:
+                        t.add(src, n)
+        return
     members = [p for p in mentioned(text) if p != path and (os.path.isfile(p) or os.path.isdir(p))
                and not p.startswith("output/step") or (p in outputs and os.path.isfile(p))]
     members = [p for p in members if os.path.exists(p) and ext(p) not in ARCHIVE_EXT]
@@ -282,8 +312,10 @@ def write(path: str, content: str) -> None:
 
 def main(step_file: str) -> None:
     text = open(step_file, encoding="utf-8").read()
-    outputs = [p for p in mentioned(text) if PATHLIKE.match(p) and not os.path.exists(p) and "<" not in p]
-    outputs.sort(key=lambda p: (ext(p) in ARCHIVE_EXT, "manifest" in p))  # members first, manifests last
+    inside = set(archive_names(text))
+    outputs = [p for p in mentioned(text) if PATHLIKE.match(p) and not os.path.exists(p) and "<" not in p
+               and p not in inside and not p.endswith("/")]
+    outputs.sort(key=lambda p: ("manifest" in p, ext(p) in ARCHIVE_EXT))  # members, then archives, then manifests
     for path in outputs:
         try:
             kind = ext(path)
