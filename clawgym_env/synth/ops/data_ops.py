@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import re
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -14,6 +15,36 @@ from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_n
 from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
 from clawgym_env.synth.phrasing import join_list, pick
+
+
+# ---------------------------------------------------------------- builtin-v2 wording helpers
+# Templates are ctx.say grammars (see clawgym_env.synth.phrasing). Values arrive already in backticks
+# (tick), so a choice group may hold them; a template itself never holds a backtick or a brace.
+
+FMT_SAY: dict[str, str] = {
+    "csv": "[a CSV file with a header row|CSV (header row first)|a comma-separated file with a header line|"
+           "a CSV with one header row]",
+    "tsv": "[a tab-separated file with a header row|TSV (header line first)|a tab-delimited file with a header row]",
+    "json": "[a JSON array of objects|a JSON list of objects, one per [row|record]|JSON (an array holding one object "
+            "per [row|record])|a JSON array with one object for each [row|record]]",
+    "jsonl": "[JSON Lines (one object per line)|newline-delimited JSON, one object per line|JSONL with one object "
+             "on each line]",
+    "md": "[a Markdown table|a pipe-delimited Markdown table]",
+}
+"""How builtin-v2 names an output format (grammar fragments, spliced into templates)."""
+
+
+def tick(value: Any) -> str:
+    return f"`{value}`"
+
+
+def ticks(values: list[str]) -> str:
+    return join_list([tick(v) for v in values])
+
+
+def choose(ctx: OpContext, n: int) -> int:
+    """A structure for a builtin-v2 sentence, from the wording RNG (never the data's)."""
+    return (ctx.phrase_rng or random.Random(ctx.step)).randrange(n)
 
 
 def _require_table(ctx: OpContext) -> Table:
@@ -60,7 +91,49 @@ class FilterRank:
             f"largest first (break ties on `{key}`, A to Z), and write {top}rows to `{out.path}` "
             f"({describe_format(fmt)}, columns unchanged).",
         ))
+        if ctx.v2:
+            instruction = _filter_rank_v2(ctx, src, filt, threshold, rank, key, limit, out)
         return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_ranked_rows", out)])
+
+
+def _filter_rank_v2(ctx: OpContext, src: Table, filt: str, thr: float, rank: str, key: str, limit: int | None,
+                    out: Table) -> str:
+    v = dict(src=tick(src.path), label=src.label, filt=tick(filt), thr=thr, rank=tick(rank), key=tick(key),
+             out=tick(out.path), n=limit)
+    cond = "[at least {thr}|{thr} or [more|higher|above]|no lower than {thr}|not below {thr}|greater than or equal to {thr}]"
+    where = "[whose {filt} is|where {filt} is|for which {filt} is]"
+    order = ("by {rank} [from highest to lowest|in descending order|largest first|with the biggest values first|"
+             "high to low]")
+    ties = ("[ties broken by {key} [ascending|A to Z|alphabetically]|breaking ties on {key} [A to Z|alphabetically|"
+            "in ascending order]|with {key} [A to Z|ascending] deciding ties|using {key} [A to Z|ascending] when two "
+            "rows tie]")
+    which = ("[the top {n}|the first {n} rows|only the highest {n}|just the top {n} rows]" if limit else
+             "[all of them|every remaining row|the whole ranked list|all matching rows]")
+    cols = "[keeping|with] the [same|original|input's] columns in the [same|original] order"
+    save = "[save|write|store|export] " + which + " [to|into] {out} [as|in the form of|formatted as] " + FMT_SAY[out.fmt]
+    form = choose(ctx, 4)
+    if form == 0:
+        return ctx.say("[From|In|Starting from|Working from] {src}, [keep|retain|select|pick out] [only |just |]the "
+                       "{label} " + where + " " + cond + ", [then |]" + "[sort|order|rank] [them|the remaining rows|"
+                       "what is left|those rows] " + order + " (" + ties + "), and " + save + ", " + cols + ".", **v)
+    if form == 1:
+        return " ".join((
+            ctx.say("[Filter|Narrow down|Trim] {src} to the {label} " + where + " " + cond + "[| and drop the rest|; "
+                    "the others can go]" + ".", **v),
+            ctx.say("[Sort|Order|Rank] [them|what remains|the rows that are left] " + order + ", " + ties + ", and "
+                    + save + " " + "[(same columns, same order)|with the columns [unchanged|as they are]]" + ".", **v)))
+    if form == 2:
+        return " ".join((
+            ctx.say("I [only care about|am only interested in|need just] the {label} in {src} " + where + " " + cond
+                    + ".", **v),
+            ctx.say("[Rank|Sort|Order] [them|those|these] " + order + " (" + ties + ").", **v),
+            ctx.say("[Then |Finally, |After that, |]" + save + ", " + cols + ".", **v)))
+    which2 = ("[the top {n}|the {n} highest-ranked|just the top {n}]" if limit else "[all the|every one of the|each of the]")
+    return " ".join((
+        ctx.say("[Create|Produce|Build|Prepare] {out} (" + FMT_SAY[out.fmt] + ", [same|original] columns in the "
+                "[same|original] order) [holding|listing|with] " + which2 + " {label} from {src} " + where + " "
+                + cond + ".", **v),
+        ctx.say("[Rank|Sort|Order] them " + order + "[,|;] " + ties + ".", **v)))
 
 
 class AggregateStats:
@@ -103,6 +176,8 @@ class AggregateStats:
             f"and `total`. Also write those per-`{group}` figures to `{table.path}` as CSV (header "
             f"`{group},count,total,mean`, rows sorted by `{group}`).",
         ))
+        if ctx.v2:
+            instruction = _aggregate_v2(ctx, src, group, col, path, table)
         return OpStep(
             op=self.name, instruction=instruction,
             oracle=[write_call(path, json.dumps(doc, indent=2) + "\n"), write_call(table.path, serialize(table))],
@@ -113,6 +188,35 @@ class AggregateStats:
                      OutputSpec(table.path, TABLE_MUTATIONS)],
             artifact=table,
         )
+
+
+def _aggregate_v2(ctx: OpContext, src: Table, group: str, col: str, path: str, table: Table) -> str:
+    shape = (f'{{"by_{group}": {{"<{group}>": {{"count": n, "total": x, "mean": y}}, ...}}, '
+             f'"overall": {{"count": n, "total": x}}}}')
+    v = dict(src=tick(src.path), label=src.label, group=tick(group), col=tick(col), path=tick(path),
+             csv=tick(table.path), shape=tick(shape), cols=ticks(table.columns), by=tick(f"by_{group}"),
+             overall=tick("overall"))
+    stats = ("[the number of {label}|how many {label} it has|its count of {label}|a count of its {label}], "
+             "[plus |along with |and ]the [total|sum] and [the |][mean|average] of {col}")
+    rounding = "[ (rounded to 2 decimals)|, rounded to two decimal places| (to 2 decimal places)|, to 2 decimals]"
+    intro = ("[Summarise|Summarize|Break down|Aggregate|Group] {src} by {group}[:|;|, and] [for each|for every|per] "
+             "[value|group|distinct value] [give|report|work out|compute] " + stats + rounding)
+    json_part = ("[write|save|store|put] [this|the result|these figures|the summary] [as JSON |]in {path}, "
+                 "[shaped like|in the shape|following the shape|with the structure] {shape}")
+    overall = ("[where|in which] {overall} [covers|sums up|is taken over] [all|every one of the] {label} [together|"
+               "at once|as a whole]")
+    csv_part = ("[also|additionally|in addition,|then] [write|save|export|put] the same per-group figures [to|into] "
+                "{csv} [as a CSV|as CSV|in CSV form] with the columns {cols}[, one row per group|, a row for each "
+                "group|,] [sorted by {group}|in alphabetical order of {group}|ordered alphabetically by {group}|with "
+                "the groups in A-to-Z order]")
+    if choose(ctx, 2):
+        return " ".join((ctx.say(intro + ".", **v),
+                         ctx.say(json_part + ", " + overall + ".", **v), ctx.say(csv_part + ".", **v)))
+    return " ".join((
+        ctx.say("[I need|I'd like|Please produce|Could you put together] [a summary|per-group figures|an overview] of "
+                "the {label} in {src} by {group}: " + stats + rounding + ".", **v),
+        ctx.say("[The JSON goes to|Put the JSON in|Save it as JSON at] {path} [in the shape|shaped like|laid out "
+                "as] {shape} (" + overall + ")" + "[,|;] " + csv_part + ".", **v)))
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -176,8 +280,10 @@ ITEMS = ("desk lamp", "monitor arm", "office chair", "standing desk", "label pri
 class _Extraction:
     """One semi-structured source and the records a careful reader pulls out of it."""
 
-    def __init__(self, src: str, content: str, what: str, rules: str, table: Table):
+    def __init__(self, src: str, content: str, what: str, rules: str, table: Table, said: list[str] | None = None):
         self.src, self.content, self.what, self.rules, self.table = src, content, what, rules, table
+        self.said = said or []
+        """builtin-v2: the rules as worded sentences (``rules`` is builtin-v1's fixed clause)."""
 
 
 def _log_source(ctx: OpContext) -> _Extraction:
@@ -248,7 +354,21 @@ def _log_source(ctx: OpContext) -> _Extraction:
              f"`status` and `duration_ms` are the values of those fields (numbers as plain integers)")
     table = Table(columns=["timestamp", "level", "service", "request_id", "status", "duration_ms"], rows=rows, path="",
                   label="problem requests", key="request_id", numeric=["duration_ms"], category="service")
-    return _Extraction(src, "\n".join(lines) + "\n", "a service log exported from production", rules, table)
+    said = []
+    if ctx.v2:
+        v = dict(levels=" and ".join(tick(w) for w in wanted), rid=tick("request_id"), ts=tick("timestamp"),
+                 stamp=tick("YYYY-MM-DD HH:MM:SS"), level=tick("level"), service=tick("service"),
+                 status=tick("status"), dur=tick("duration_ms"))
+        said = [ctx.say("[Take|Pull out|Extract|Collect] [every|each] {levels} [request line|line that describes a "
+                        "request] (one [with|that carries] a {rid}); [skip|ignore|leave out] [DEBUG and INFO lines|the "
+                        "DEBUG and INFO noise|DEBUG/INFO lines], [traceback lines|the traceback lines|stack traces] "
+                        "and [any|other] [log |]lines [without|that lack] a {rid}.", **v),
+                ctx.say("{ts} is the [line's|entry's] date and time [as|written as|in the form] {stamp} [(drop "
+                        "the milliseconds)|without the milliseconds|with the milliseconds cut off], {level} and "
+                        "{service} [are copied|come straight|are taken] [from the line|as they appear] ({service} without [its |the ]brackets), and {rid}, "
+                        "{status} and {dur} are [the values of those fields|copied from those fields], with {status} "
+                        "and {dur} [as plain integers|written as whole numbers|as integers].", **v)]
+    return _Extraction(src, "\n".join(lines) + "\n", "a service log exported from production", rules, table, said)
 
 
 def _html_source(ctx: OpContext) -> _Extraction:
@@ -314,8 +434,26 @@ def _html_source(ctx: OpContext) -> _Extraction:
              "`<del>` one), and `stock` as an integer (0 for `Out of stock`)")
     table = Table(columns=["sku", "name", "vendor", "price", "stock"], rows=rows, path="", label="catalog products",
                   key="sku", numeric=["price", "stock"], category="vendor")
+    said = []
+    if ctx.v2:
+        v = dict(article=tick('<article class="product">'), sponsored=tick("sponsored"), sku=tick("sku"),
+                 datasku=tick("data-sku"), name=tick("name"), vendor=tick("vendor"), amp=tick("&amp;"),
+                 price=tick("price"), dollar=tick("$"), dl=tick("<del>"), stock=tick("stock"),
+                 oos=tick("Out of stock"))
+        said = [ctx.say("[Make|Write|Produce|Create] [one row|a row] [per|for each|for every] product card ({article}), [skipping|leaving out|ignoring] "
+                        "[cards|any card|the cards] marked {sponsored}[| (those are ads)| since they are ads].", **v),
+                ctx.say("{sku} [comes from|is taken from|is the value of|is read from] [the card's |the |]{datasku}"
+                        "[ attribute|]; {name} and {vendor} [are|should be] [as displayed|the text shown on the card|"
+                        "as shown on the page|exactly what the card shows][, with HTML entities such as {amp} "
+                        "decoded| (decode entities like {amp})|, HTML entities like {amp} decoded].", **v),
+                ctx.say("{stock} is [an integer|a whole number|a plain integer] ([0|zero] [for|when the card says|if it "
+                        "reads] {oos}) [and|while] {price} [is |]a plain number "
+                        "[without|with no] {dollar} or thousands separators[; for a discounted item that is the current "
+                        "price, not the struck-out {dl} one|, using the current price rather than the crossed-out {dl} "
+                        "one on discounted items| (the current price, never the struck-out {dl} one, for items on "
+                        "sale)].", **v)]
     return _Extraction("input/catalog_page.html", content, "a catalog page saved from the supplier's website", rules,
-                       table)
+                       table, said)
 
 
 def _email_source(ctx: OpContext) -> _Extraction:
@@ -367,8 +505,24 @@ def _email_source(ctx: OpContext) -> _Extraction:
     table = Table(columns=["po_number", "requested_by", "date", "item", "quantity", "unit_price"], rows=rows, path="",
                   label="purchase requests", key="po_number", numeric=["quantity", "unit_price"],
                   category="requested_by")
+    said = []
+    if ctx.v2:
+        v = dict(pattern=tick("- PO-…: <qty> x <item> at $<price> each"), gt=tick(">"), po=tick("po_number"),
+                 by=tick("requested_by"), frm=tick("From:"), date=tick("date"), item=tick("item"),
+                 qty=tick("quantity"), price=tick("unit_price"), dollar=tick("$"))
+        cancel = ("; [also |][leave out|drop|exclude] any PO that a later message cancels" if cancel_msg >= 0 else "")
+        said = [ctx.say("[Make|Write|Produce|Create] one row per purchase-order line ({pattern}) [written|typed|sent] "
+                        "in a message[; ignore|, ignoring|, skipping] quoted lines [starting with|that begin with] {gt} "
+                        "[(they repeat earlier messages)|, which only repeat earlier messages|since they copy earlier "
+                        "mail]" + cancel + ".", **v),
+                ctx.say("[Fill in|The columns are|Use the columns|Each row has] {po}, {by} [(the sender's name from "
+                        "the {frm} header)|(the sender's name as given in the {frm} header)|(the name in the "
+                        "message's {frm} header)], {date} [(the message date as YYYY-MM-DD)|(the day the message was "
+                        "sent, as YYYY-MM-DD)|(message date, YYYY-MM-DD)], {item}, {qty}[ (an integer)| as a whole "
+                        "number| (integer)] and {price}[ (plain number, no {dollar})| as a plain number without "
+                        "{dollar}|, a bare number with no {dollar}].", **v)]
     return _Extraction("input/purchase_requests_thread.txt", content, "an e-mail thread exported from the shared inbox",
-                       rules, table)
+                       rules, table, said)
 
 
 class ExtractRecords:
@@ -394,6 +548,24 @@ class ExtractRecords:
             f"Pull the {out.label} out of `{ex.src}` ({ex.what}): {ex.rules}. Write them, in file order, to "
             f"`{out.path}` ({describe_format(fmt)}; columns {cols} and nothing else).",
         ))
+        if ctx.v2:
+            v = dict(src=tick(ex.src), what=ex.what, label=out.label, out=tick(out.path), cols=cols)
+            intro = ctx.say(pick(ctx.phrase_rng or rng, (
+                "{src} is {what}[, and I need| and I'd like| and I want|; I need] the {label} [in it|it mentions|it "
+                "contains|it lists] [as a proper table|in a clean table|as a table I can work with|as structured "
+                "rows].",
+                "[I have|Here is|There's] {what} [at|in|saved as] {src}[;|, so] [please |]"
+                "[pull|get|turn] the {label} [out of it|from it] into a [clean |tidy |proper |]table[| I can sort "
+                "and filter| for the next step].",
+                "[Please|Could you please|I'd like you to] [go through|read through|work through] {src} ({what}) and "
+                "[extract|pull out|collect] [the|all the|every one of the] {label}[| it records| it mentions| "
+                "in it].")), **v)
+            save = ctx.say("[[Save|Write] [the records|them|the rows|the result] [to|into]|[Store|Put] [the "
+                           "records|them|the rows|the result] in] {out} as " + FMT_SAY[fmt]
+                           + "[ having exactly the columns| whose columns are exactly|, columns exactly] {cols}[, in that order|, in this order| (in that order)], [one row per record|a "
+                           "row for each record] [in the order they appear in the file|in file order|in the order "
+                           "the file gives them].", **v)
+            instruction = " ".join([intro, *ex.said, save])
         return table_step(self.name, instruction, out, table_checks(ctx.step, "records", out),
                           input_files={ex.src: ex.content.encode()})
 
