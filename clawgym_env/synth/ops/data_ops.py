@@ -706,11 +706,61 @@ class JoinEnrich:
             f"Add `{owner_col}` (use `{default_owner}` when the row's `{on}` is not in the lookup), then {rule}.{match} Write the "
             f"result to `{out.path}` ({describe_format(fmt)}; columns {cols}, in that order).",
         ))
+        base = [on]
+        if ctx.v2:  # each part beside a number of its row, so right labels on wrong numbers earn nothing
+            instruction = _join_v2(ctx, src, lk_path, on, owner_col, default_owner, mode, num, factor, derived, messy, out)
+            anchor = num or next((c for c in src.numeric if c in src.columns and c != on), "")
+            base = list(dict.fromkeys([on, anchor or (src.key if src.key in src.columns else on)]))
         checks = [ck.table_equal(f"step{ctx.step}_enriched_table", out),
-                  ck.table_equal(f"step{ctx.step}_enriched_{owner_col}", _cols(out, [on, owner_col]), exact_columns=False),
-                  ck.table_equal(f"step{ctx.step}_enriched_{factor}", _cols(out, [on, factor]), exact_columns=False),
-                  ck.table_equal(f"step{ctx.step}_enriched_{derived}", _cols(out, [on, derived]), exact_columns=False)]
+                  ck.table_equal(f"step{ctx.step}_enriched_{owner_col}", _cols(out, base + [owner_col]), exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_enriched_{factor}", _cols(out, base + [factor]), exact_columns=False),
+                  ck.table_equal(f"step{ctx.step}_enriched_{derived}", _cols(out, base + [derived]), exact_columns=False)]
         return table_step(self.name, instruction, out, checks, input_files={lk_path: lk_text.encode()})
+
+
+def _join_v2(ctx: OpContext, src: Table, lk_path: str, on: str, owner: str, default: str, mode: str, num: str,
+             factor: str, derived: str, messy: bool, out: Table) -> str:
+    v = dict(src=tick(src.path), lk=tick(lk_path), on=tick(on), owner=tick(owner), default=tick(default),
+             num=tick(num), factor=tick(factor), derived=tick(derived), out=tick(out.path), label=src.label,
+             new=ticks([owner, factor, derived]), cols=ticks(out.columns), yes=tick("yes"), no=tick("no"),
+             unknown=tick("unknown"), one=tick(1))
+    nomatch = "[when|if] [there is no match|the lookup has no entry for it|the row has no match]"
+    if mode == "weight":
+        rule = ("[take|copy|bring over] {factor} from the lookup ([{one}|use {one}] " + nomatch + ") and [add|compute|"
+                "derive] {derived} = {num} × {factor}[, rounded to 2 decimals| (2 decimal places)|, rounded to two "
+                "decimal places]")
+    elif mode == "limit":
+        rule = ("[take|copy|bring over] {factor} from the lookup ([empty|left blank] " + nomatch + ") and [add|set|"
+                "fill in] {derived}: {yes} [when|if] {num} is [greater than|above|over] {factor}, {no} when it is not, "
+                "{unknown} " + nomatch)
+    else:
+        rule = ("[take|copy|bring over] {factor} from the lookup ([empty|left blank] " + nomatch + ") and [add|set] "
+                "{derived} to {yes} or {no} [depending on whether the row found a match|by whether there is a match|"
+                "to show whether it matched]")
+    owner_s = "{owner} ({default} " + nomatch + ")"
+    said = []
+    if choose(ctx, 2):
+        said.append(ctx.say("[Enrich|Extend|Augment] {src} with {lk} ([a lookup keyed by {on}|a lookup table keyed on {on}|one entry "
+                            "per {on}])[: |; that is, |; do ]a left join on {on} [that keeps|keeping|which keeps] [every row|all rows|each row] and the "
+                            "[original|existing|current] [row order|order of the rows|order][| of {src}].", **v))
+        said.append(ctx.say("[Add|Bring in|Append] " + owner_s + ", then " + rule + ".", **v))
+    else:
+        said.append(ctx.say("[Join|Match] the {label} in {src} [to|against|with] {lk} on {on}[ (left join: every row "
+                            "stays, same order)| as a left join, so every row stays in its [original|current] place|, "
+                            "keeping all rows in their order even without a match][ and add| and bring in|, adding] "
+                            + owner_s + ".", **v))
+        said.append(ctx.say("[Then|Next,|After that,|Also] " + rule + ".", **v))
+    if messy:
+        said.append(ctx.say("[The lookup was typed by hand|Someone keyed the lookup in by hand|The lookup is "
+                            "hand-maintained|The lookup file is maintained by hand], so [match|compare] [the |]{on} "
+                            "[values |keys |][ignoring|regardless of] [case|upper and lower case] and [surrounding|"
+                            "stray leading or trailing|extra] spaces[, but|; but|, yet] keep {on} [as it is|exactly as written|"
+                            "unchanged] in {src}.", **v))
+    said.append(ctx.say("[[Save|Write] [it|the result|the joined table|the enriched table] [to|into]|[Store|Put] "
+                        "[it|the result|the joined table] in] {out} as " + FMT_SAY[out.fmt] + "[ with the columns "
+                        "{cols}|, columns {cols}[| in that order]|: the original columns followed by {new}|, keeping "
+                        "every original column and adding {new}].", **v))
+    return " ".join(said)
 
 
 # ---------------------------------------------------------------- clean_dedupe
@@ -841,6 +891,9 @@ class CleanDedupe:
             f"{bullets}\n   Also save a JSON report to `{report_path}` with the keys `rows_read`, `missing_id_dropped`, "
             f"`duplicates_removed`, `values_filled` and `rows_written` (integers).",
         ))
+        if ctx.v2:
+            instruction = _clean_v2(ctx, src_path, schema.label, key, cat, date_col, numeric, len(na) > 1, out,
+                                    report_path)
         checks = table_checks(ctx.step, "clean", out)
         checks += [ck.json_equal(f"step{ctx.step}_report_{k}", report_path, v, key_path=[k], tol=0)
                    for k, v in report.items()]
@@ -853,3 +906,54 @@ class CleanDedupe:
             artifact=out,
             input_files={src_path: buf.getvalue().encode()},
         )
+
+
+def _clean_v2(ctx: OpContext, src_path: str, label: str, key: str, cat: str, date_col: str | None, numeric: list[str],
+              na: bool, out: Table, report_path: str) -> str:
+    v = dict(src=tick(src_path), label=label, key=tick(key), cat=tick(cat), date=tick(date_col), nums=ticks(numeric),
+             dollar=tick("$"), blank="empty or " + tick("N/A") if na else "empty", out=tick(out.path),
+             ex=tick("7 Mar 2026"), report=tick(report_path), read=tick("rows_read"),
+             missing=tick("missing_id_dropped"), dups=tick("duplicates_removed"), filled=tick("values_filled"),
+             written=tick("rows_written"))
+    rules = [
+        "[drop|remove|discard|delete|skip] [rows|every row|any row|lines] [whose {key} is [empty|blank]|where {key} is [empty|"
+        "blank]|with [an empty|a blank|no] {key}][| (half-filled lines from the export)| since they cannot be "
+        "identified| as they are incomplete]",
+        "[trim|strip] [spaces|whitespace|blanks] [at both ends of|around|from the start and end of] [every|each] "
+        "value and [collapse|squeeze|reduce|shrink] [repeated|runs of|double|multiple] spaces [inside|within] "
+        "[values|a value|the text] to [one|a single space|one space]",
+        "[write {key} in|put {key} in|turn {key} into|convert {key} to|normalise {key} to] [upper case|capitals|"
+        "uppercase] and {cat} [to|into] [lower case|lowercase|small letters][|, whatever the raw file has| (the raw file "
+        "mixes both)| (the export is inconsistent here)]",
+    ]
+    if date_col:
+        rules.append("[write {date} as|convert {date} to|normalise {date} to|rewrite {date} as|give {date} as] "
+                     "YYYY-MM-DD[; the file mixes|; the raw file mixes|, since the export mixes|, because the "
+                     "[file|export] [uses|has] a mix of] YYYY-MM-DD, DD/MM/YYYY and [forms|dates|values] like {ex}"
+                     "[| written out with a short month name]")
+    rules += [
+        "[write|store|give] [the numbers|numeric values|the numeric columns] ({nums}) as plain numbers [without|with "
+        "no|stripped of] {dollar} [signs |]or thousands separators[;|, and] [a number that is|any number that is|a "
+        "numeric cell that is] {blank} [becomes|is set to|turns into] 0",
+        "[then|finally|last of all] [remove|drop|delete] [every|each|any] row that is [identical to|an exact copy "
+        "of|the same as] an earlier [row|one][, keeping the first [one|occurrence|copy]|; the first [one|occurrence|"
+        "copy] stays], and [keep|leave] the [remaining|other|surviving] rows in their [original|existing|input] order",
+    ]
+    bullets = "".join(f"\n   - {ctx.say(r, **v)};" for r in rules)[:-1] + "."
+    intro = [
+        "[Clean|Tidy up|Clean up|Sort out] {src} ([a messy export of|an untidy export of|a raw dump of] {label}[| with "
+        "repeated rows| full of formatting slips]) and [save|write|store] the result [to|into] {out} as "
+        + FMT_SAY[out.fmt] + " [with|keeping] the [same|original] columns in the [same|original] order, [applying|"
+        "using|following] these rules[, in this order| in order| one after the other]:",
+        "{src} is [an export of|a raw export of|a dump of] {label} with [inconsistent|messy|sloppy] formatting and "
+        "[repeated|duplicate|doubled] rows[;|.] [produce|make|write] a clean copy at {out} as " + FMT_SAY[out.fmt]
+        + "[, columns unchanged| with the columns as they are|, same columns in the same order], [using|by applying|following] these rules[, in this "
+        "order| in order| one after another]:",
+    ][choose(ctx, 2)]
+    report = ("[Then|Also|Afterwards|Finally,] [write|save|produce] {report}, [a JSON object with|a JSON object holding|"
+              "a small JSON report with|JSON with] the integer counts {read} [(data rows in the raw file)|(how many "
+              "data rows the raw file has)|(rows in the raw file, header excluded)], {missing}, {dups}, {filled} "
+              "[(numbers set to 0)|(blank numbers you set to 0)|(how many numbers you filled with 0)] and {written}.")
+    parts = ctx.say(intro, **v).split(". ", 1)
+    head = ". ".join(parts[:1] + [p[:1].upper() + p[1:] for p in parts[1:]])
+    return f"{head}{bullets}\n   {ctx.say(report, **v)}"
