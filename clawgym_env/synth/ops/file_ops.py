@@ -22,6 +22,7 @@ from clawgym_env.synth.ops.base import (
     table_step,
     write_call,
 )
+from clawgym_env.synth.ops.data_ops import FMT_SAY, choose, tick, ticks
 from clawgym_env.synth.personas import FIRST_NAMES, LAST_NAMES
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -63,6 +64,25 @@ class ReadExtract:
             f"Take the {src.label} in `{src.path}` and copy just the fields {cols} of each one, keeping the file's "
             f"order, to `{out.path}` ({describe_format(out_fmt)}; columns in that order, nothing else).",
         ))
+        if ctx.v2:
+            v = dict(src=tick(src.path), n=n, label=src.label, cols=ticks(keep), out=tick(out.path))
+            fin = {"csv": "[a CSV file|a CSV]", "tsv": "[a tab-separated file|a TSV file]", "json": "[a JSON "
+                   "array|a JSON file]", "jsonl": "[a JSON Lines file|JSONL]"}[in_fmt]
+            fout = FMT_SAY[out_fmt]
+            instruction = [
+                "[Read|Open|Go through|Load] {src} (" + fin + " [of|holding|with] {n} {label}) and [extract|copy|pull "
+                "out|take] {cols} [for every record|for each record|from every row|of each entry], [in the original "
+                "order|keeping the file's order|in the order they appear], [into|to] {out} as " + fout + " [with "
+                "exactly those columns|and no other columns|with just those columns].",
+                "[Take|Use] the {label} in {src} and [copy|keep|carry over] [just|only] the fields {cols} of [each "
+                "one|every record|each entry] [to|into] {out} as " + fout + "[, keeping the file's order|, in "
+                "their original order|, same order as the file][ and nothing else| and no other columns|].",
+                "I [only need|just need|need only] {cols} from the {label} in {src}[;|. Please] [[write|save] "
+                "[them|those fields|that subset] [to|into]|put [them|those fields|that subset] in] {out} as " + fout + ", [one row per record|a row for each "
+                "record] in the [original|same|file's] order[| and no other columns|, nothing else].",
+            ][choose(ctx, 3)]
+            instruction = ctx.say(instruction, **v)
+            instruction = instruction.replace(". please ", ". Please ")
         return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_extracted", out)],
                           input_files={src.path: serialize(src).encode()})
 
@@ -120,6 +140,22 @@ class WriteStructured:
             f"column names, same order, numeric values as numbers), plus `count` = how many rows there are and "
             f"`source` = `\"{src.path}\"`. No other keys.",
         ))
+        if ctx.v2:
+            v = dict(src=tick(src.path), path=tick(path), label=src.label, list=tick(list_key), cols=ticks(src.columns),
+                     source=tick("source"), count=tick("count"), srcq=tick(f'"{src.path}"'))
+            fields = "[the keys {cols}|all its fields|the same fields as in the file]"
+            instruction = ctx.say([
+                "[Package|Bundle|Wrap] {src} [as|into] a single JSON object [in|at] {path} with exactly three keys: "
+                "{source} (the string {srcq}), {count} ([the number of {label}|how many {label} there are]) and {list} "
+                "([every record|each record|all the rows] as an object with " + fields + ", [in the file's order|in "
+                "their original order|keeping the file's order][; numbers as JSON numbers|, numbers as JSON numbers| "
+                "with numeric values as numbers]).",
+                "[Write|Create|Produce] {path}: a JSON object whose {list} key holds [all rows|every row|each record] "
+                "of {src} as objects ([same|the same] column names, [same|original] order, numeric values as "
+                "[numbers|JSON numbers]), [plus|together with|along with] {count} = [how many rows there are|the number "
+                "of rows|the number of {label}] and {source} = {srcq}[; no other keys|, and no other keys|, nothing "
+                "else].",
+            ][choose(ctx, 2)], **v)
         out = Table(columns=list(src.columns), rows=rows, path=path, fmt="json", label=src.label, key=src.key,
                     numeric=list(src.numeric), category=src.category)
         return OpStep(
@@ -156,6 +192,23 @@ class WriteStructured:
             f"Create `{path}` containing the heading `## {title}` followed by a pipe-delimited Markdown table of every "
             f"row of `{src.path}` (columns {cols}, in that order), {order}.",
         ))
+        if ctx.v2:
+            v = dict(src=tick(src.path), path=tick(path), heading=tick(f"## {title}"), cols=ticks(src.columns),
+                     sc=tick(sort_col), key=tick(key), sep=tick("---"))
+            how = ("[sorted by {sc} from highest to lowest|ordered by {sc}, highest first|with the largest {sc} first]"
+                   "[ (ties by {key}, A to Z)|, ties broken by {key} alphabetically|, breaking ties on {key} A to Z]"
+                   if sort_col else "[in the same order as {src}|in the order of {src}|keeping the row order of {src}]")
+            instruction = ctx.say([
+                "[Turn|Convert|Render] {src} into a Markdown document {path}: a level-2 heading {heading}, [a blank "
+                "line, then|followed by|and under it] a Markdown table ([header row and|with a header row and] a {sep} "
+                "separator row) with the columns {cols} and one row per record, " + how + "[; write numbers plainly|; "
+                "keep numbers plain|, numbers written plainly] [(no currency symbols)|, without currency symbols|, no "
+                "currency signs].",
+                "[Create|Write|Make] {path} [containing|with] the heading {heading} followed by a [pipe-delimited "
+                "|]Markdown table of [every row|all the rows|each record] of {src} ([columns {cols}, in that order|with "
+                "the columns {cols}]), " + how + "[| and with numbers written plainly|, numbers without currency "
+                "symbols].",
+            ][choose(ctx, 2)], **v)
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)],
             checks=[ck.heading(f"step{ctx.step}_md_heading", path, title, level=2, exact=True) if ctx.v2 else
@@ -188,6 +241,21 @@ class WriteStructured:
             f"Write `{path}`: a JSON object keyed by each `{cat}` found in `{src.path}`; each key maps to {shape}. "
             f"Include every group and nothing else.",
         ))
+        if ctx.v2:
+            v = dict(src=tick(src.path), path=tick(path), label=src.label, cat=tick(cat), key=tick(key),
+                     metric=tick(metric), obj=tick(f'{{"{key}": ..., "{metric}": ...}}'))
+            order = "[in the order they appear in {src}|in the same order as {src}|in file order]"
+            shape = ("[a list of objects|an array of objects] {obj} [for the|covering the] {label} in that group, "
+                     + order + " ({metric} as [a number|a JSON number])" if metric else
+                     "the [list|array] of {key} values of the {label} in [that|the] group, " + order)
+            instruction = ctx.say([
+                "[Group|Bucket|Organise] the {label} in {src} by {cat} and [write|save|store] the result [to|in] "
+                "{path} as a JSON object: [one key per distinct {cat} value|a key for each {cat}|one key per {cat}], "
+                "[whose value is|mapping to|each holding] " + shape + ".",
+                "[Write|Create|Produce] {path}: a JSON object keyed by [each|every] {cat} found in {src}[; each key "
+                "maps to|, where each key maps to|, each key holding] " + shape + "[, covering every group and nothing "
+                "else|; include every group and nothing else|, with every group and no extra keys].",
+            ][choose(ctx, 2)], **v)
         checks = [ck.json_equal(f"step{ctx.step}_group_{i}", path, items, key_path=[g])
                   for i, (g, items) in enumerate(doc.items())]
         return OpStep(
@@ -210,6 +278,18 @@ class WriteStructured:
             f"Write `{path}` as one JSON object mapping every `{key}` in `{src.path}` to an object holding that "
             f"record's {join_list([f'`{c}`' for c in rest])} (exactly those keys; numeric values as numbers).",
         ))
+        if ctx.v2:
+            v = dict(src=tick(src.path), path=tick(path), key=tick(key), rest=ticks(rest))
+            instruction = ctx.say([
+                "[Re-shape|Restructure|Turn|Convert] {src} into a lookup file {path}[:|, namely] a JSON object keyed by "
+                "{key}, [where each value is|each value being|with each value] an object [with|holding] the "
+                "[record's|row's] other fields {rest} ([numbers as JSON numbers|numeric "
+                "values as numbers|numbers kept as numbers])[| so records can be looked up by {key}].",
+                "[Write|Create|Build] {path} as [one|a single] JSON object mapping [every|each] {key} in {src} to an "
+                "object [holding|with|containing] that record's {rest} ([exactly those keys; numeric values as "
+                "numbers|exactly those keys, numbers as JSON numbers|no other keys; numbers stay numbers])"
+                "[| so I can look records up by {key}].",
+            ][choose(ctx, 2)], **v)
         first, last = next(iter(doc)), list(doc)[-1]
         checks = [ck.json_equal(f"step{ctx.step}_keyed_all", path, doc),
                   ck.json_equal(f"step{ctx.step}_keyed_first", path, doc[first], key_path=[first])]
