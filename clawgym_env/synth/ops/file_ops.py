@@ -526,18 +526,22 @@ class EditDocument:
             f"overwriting the input: {body}. Keep all other lines unchanged.",
         ))
         s = ctx.step
-        checks: list[dict[str, Any]] = []
-        for i, f in enumerate(facts):
-            checks.append(ck.contains(f"step{s}_edit{i}_new", path, [f.new], ci=False))
-            checks.append(ck.absent_words(f"step{s}_edit{i}_old_gone", path, [f.old]))
-        if removed:
-            checks.append(ck.absent_words(f"step{s}_section_removed", path, [f"## {removed[0]}", removed[1]]))
-        if added:
-            checks.append(ck.regex(f"step{s}_section_added", path, rf"^## {re.escape(added[0])}\s*$"))
-            checks.append(ck.contains(f"step{s}_section_text", path, [added[1]]))
-            checks.append(ck.ordered(f"step{s}_section_last", path, [last_heading, f"## {added[0]}"]))
         kept = self._kept_lines(rng, doc.text, new, facts, removed)
-        checks += [ck.contains(f"step{s}_kept{i}", path, [ln]) for i, ln in enumerate(kept)]
+        if ctx.v2:
+            instruction = _edit_v2(ctx, doc.label, src_path, path, facts, removed, added)
+            checks = _edit_checks_v2(s, path, new, facts, removed, added, kept)
+        else:
+            checks = []
+            for i, f in enumerate(facts):
+                checks.append(ck.contains(f"step{s}_edit{i}_new", path, [f.new], ci=False))
+                checks.append(ck.absent_words(f"step{s}_edit{i}_old_gone", path, [f.old]))
+            if removed:
+                checks.append(ck.absent_words(f"step{s}_section_removed", path, [f"## {removed[0]}", removed[1]]))
+            if added:
+                checks.append(ck.regex(f"step{s}_section_added", path, rf"^## {re.escape(added[0])}\s*$"))
+                checks.append(ck.contains(f"step{s}_section_text", path, [added[1]]))
+                checks.append(ck.ordered(f"step{s}_section_last", path, [last_heading, f"## {added[0]}"]))
+            checks += [ck.contains(f"step{s}_kept{i}", path, [ln]) for i, ln in enumerate(kept)]
         targets = [v for v in [f.new for f in facts] + kept + ([added[1]] if added else [])
                    if new.count(v) == 1 and new.lower().count(v.lower()) == 1]
         mutations: tuple[Mutation, ...] = ("missing", "value") + (("format", "order") if added else ())
@@ -574,3 +578,77 @@ class EditDocument:
                 continue
             candidates.append(body)
         return rng.sample(candidates, k=min(2, len(candidates)))
+
+
+# ---------------------------------------------------------------- edit_document, builtin-v2
+def _edit_v2(ctx: OpContext, label: str, src: str, path: str, facts: list[_Fact], removed: tuple[str, str] | None,
+             added: tuple[str, str] | None) -> str:
+    edits = []
+    for f in facts:
+        v = dict(what=f.what, old=tick(f.old), new=tick(f.new), lu=tick("Last updated:"),
+                 date=tick(f.new.split(": ", 1)[-1]))
+        if f.kind == "typo":
+            t = ("[{what} is misspelled as {old}[ —|, so] [correct|fix|change] it to {new} [everywhere|in every "
+                 "place|wherever it appears]|[fix|correct] the misspelling of {what}: {old} should read {new} "
+                 "[everywhere|in every place|wherever it appears]|{what} appears as {old}, which is a typo[ —|, so] "
+                 "[make it|it should be] {new} [everywhere|throughout]]")
+        elif f.kind == "line":
+            t = "[set|update|bump|move] the [{lu} date|last-updated date|date on the {lu} line] to {date}"
+        else:
+            t = ("[[[change|update|switch] {what} from {old} to {new}|replace {old} with {new} as {what}] [(every "
+                 "mention)|everywhere it appears|in every place it is mentioned|wherever it occurs]|{what} is now {new}, "
+                 "not {old}[ —|, so] [update every mention|change it everywhere|fix every mention]]")
+        edits.append(ctx.say(t, **v))
+    v = dict(label=label, src=tick(src), path=tick(path))
+    if removed:
+        edits.append(ctx.say("[[delete|drop|remove] the whole {sec} section ([heading and text|its heading and its "
+                             "text|heading included])|the {sec} section [is obsolete|is no longer needed|should go], "
+                             "so [delete|remove] it, heading and all]", sec=tick(f"## {removed[0]}")))
+    if added:
+        edits.append(ctx.say("[[add|append] a new last section {sec} whose text is the single line {line}|[end the "
+                             "document with|finish with|put at the end] a new section {sec} [containing|holding|with] "
+                             "[just|only] the line {line}]", sec=tick(f"## {added[0]}"), line=f"“{added[1]}”"))
+    body = "; ".join(f"({i}) {e[:1].lower() + e[1:]}" for i, e in enumerate(edits, 1))
+    keep = ("[everything else|all other text|the rest of the document|anything not listed|every other line] "
+            "[staying|kept|left] [word for word the same|exactly as it is|unchanged, word for word|as it was]"
+            "[| (same headings, same lines)|, headings and list markers included]")
+    if choose(ctx, 2):
+        head = ("[Revise|Update|Edit] the {label} {src} and [save|write] the [revised|updated|edited] copy [as|to] "
+                "{path} ([leave the original as is|do not overwrite the original|keep the input untouched]), with "
+                + keep + "[:| — the edits:|; the changes are:]")
+    else:
+        head = ("[Make|Apply] these [edits|changes] to the {label} in {src}, [writing|saving] the result to {path} "
+                "[rather than|instead of] overwriting the input, with " + keep + "[:| —|; here they are:]")
+    return ctx.say(head, **v) + " " + body + "."
+
+
+def _line_pattern(line: str) -> str:
+    """``line`` as a regex that allows thousands separators in its long numbers (2210 or 2,210)."""
+    parts = re.split(r"(\d{4,})", line)
+    return "".join(re.escape(p) if k % 2 == 0 else f"(?:{p}|{int(p):,})" for k, p in enumerate(parts))
+
+
+def _lines_check(name: str, path: str, lines: list[str]) -> dict[str, Any]:
+    """Every line of ``lines`` somewhere in ``path`` (Markdown emphasis aside): whole lines, so the
+    value the instruction dictates earns nothing without the document around it."""
+    return ck.plain_regex(name, path, r"\A" + "".join(f"(?=[\s\S]*?{_line_pattern(ln)})" for ln in lines))
+
+
+def _edit_checks_v2(s: int, path: str, new: str, facts: list[_Fact], removed: tuple[str, str] | None,
+                    added: tuple[str, str] | None, kept: list[str]) -> list[dict[str, Any]]:
+    """Content: each revised line, whole. Form only (count beside content): old wording gone, the
+    removed and added sections, the untouched lines (a copy of the input has those)."""
+    checks: list[dict[str, Any]] = []
+    for i, f in enumerate(facts):
+        lines = [ln.lstrip("-0123456789. ").strip() for ln in new.split("\n") if f.new in ln and not ln.startswith("#")]
+        checks.append(_lines_check(f"step{s}_edit{i}_new", path, lines))
+        checks.append(ck.absent_words(f"step{s}_edit{i}_old_gone", path, [f.old]))
+    if removed:
+        checks.append(ck.absent_words(f"step{s}_section_removed", path, [f"## {removed[0]}", removed[1]]))
+    if added:
+        checks.append(ck.heading(f"step{s}_section_added", path, added[0], level=2, exact=True))
+        checks.append(ck.form(ck.contains(f"step{s}_section_text", path, [added[1]])))
+        checks.append(ck.form(ck.plain_regex(f"step{s}_section_last", path,
+                                             rf"^#+\s*{re.escape(added[0])}\s*$(?![\s\S]*^#{{1,6}}\s)", ci=True)))
+    checks += [ck.form(_lines_check(f"step{s}_kept{i}", path, [ln])) for i, ln in enumerate(kept)]
+    return checks
