@@ -86,3 +86,12 @@ def test_archive_checks_follow_the_agents_files(tmp_path) -> None:  # type: igno
     (ws / "output" / "a.csv").write_text("x,y\n1,3\n")
     (ws / "output" / "m.csv").write_text(f"member,size_bytes,sha256\na.csv,9,{digest}\n")
     assert check_engine.run(spec, str(ws)) == {"c": False, "m": False}
+
+
+def test_v2_join_enrich_labels_need_their_numbers() -> None:
+    """builtin-v2: right owners and yes/no labels beside spoiled numbers earn nothing."""
+    from clawgym_env.synth.adversarial import adversarial_check
+
+    s = synthesize(3, version="builtin-v2", force_ops=["read_extract", "join_enrich"])
+    rewards = adversarial_check(s.task).rewards
+    assert rewards["perturbed_values"] <= 0.15 and rewards["copy_input"] <= 0.1, rewards

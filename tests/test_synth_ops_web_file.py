@@ -95,3 +95,14 @@ def test_search_selection_is_a_proper_subset() -> None:
         assert chosen is not None and 2 <= len(chosen.rows)
         raw = next(iter(s.task.input_files.values())).decode()
         assert raw.count('class="result"') + raw.count('"position":') > len(chosen.rows)
+
+
+def test_v2_edit_document_credits_content_not_echo_or_copy() -> None:
+    """builtin-v2: the dictated values (echo) and the untouched input (copy) earn nothing; the
+    oracle still scores 1 and the gate holds."""
+    from clawgym_env.synth.adversarial import adversarial_check
+
+    s = synthesize(5, version="builtin-v2", force_ops=["edit_document"])
+    assert gate_task(s.task).passed
+    rewards = adversarial_check(s.task).rewards
+    assert max(rewards.values()) <= 0.1, rewards
