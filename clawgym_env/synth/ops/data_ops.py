@@ -73,6 +73,12 @@ class FilterRank:
         threshold = values[len(values) // 3] if values else 0
         threshold = int(threshold) if float(threshold).is_integer() else round(threshold, 2)
         kept = [r for r in src.rows if float(r[filt]) >= threshold]  # type: ignore[arg-type]
+        if ctx.v2 and values and len(set(values)) > 1:
+            # builtin-v2: the cut is the column's average, which the agent computes (a literal number
+            # is a recipe a fixed script follows); a row exactly at the average is not above it
+            mean = sum(values) / len(values)
+            kept = [r for r in src.rows if float(r[filt]) > mean]  # type: ignore[arg-type]
+            threshold = None  # type: ignore[assignment]
         key = src.key or src.columns[0]
         kept.sort(key=lambda r: (-float(r[rank]), str(r[key])))  # type: ignore[arg-type]
         limit = None
@@ -96,11 +102,15 @@ class FilterRank:
         return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_ranked_rows", out)])
 
 
-def _filter_rank_v2(ctx: OpContext, src: Table, filt: str, thr: float, rank: str, key: str, limit: int | None,
+def _filter_rank_v2(ctx: OpContext, src: Table, filt: str, thr: float | None, rank: str, key: str, limit: int | None,
                     out: Table) -> str:
     v = dict(src=tick(src.path), label=src.label, filt=tick(filt), thr=thr, rank=tick(rank), key=tick(key),
              out=tick(out.path), n=limit)
-    cond = "[at least {thr}|{thr} or [more|higher|above]|no lower than {thr}|not below {thr}|greater than or equal to {thr}]"
+    cond = ("[above the average {filt} of all the rows in {src}|higher than the mean {filt} [of the whole file|over "
+            "all rows|across every row]|greater than the average of {filt} over the [whole|entire] file|strictly "
+            "above the file's mean {filt}]" if thr is None else
+            "[at least {thr}|{thr} or [more|higher|above]|no lower than {thr}|not below {thr}|greater than or equal to "
+            "{thr}]")
     where = "[whose {filt} is|where {filt} is|for which {filt} is]"
     order = ("by {rank} [from highest to lowest|in descending order|largest first|with the biggest values first|"
              "high to low]")

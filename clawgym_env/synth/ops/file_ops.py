@@ -65,26 +65,73 @@ class ReadExtract:
             f"order, to `{out.path}` ({describe_format(out_fmt)}; columns in that order, nothing else).",
         ))
         if ctx.v2:
-            v = dict(src=tick(src.path), n=n, label=src.label, cols=ticks(keep), out=tick(out.path))
+            which, chosen = _selection_v2(ctx, src)
+            out.rows = [{c: r[c] for c in out.columns} for r in chosen]
+            v = dict(src=tick(src.path), n=n, label=src.label, cols=ticks(keep), out=tick(out.path), which=which)
             fin = {"csv": "[a CSV file|a CSV]", "tsv": "[a tab-separated file|a TSV file]", "json": "[a JSON "
                    "array|a JSON file]", "jsonl": "[a JSON Lines file|JSONL]"}[in_fmt]
             fout = FMT_SAY[out_fmt]
             instruction = [
                 "[Read|Open|Go through|Load] {src} (" + fin + " [of|holding|with] {n} {label}) and [extract|copy|pull "
-                "out|take] {cols} [for every record|for each record|from every row|of each entry], [in the original "
-                "order|keeping the file's order|in the order they appear], [into|to] {out} as " + fout + " [with "
-                "exactly those columns|and no other columns|with just those columns].",
-                "[Take|Use] the {label} in {src} and [copy|keep|carry over] [just|only] the fields {cols} of [each "
-                "one|every record|each entry] [to|into] {out} as " + fout + "[, keeping the file's order|, in "
-                "their original order|, same order as the file][ and nothing else| and no other columns|].",
-                "I [only need|just need|need only] {cols} from the {label} in {src}[;|. Please] [[write|save] "
-                "[them|those fields|that subset] [to|into]|put [them|those fields|that subset] in] {out} as " + fout + ", [one row per record|a row for each "
-                "record] in the [original|same|file's] order[| and no other columns|, nothing else].",
+                "out|take] {cols} [for|of] {which}, [in the original order|keeping the file's order|in the order they "
+                "appear], [into|to] {out} as " + fout + " [with exactly those columns|and no other columns|with just "
+                "those columns].",
+                "[Take|Use] {which} in {src} and [copy|keep|carry over] [just|only] their fields {cols} [to|into] {out} "
+                "as " + fout + "[, keeping the file's order|, in their original order|, same order as the file]"
+                "[ and nothing else| and no other columns|].",
+                "I [only need|just need|need only] {cols} [of|for] {which} in {src}[;|. Please] [[write|save] "
+                "[them|those fields|that subset] [to|into]|put [them|those fields|that subset] in] {out} as " + fout +
+                ", [one row per record|a row for each record] in the [original|same|file's] order[| and no other "
+                "columns|, nothing else].",
             ][choose(ctx, 3)]
             instruction = ctx.say(instruction, **v)
             instruction = instruction.replace(". please ", ". Please ")
         return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_extracted", out)],
                           input_files={src.path: serialize(src).encode()})
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _selection_v2(ctx: OpContext, src: Table) -> tuple[str, list[dict[str, Any]]]:
+    """builtin-v2: which records to extract, said in words the agent must apply to the data (a month
+    boundary on the date column, or one value of the category column left out), and those records.
+    A fixed script that follows backticked literals cannot make the cut; the check compares rows."""
+    rng, rows, n = ctx.rng, src.rows, len(src.rows)
+    dated = [c for c in src.columns if all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(r[c])) for r in rows)]
+    options: list[tuple[str, list[dict[str, Any]]]] = []
+    if dated:
+        col = dated[0]
+        for month in range(2, 12):
+            start = f"2026-{month:02d}-01"
+            later = [r for r in rows if str(r[col]) >= start]
+            name = _MONTHS[month - 1]
+            if 0.35 * n <= len(later) <= 0.8 * n:
+                options.append((_lower_first(ctx.say(
+                    "the {label} [dated {m} 2026 or later|dated on or after 1 {m} 2026|with a {col} in {m} 2026 or "
+                    "later|whose {col} is on or after 1 {m} 2026|whose {col} falls in {m} 2026 or later]",
+                    label=src.label, col=tick(col), m=name)), later))
+            earlier = [r for r in rows if str(r[col]) < start]
+            if 0.35 * n <= len(earlier) <= 0.8 * n:
+                options.append((_lower_first(ctx.say(
+                    "the {label} [dated before {m} 2026|whose {col} is before 1 {m} 2026|with a {col} earlier than 1 "
+                    "{m} 2026|whose {col} falls before {m} 2026]", label=src.label, col=tick(col), m=name)), earlier))
+    if not options and src.category:
+        col = src.category
+        for value in sorted({str(r[col]) for r in rows}):
+            rest = [r for r in rows if str(r[col]) != value]
+            if 0.4 * n <= len(rest) <= 0.85 * n:
+                options.append((_lower_first(ctx.say(
+                    "the {label} [other than|except] the [ones|records] whose {words} is {v}",
+                    label=src.label, words=col.replace("_", " "), v=value)), rest))
+    if not options:
+        return _lower_first(ctx.say("[every record|each record|all the {label}]", label=src.label)), list(rows)
+    return rng.choice(options)
 
 
 # ================================================================= write_structured
