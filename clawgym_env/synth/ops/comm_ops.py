@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -43,17 +44,20 @@ class StatusReport:
                   for i, r in enumerate(top)]
         content = "\n".join(lines) + "\n"
         facts = [f"Records reviewed: {len(src.rows)}"] + ([f"{total}"] if metric else [])
-        instruction = pick(rng, (
-            f"Write a short Markdown report to `{path}` for {ctx.persona.name.split()[0]}'s colleagues: a level-1 "
-            f"heading starting with `{title}`, a bullet `Records reviewed: <n>` with the number of rows in "
-            f"`{src.path}`" + (f", a bullet `Total {metric}: <sum of {metric}>`" if metric else "") +
-            f", and a `## Leading items` section listing the first {len(top)} `{key}` values of `{src.path}` in order "
-            f"as a numbered list.",
-            f"Draft `{path}` (Markdown): title line `# {title}: …`, then `Records reviewed: <count of rows in "
-            f"{src.path}>`" + (f", then `Total {metric}: <sum>`" if metric else "") + f", then a `## Leading items` "
-            f"numbered list of the {'first' if ctx.v2 else 'top'} {len(top)} `{key}` values exactly as they appear "
-            f"in `{src.path}`.",
-        ))
+        if ctx.v2:
+            instruction = _status_wording(ctx, path, src.path, title, metric, key, len(top))
+        else:
+            instruction = pick(rng, (
+                f"Write a short Markdown report to `{path}` for {ctx.persona.name.split()[0]}'s colleagues: a level-1 "
+                f"heading starting with `{title}`, a bullet `Records reviewed: <n>` with the number of rows in "
+                f"`{src.path}`" + (f", a bullet `Total {metric}: <sum of {metric}>`" if metric else "") +
+                f", and a `## Leading items` section listing the first {len(top)} `{key}` values of `{src.path}` in order "
+                f"as a numbered list.",
+                f"Draft `{path}` (Markdown): title line `# {title}: …`, then `Records reviewed: <count of rows in "
+                f"{src.path}>`" + (f", then `Total {metric}: <sum>`" if metric else "") + f", then a `## Leading items` "
+                f"numbered list of the {'first' if ctx.v2 else 'top'} {len(top)} `{key}` values exactly as they appear "
+                f"in `{src.path}`.",
+            ))
         if ctx.v2:  # values parsed, not raw text: '**Records reviewed:** 16', 'Total hours: 1,811.0', any heading case
             checks = [ck.heading(f"step{ctx.step}_title", path, title, level=1),
                       ck.labelled_number(f"step{ctx.step}_count", path, "Records reviewed", len(src.rows), tol=0),
@@ -74,6 +78,58 @@ class StatusReport:
                                                      + [str(r[key]) for r in top]))],
             artifact=Text(path=path, content=content, label="status report", facts={"facts": facts}),
         )
+
+
+def _say(ctx: OpContext, template: str, **values: object) -> str:
+    """:meth:`OpContext.say`, without the space an empty option leaves before punctuation."""
+    return re.sub(r" +(?=[,.;:)])", "", ctx.say(template, **values))
+
+
+def _status_wording(ctx: OpContext, path: str, src: str, title: str, metric: str | None, key: str,
+                    k: int) -> str:
+    """builtin-v2's status_report instruction: the same four demands (title, count, total, the first
+    ``k`` keys in file order), each a sentence with several independent choices."""
+    v = {"path": path, "src": src, "title": title, "metric": metric, "key": key, "k": k,
+         "me": ctx.persona.name.split()[0]}
+    say = functools.partial(_say, ctx)
+    who = "[for {me}'s colleagues|for the rest of the team|that I can [share|circulate|send round]|for [the|our] [team|group]|]"
+    if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.5:
+        opening = say(
+            "[Write|Put together|Prepare|Draft|Compose] a [short|brief|compact|concise] [status report|summary|status "
+            "note|progress note|report] [on|about|covering|that sums up] `{src}` " + who + " [and [save|write] it|, saved|, written|and put it] "
+            "to `{path}` [in Markdown|as Markdown|as a Markdown file|(Markdown)].", **v)
+    else:
+        opening = say(
+            "[I need|I'd like|Please [make|create]|I want you to [make|write]] a [short|brief|compact|concise] Markdown "
+            "[status report|summary|status note|write-up|report] [at|in] `{path}` [that [sums up|covers|reports on]|"
+            "[based on|built from|drawn from]] `{src}` " + who + ".", **v)
+    head = say(
+        "[Open|Start|Begin|Head] [it|the report|the file|the document] with a [level-1|top-level] heading[| (a single "
+        "hash mark)| (one hash sign)] [that starts with|beginning with|whose text begins with|opening with] `{title}`[|; [what follows|the "
+        "rest of the title] is up to you|, followed by [anything you like|whatever you see fit|any wording you like]].", **v)
+    count = ("[how many rows|how many records|how many entries|the number of rows|the number of records] `{src}` "
+             "[has|contains|holds|lists]")
+    total = ("the [sum|total] of `{metric}` [over|across|for] [all|every one of] the rows[| (a plain number is fine)]")
+    if metric:
+        figures = say(
+            "[Below it|Under the heading|After the title|Then|Next], [state|report|say|write down] " + count + " on a line "
+            "[labelled|with the label|starting with] `Records reviewed:` and " + total + " on a line [labelled|with "
+            "the label|starting with] `Total {metric}:`.", **v)
+    else:
+        figures = say(
+            "[Below it|Under the heading|After the title|Then|Next], [state|report|say|write down] " + count + " on a line "
+            "[labelled|with the label|starting with] `Records reviewed:`[| (a plain number is fine)][|, so [readers|"
+            "people|the team] [see|know] the scope].", **v)
+    first = "the first {k} `{key}` values" if k > 1 else "the first `{key}` value"
+    leading = say(
+        "[Finish|Close|End|Round it off|Wrap up] with a [section|part|block] [headed|titled|called|under the heading] "
+        "`Leading items` [that lists|listing|which lists|giving] " + first + " [of|from|in] `{src}` "
+        "[in the order they appear there|in file order|in the same order as the file|exactly as they are ordered in "
+        "the file][|, one per line|, as a numbered list|, as a numbered list, one per item][| (do not re-sort them)"
+        "|; [no|don't do any] [re-sorting|ranking]|].", **v)
+    if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.4:
+        return " ".join((opening, head, leading, figures.replace("Below it, ", "Also, ", 1)))
+    return " ".join((opening, head, figures, leading))
 
 
 # ---------------------------------------------------------------- shared helpers for messages
