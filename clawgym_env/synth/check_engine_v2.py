@@ -15,7 +15,9 @@ because a correct answer written another harmless way lost points (issue 13's au
   any common notation: ``**Total hours:** 1,811.0``), ``heading`` (a Markdown heading that is, or
   starts with, a text, any case, emphasis ignored), ``csv_header`` (the first CSV record, any
   quoting) and ``config_equal`` (a YAML/INI/.env file's settings, quoting, spacing and comments
-  aside).
+  aside);
+- ``includes_file`` compares the quote and its source as read (styling, case, thousands separators
+  aside): a forwarded report restyled on either side is still the same report.
 
 Standard library only, Python 3.8+, no imports: it runs inside the generated check.py (which already
 imported csv, io, json, re above).
@@ -215,6 +217,24 @@ def check_config_equal(ws, c):
     return got is not None and got == want
 
 
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f](?=\d{3}(?!\d))")
+
+
+def _loose(text):
+    """Text as read, not as styled: emphasis and code marks, thousands separators, case and runs of
+    whitespace dropped, so a quoted copy and its source match however either was restyled."""
+    return " ".join(_THOUSANDS.sub("", _plain(text)).lower().split())
+
+
+def check_includes_file(ws, c):
+    """``path`` quotes the whole text of ``source`` (the agent's own upstream file), compared as read:
+    restyling either (bold labels, heading case, thousands separators) keeps the match."""
+    text, src = _read(ws, c["path"]), _read(ws, c["source"])  # noqa: F821
+    if text is None or src is None or not src.strip():
+        return False
+    return _loose(src) in _loose(text)
+
+
 _run_v1 = run  # noqa: F821
 
 
@@ -237,4 +257,5 @@ CHECKS.update({  # noqa: F821
     "csv_header": check_csv_header,
     "plain_regex": check_plain_regex,
     "config_equal": check_config_equal,
+    "includes_file": check_includes_file,
 })

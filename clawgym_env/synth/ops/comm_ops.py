@@ -171,6 +171,8 @@ def _fact_check(name: str, path: str, value: str, v2: bool = False) -> dict[str,
     if m:
         return ck.labelled_number(name, path, m.group(1), float(m.group(2)), tol=0.001)
     pattern = re.escape(value)
+    if v2:  # 'Label:  value' or 'Label:value' reads the same
+        pattern = re.sub(r"^((?:[^:\\]|\\.)+?):\\ ", r"\1:\\s*", pattern)
     if value[:1].isalnum():
         pattern = r"(?<![\w.])" + pattern
     if value[-1:].isalnum():
@@ -232,30 +234,21 @@ class DraftMessage:
         if isinstance(src, Table):
             if not src.rows:
                 raise TypeError("draft_message needs a non-empty table")
-            plan = self._from_table(rng, src, iso)
+            plan = self._from_table(rng, src, iso, ctx)
         elif src.facts.get("described"):
-            plan = self._from_described(rng, src, iso)
+            plan = self._from_described(rng, src, iso, ctx)
         else:
-            plan = self._forward(rng, src, iso, path, f"step{ctx.step}", ctx.v2)
+            plan = self._forward(rng, src, iso, path, f"step{ctx.step}", ctx)
         subject, facts = plan.subject, plan.facts
 
         content = (f"To: {recipient} <{email}>\nSubject: {subject}\n\n{greeting}\n\n{plan.body}\n\n"
                    f"{signoff}\n{me}\n")
         lo, hi = _word_span(content, rng, slack=plan.slack)
-        header = pick(rng, (
-            f"Draft an email to {recipient} ({email}) and save it as plain text to `{path}`. It must start with the "
-            f"header lines `To: {recipient} <{email}>` and `Subject: {subject}`, then a blank line and the body.",
-            f"Write an email for {recipient} <{email}> into `{path}` (plain text): first line `To: {recipient} "
-            f"<{email}>`, second line `Subject: {subject}`, a blank line, then the message.",
-        ))
-        tail = pick(rng, (
-            f"Ask them to reply by {_long_date(deadline)}, written as `Reply by: <YYYY-MM-DD>` on its own line. "
-            f"Sign off with `{me}` on the last line and keep the whole file, headers included, between {lo} and "
-            f"{hi} words.",
-            f"Include a line `Reply by: <date>` with {_long_date(deadline)} as YYYY-MM-DD, end with your name "
-            f"`{me}` as the very last line, and keep the file between {lo} and {hi} words in total.",
-        ))
-        instruction = f"{header} {plan.asks} {tail}"
+        if ctx.v2:
+            instruction = _draft_wording(ctx, recipient, email, subject, path, plan.asks, _long_date(deadline),
+                                         me, lo, hi)
+        else:
+            instruction = self._v1_wording(rng, recipient, email, subject, path, plan.asks, deadline, me, lo, hi)
         step = f"step{ctx.step}"
         # v2: the header lines and sign-off count beside content only
         checks = [ck.form(ck.regex(f"{step}_email_to", path, rf"^To:.*{re.escape(email)}", ci=True), ctx.v2),
@@ -276,7 +269,25 @@ class DraftMessage:
         )
 
     @staticmethod
-    def _from_table(rng: random.Random, src: Table, iso: str) -> _EmailPlan:
+    def _v1_wording(rng: random.Random, recipient: str, email: str, subject: str, path: str, asks: str,
+                    deadline: date, me: str, lo: int, hi: int) -> str:
+        header = pick(rng, (
+            f"Draft an email to {recipient} ({email}) and save it as plain text to `{path}`. It must start with the "
+            f"header lines `To: {recipient} <{email}>` and `Subject: {subject}`, then a blank line and the body.",
+            f"Write an email for {recipient} <{email}> into `{path}` (plain text): first line `To: {recipient} "
+            f"<{email}>`, second line `Subject: {subject}`, a blank line, then the message.",
+        ))
+        tail = pick(rng, (
+            f"Ask them to reply by {_long_date(deadline)}, written as `Reply by: <YYYY-MM-DD>` on its own line. "
+            f"Sign off with `{me}` on the last line and keep the whole file, headers included, between {lo} and "
+            f"{hi} words.",
+            f"Include a line `Reply by: <date>` with {_long_date(deadline)} as YYYY-MM-DD, end with your name "
+            f"`{me}` as the very last line, and keep the file between {lo} and {hi} words in total.",
+        ))
+        return f"{header} {asks} {tail}"
+
+    @staticmethod
+    def _from_table(rng: random.Random, src: Table, iso: str, ctx: OpContext) -> _EmailPlan:
         key = src.key or src.columns[0]
         n = len(src.rows)
         count_label = pick(rng, ("Records", "Items in scope", "Entries reviewed", "Rows checked"))
@@ -293,6 +304,7 @@ class DraftMessage:
             facts += [f"Total {col}: {total}", f"Top {key} by {col}: {top}"]
             described += [[f"the total {col}", total], [f"the {key} with the highest {col}", str(top)]]
             how = "a whole number" if whole else "2 decimals, no thousands separator or currency sign"
+            numeric_ask: tuple[str, str, bool] | None = (col, key, whole)
             asks += [f"`Total {col}: <sum of {col} over all rows, {how}>`",
                      f"`Top {key} by {col}: <the {key} of the row with the highest {col}; on a tie the "
                      f"alphabetically first {key}>`"]
@@ -301,6 +313,7 @@ class DraftMessage:
             facts.append(f"First {key}: {first}")
             described.append([f"the first {key}", str(first)])
             asks.append(f"`First {key}: <the {key} of the first row>`")
+            numeric_ask = None
         subject = pick(rng, (f"{src.label.capitalize()}: key figures", f"Numbers on the {src.label}",
                              f"Quick update on the {src.label}"))
         intro = pick(rng, (f"Here are the key figures from the {src.label} I went through today.",
@@ -308,16 +321,23 @@ class DraftMessage:
         closing = pick(rng, ("Let me know if anything looks off.", "Happy to walk you through the details.",
                              "Tell me if you need the full file."))
         body = "\n".join([intro, "", *facts, f"Reply by: {iso}", "", closing])
+        if ctx.v2:
+            return _EmailPlan(subject, body, facts, described, _table_asks(ctx, src, count_label, numeric_ask))
         lead = pick(rng, ("In the body, after a short greeting and intro, put these lines using exactly these labels: ",
                           "The body must contain, besides a greeting, these labelled lines: "))
         return _EmailPlan(subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`).")
 
     @staticmethod
-    def _from_described(rng: random.Random, src: Text, iso: str) -> _EmailPlan:
+    def _from_described(rng: random.Random, src: Text, iso: str, ctx: OpContext) -> _EmailPlan:
         pairs = [(str(d), str(v)) for d, v in src.facts["described"]]
         subject = pick(rng, (f"Re: {src.label}", f"Heads-up: {src.label}", f"FYI: {src.label}"))
         intro = pick(rng, (f"Quick heads-up about the {src.label}. The key details:",
                            f"Sharing the essentials from the {src.label}:"))
+        if ctx.v2:  # labelled lines: a value alone (an echo of the instruction, a copied input) earns nothing
+            labelled = [f"{_fact_label(d)}: {v}" for d, v in pairs]
+            body = "\n".join([intro, "", *[f"- {x}" for x in labelled], "", f"Reply by: {iso}"])
+            return _EmailPlan(subject, body, labelled, [list(p) for p in pairs],
+                              _described_asks(ctx, src.path, [_fact_label(d) for d, _ in pairs]))
         lines = [f"- {d[0].upper() + d[1:]}: {v}" for d, v in pairs]
         body = "\n".join([intro, "", *lines, "", f"Reply by: {iso}"])
         wanted = join_list([d for d, _ in pairs])
@@ -329,7 +349,7 @@ class DraftMessage:
         return _EmailPlan(subject, body, [v for _, v in pairs], [list(p) for p in pairs], asks)
 
     @staticmethod
-    def _forward(rng: random.Random, src: Text, iso: str, path: str, step: str, v2: bool = False) -> _EmailPlan:
+    def _forward(rng: random.Random, src: Text, iso: str, path: str, step: str, ctx: OpContext) -> _EmailPlan:
         """Forward the document itself: checked against the agent's own upstream file, whatever its wording."""
         if not src.content.strip():
             raise TypeError("draft_message cannot forward an empty document")
@@ -338,18 +358,112 @@ class DraftMessage:
         note = pick(rng, ("Forwarding the document below for your review.",
                           "Sharing this with you before we meet; the full text is below."))
         body = "\n".join([note, f"Reply by: {iso}", "", marker, src.content.strip()])
-        asks = pick(rng, (
-            f"After a one-line note, add the line `{marker}` and paste the full text of `{src.path}` unchanged "
-            f"below it.",
-            f"Below a short note, put the line `{marker}` followed by the complete, unedited contents of "
-            f"`{src.path}`.",
-        ))
+        v2 = ctx.v2
+        if v2:
+            asks = _say(ctx, "[After|Below|Under] a [one-line|short|brief] note [of your own||to {who}], [add|put|insert] "
+                        "the line `{marker}` [and paste|and copy|followed by] the [full|complete|whole] text of `{src}` "
+                        "[unchanged|as it is|word for word|without edits] [below it|underneath|after it|]"
+                        "[| (that is the document I want them to [see|read|review])].",
+                        marker=marker, src=src.path, who="introduce it")
+        else:
+            asks = pick(rng, (
+                f"After a one-line note, add the line `{marker}` and paste the full text of `{src.path}` unchanged "
+                f"below it.",
+                f"Below a short note, put the line `{marker}` followed by the complete, unedited contents of "
+                f"`{src.path}`.",
+            ))
         lines = [ln.strip() for ln in src.content.splitlines() if ln.strip()]
+        # v2: the forwarded copy is the agent's own upstream file (a copied input or an echo there matches
+        # itself), so it counts beside the email's own content (the reply-by date) only
         extra = [ck.form(ck.regex(f"{step}_email_marker", path, rf"^{re.escape(marker)}\s*$"), v2),
-                 ck.includes_file(f"{step}_email_forwarded", path, src.path)]
+                 ck.form(ck.includes_file(f"{step}_email_forwarded", path, src.path), v2)]
         # the gate alters the document's lines in the email: the forwarded copy must then fail
         return _EmailPlan(subject, body, [], [], asks, extra_checks=extra,
                           slack=20 + len(src.content.split()) // 2, mutable=lines)
+
+
+def _fact_label(desc: str) -> str:
+    """The label a message gives a described fact: 'the new delivery date' -> 'New delivery date'."""
+    core = desc[4:] if desc.lower().startswith("the ") else desc
+    return core[:1].upper() + core[1:]
+
+
+def _table_asks(ctx: OpContext, src: Table, count_label: str, numeric: tuple[str, str, bool] | None) -> str:
+    """builtin-v2: the labelled lines an email states about a table, each described in words."""
+    v = {"src": src.path, "label": src.label, "cl": count_label}
+    lines = [_say(ctx, "`{cl}: <n>` [with|giving|stating] [the number of {label} in|how many {label} there are in|the "
+                  "count of {label} in|how many {label} are listed in] `{src}`", **v)]
+    if numeric:
+        col, key, whole = numeric
+        v.update(col=col, key=key)
+        how = ("[as a whole number|as an integer|with no decimals]" if whole
+               else "[rounded to 2 decimals|with 2 decimals|to two decimal places]")
+        lines.append(_say(ctx, "`Total {col}: <sum>` with the [sum|total] of `{col}` [over all rows|across every row|"
+                          "for all rows|over the whole file], " + how, **v))
+        lines.append(_say(ctx, "`Top {key} by {col}: <{key}>` [naming|giving|with] the `{key}` [of the row with|that "
+                          "has] the [highest|largest] `{col}` [(on a tie, the alphabetically first)|(ties go to the "
+                          "alphabetically first)|(if two tie, the one first in A-Z order)]", **v))
+    else:
+        v["key"] = src.key or src.columns[0]
+        lines.append(_say(ctx, "`First {key}: <{key}>` [with|giving|naming] the `{key}` of the [first|top] row [of|in] "
+                          "the file", **v))
+    body = join_list(lines) if len(lines) < 3 else "; ".join(lines[:-1]) + "; and " + lines[-1]
+    lead = _say(ctx, "[In the body|Below the greeting|In the message itself|After a [short|brief] greeting and "
+                "[a line of|an] intro], [put|include|add|list] [these|the following] [labelled|] lines[, with the "
+                "labels [exactly as written|spelled exactly like this]|, labels verbatim|]:")
+    return f"{lead} {body}."
+
+
+def _described_asks(ctx: OpContext, src: str, labels: list[str]) -> str:
+    """builtin-v2: restate the facts of an upstream text as labelled lines (the values are the work)."""
+    shown = join_list([f"`{lb}: <value>`" for lb in labels])
+    return _say(ctx, "[In the body|Below the greeting|In the message], [give|pass on|restate|share] the [key|main|"
+                "important] [details|facts|points] [from|of] `{src}`[, one per line,| on separate lines|] [labelled "
+                "exactly|with exactly these labels|using these labels as written|labelled like this]: {shown}[, each "
+                "value [copied|taken] exactly as [written|it appears] in that file|; copy each value exactly as that "
+                "file [writes|gives] it|, values [spelled|copied] exactly as in the file].", src=src, shown=shown)
+
+
+def _draft_wording(ctx: OpContext, recipient: str, email: str, subject: str, path: str, asks: str, long_date: str,
+                   me: str, lo: int, hi: int) -> str:
+    """builtin-v2's draft_message instruction: headers, the plan's asks, reply-by, sign-off and length, each
+    a grammar, in one of several orders."""
+    v = {"r": recipient, "e": email, "subj": subject, "path": path, "date": long_date, "me": me, "lo": lo, "hi": hi,
+         "first": recipient.split()[0]}
+    rnd = ctx.phrase_rng or ctx.rng
+    if rnd.random() < 0.5:
+        header = _say(ctx, "[Draft|Write|Compose|Put together|Prepare] [an email|a short email|a brief email|a quick "
+                      "email|a short message] [to|for] {r} ({e})[| on my behalf| for me][ and save it|, saved] [as plain "
+                      "text|in plain text|as a plain-text file] [to|at|in] `{path}`.", **v) + " " + _say(
+            ctx, "[It must|It should|The file should|Make the file|The email has to|The text must] [start|begin|open] "
+                 "with [the header lines|two header lines,|these two header lines:|the two lines] `To: {r} <{e}>` "
+                 "[and|followed by] `Subject: {subj}`[| exactly as written| verbatim][, then a blank line and the "
+                 "body|, followed by a blank line and then the message|; after a blank line comes the body|, each on "
+                 "its own line, then an empty line before the body].", **v)
+    else:
+        header = _say(ctx, "[I need an email|Please write an email|Write me an email|Prepare an email|Draft a message] "
+                      "[for|to] {r}[| from me] [in|at] `{path}` [(plain text)|as plain text|in plain text]: [the first "
+                      "line is|line one is|line one must be] `To: {r} <{e}>`, [the second|line two|the next one] "
+                      "`Subject: {subj}`, [then a blank line and the message|then an empty line and the body|and the "
+                      "body after a blank line|then the body after an empty line].", **v)
+    if rnd.random() < 0.6:
+        reply = _say(ctx, "[Ask|Kindly ask|Politely ask] [{first}|them] to [reply|get back to you|answer|respond|send "
+                     "their answer] [by|no later than|before the end of] {date}[, and|;] [write|give|put] [that date|"
+                     "the date|the deadline|this date] as `Reply by: <YYYY-MM-DD>` on [a line of its own|its own line|a "
+                     "separate line].", **v)
+    else:
+        reply = _say(ctx, "[Include|Add|Put in|Make sure there is] [a line|a separate line|one line|a line of its own] "
+                     "`Reply by: <YYYY-MM-DD>` [giving|with|holding|carrying] {date}[| in that format| written that way|"
+                     " as an ISO date][| as the reply deadline| so they know the deadline| as the date I need an "
+                     "answer by][| in the body| somewhere in the body].", **v)
+    sign = _say(ctx, "[Sign off|End|Finish|Close|Wrap up] with [your name|my name|the name|just the name] `{me}` [on "
+                "the last line|as the very last line|on the final line][, and|;] [keep|make] [the whole file, headers "
+                "included,|the entire file (headers too)|the file as a whole, header lines included,] [between {lo} "
+                "and {hi} words[| long| in total]|at {lo} to {hi} words|within {lo}-{hi} words|no shorter than {lo} "
+                "and no longer than {hi} words].", **v)
+    if rnd.random() < 0.5:
+        return " ".join((header, asks, reply, sign))
+    return " ".join((header, reply, asks, sign))
 
 
 def _is_number(v: object) -> bool:
@@ -488,6 +602,43 @@ def _message_scenario(rng: random.Random, iso_dates: bool,
     ]
 
 
+def _rewrite_wording(ctx: OpContext, thread: bool, src: str, to: str, path: str, iso_dates: bool, quoted: str,
+                     lo: int, hi: int, greeting: str, signoff: str, me: str) -> str:
+    """builtin-v2's rewrite_message instruction: what to rewrite, what to keep, what to drop, the frame."""
+    v = {"src": src, "to": to, "path": path, "q": quoted, "lo": lo, "hi": hi, "g": greeting, "so": signoff, "me": me}
+    rnd = ctx.phrase_rng or ctx.rng
+    if thread:
+        what = _say(ctx, "[Turn|Condense|Rework|Distil|Boil down] the [Slack thread|chat thread|thread export|team "
+                    "chat] in `{src}` into [one|a single] [clean|clear|concise|tidy|proper] announcement for the team"
+                    "[| I can post][ and save it|, saved|, written] [to|in|at] `{path}`.", **v)
+    else:
+        what = _say(ctx, "[Rewrite|Clean up|Rework|Turn|Reshape] [my draft email|the draft email I wrote|my rambling "
+                    "draft|the draft] in `{src}` into a [clean|clear|concise|tidy|proper] [message|email] [to|for] "
+                    "{to}[| that I can send][ and save it|, saved|, written] [to|in|at] `{path}`.", **v)
+    keep = _say(ctx, "[Keep|Preserve|Carry over|Hold on to] [every|each] [name (of people, systems, rooms or meetings)|"
+                "name of a person, system, room or meeting], date, time, amount and reference number [it mentions|"
+                "mentioned in it|from the original] " + (
+                    "[unchanged except for dates, which must be written as YYYY-MM-DD|exactly as written, except "
+                    "that every date [must be|is] written as YYYY-MM-DD|word for word, but with every date "
+                    "[rewritten|turned] into YYYY-MM-DD]" if iso_dates else
+                    "[exactly as written|unchanged|word for word|verbatim|character for character]")
+                + "[|: [nothing|no detail] may be lost|, since [people|the readers] rely on them].", **v)
+    drop = _say(ctx, "[Leave out|Drop|Cut|Remove|Avoid|Get rid of] [the phrases|these phrases|the filler phrases|the "
+                "stock phrases] {q} [entirely|completely|altogether|everywhere][| because they [sound|read as] [sloppy|"
+                "unprofessional|like filler|too casual]| (they read as filler)|: [the reader does not "
+                "need them|nobody needs them|they add nothing]].", **v)
+    frame = _say(ctx, "[Keep it|Make it|It must be|The result has to be] [between {lo} and {hi} words[| long| in "
+                 "total]|{lo} to {hi} words long|within {lo}-{hi} words][, and|;] [start|open|begin] with the line "
+                 "`{g}` and [end|close|finish] with `{so}` [followed by|and then] `{me}` on the [next|following|"
+                 "last] line.", **v)
+    middle = [keep, drop]
+    if rnd.random() < 0.5:
+        middle.reverse()
+    if rnd.random() < 0.3:
+        return " ".join((what, frame, *middle))
+    return " ".join((what, *middle, frame))
+
+
 class RewriteMessage:
     """Rewrite a rambling draft (an email, or a chat thread) into a clean message under constraints.
 
@@ -533,20 +684,27 @@ class RewriteMessage:
         what = ("the Slack thread in `input/slack_thread.txt` into one clean announcement for the team"
                 if thread else f"my draft email in `{src_path}` into a clean message to "
                                f"{'the team' if to_team else recipient}")
-        instruction = pick(rng, (
-            f"Rewrite {what} and save it to `{path}`. Keep every name, date, time, amount and reference number "
-            f"mentioned in it exactly as written{', except that every date must be written as YYYY-MM-DD' if iso_dates else ''}; "
-            f"leave out the phrases {quoted} entirely; keep it between {lo} and {hi} words. Start with the line "
-            f"`{greeting}` and end with `{signoff}` followed by `{me}` on the next line.",
-            f"Turn {what}, saved as `{path}`: open with `{greeting}`, close with `{signoff}` and then `{me}` on its "
-            f"own line, stay within {lo}-{hi} words, and do not use any of these phrases: {quoted}. All the concrete "
-            f"details (people, dates, times, amounts, reference numbers) must survive unchanged"
-            + (", with dates rewritten as YYYY-MM-DD." if iso_dates else "."),
-        ))
+        if ctx.v2:
+            instruction = _rewrite_wording(ctx, thread, src_path, "the team" if to_team else recipient, path, iso_dates,
+                                           quoted, lo, hi, greeting, signoff, me)
+        else:
+            instruction = pick(rng, (
+                f"Rewrite {what} and save it to `{path}`. Keep every name, date, time, amount and reference number "
+                f"mentioned in it exactly as written{', except that every date must be written as YYYY-MM-DD' if iso_dates else ''}; "
+                f"leave out the phrases {quoted} entirely; keep it between {lo} and {hi} words. Start with the line "
+                f"`{greeting}` and end with `{signoff}` followed by `{me}` on the next line.",
+                f"Turn {what}, saved as `{path}`: open with `{greeting}`, close with `{signoff}` and then `{me}` on its "
+                f"own line, stay within {lo}-{hi} words, and do not use any of these phrases: {quoted}. All the concrete "
+                f"details (people, dates, times, amounts, reference numbers) must survive unchanged"
+                + (", with dates rewritten as YYYY-MM-DD." if iso_dates else "."),
+            ))
         step = f"step{ctx.step}"
+        absent = [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
+                  for b in banned]
         checks = [_fact_check(f"{step}_kept_fact_{i}", path, p.value, ctx.v2) for i, p in enumerate(points)]
-        checks += [ck.absent_words(f"{step}_no_{re.sub(r'[^a-z]+', '_', b.lower()).strip('_')}", path, [b])
-                   for b in banned]
+        if ctx.v2:  # the draft itself holds every fact: a kept fact counts in a message that dropped a banned phrase
+            checks = [{**c, "needs_any": [a["name"] for a in absent]} for c in checks]
+        checks += absent
         checks += [ck.word_range(f"{step}_length", path, lo, hi),
                    ck.form(ck.regex(f"{step}_greeting", path, rf"\A\s*{re.escape(greeting)}"), ctx.v2),
                    ck.form(ck.regex(f"{step}_signoff", path, rf"{re.escape(signoff)}\s*\n\s*{re.escape(me)}\s*\Z"),
