@@ -808,6 +808,51 @@ class _Item:
     keywords: tuple[str, ...]
 
 
+def _action_wording(ctx: OpContext, kind: str, src: str, prefix: str, path: str, fmt: str, d: int) -> str:
+    """builtin-v2's action_items instruction: what counts as an action item, the table, its order."""
+    v = {"kind": kind, "src": src, "ex": f"{prefix}-123", "path": path, "fmt": describe_format(fmt)}
+    rnd = ctx.phrase_rng or ctx.rng
+    what = _say(ctx, "[Go through|Read through|Work through|Comb through] the meeting {kind} in `{src}` and [pull out|"
+                "extract|collect|list] the action items[| that came out of it]: [tasks|pieces of work|jobs] [an attendee|"
+                "one of the attendees|a named attendee] [committed to|agreed to do|took on], each with a due date and a "
+                "tracker reference [such as|like|in the form of] `{ex}`.", **v)
+    skip = _say(ctx, "[Skip|Ignore|Leave out] [work|tickets|items] [reported as already closed|mentioned as closed|that "
+                "were already closed] and [ideas|suggestions] [nobody took on|no one picked up|that nobody committed "
+                "to][| (those are not action items)|; they are not action items].", **v)
+    year = ("[; a date without a year is in the meeting's year|; dates given without a year fall in the meeting's year]"
+            if d >= 3 else "")
+    table = _say(ctx, "[Save|Write|Store|Put] them [to|in|at] `{path}` as {fmt}[, with|, using|; give it] exactly the columns `ref`, `owner` "
+                 "([the person's full name as listed under Attendees|the owner's full name, as on the attendee list|their "
+                 "full name from the Attendees line]), `topic` ([the agenda section where the item was raised, named as "
+                 "in the {kind}|the section of the {kind} the item came up in, named as there]), `due` (YYYY-MM-DD" + year
+                 + ") and `days_left` ([whole days from the meeting date to|the number of days from the meeting date "
+                 "until|how many days lie between the meeting date and] `due`)[, sorted by|, ordered by|; sort the rows by|; order "
+                 "them by|, rows sorted by] `due`[| (earliest first)| from the earliest deadline] [and then|with ties "
+                 "broken by|and within a day by|then by] `ref`[| (A to Z)| alphabetically].", **v)
+    parts = [what, skip, table] if rnd.random() < 0.6 else [what, table, skip]
+    if d >= 4:
+        parts.append(_say(ctx, "[If|Where|When|In case] a deadline [is moved|gets pushed back|slips|is postponed] "
+                          "later in the meeting, [use|take|go with] the new date[| (the last word counts)][; the topic stays the section where the item was first raised|, but the topic "
+                          "stays the section where the item first came up|; keep the topic where the item was first "
+                          "raised].", **v))
+    return " ".join(parts)
+
+
+def _followup_wording(ctx: OpContext, md: str, decisions: bool) -> str:
+    """builtin-v2: the checklist (and decisions) that action_items adds from difficulty 2."""
+    v = {"md": md}
+    text = _say(ctx, "[Then|Also|After that,|Next,] [write|save|create] `{md}`[, a checklist I can post|, a to-do list "
+                "for the team|]: a Markdown checklist with one line per action item in the same order, [formatted|"
+                "written as|each in the form] `- [ ] <owner full name> - <short description of the task> - due "
+                "<YYYY-MM-DD>`", **v)
+    if decisions:
+        return text + _say(ctx, "[, followed by|, then|, and after it] a `## Decisions` section with one bullet per "
+                           "decision [taken|made|agreed] in the meeting ([names, amounts and numbers exactly as stated|"
+                           "keep names, amounts and numbers exactly as said|with names, amounts and numbers as "
+                           "stated]).", **v)
+    return text + "."
+
+
 class ActionItems:
     """Extract the action items (owner, tracker ref, due date) buried in meeting notes or a transcript.
 
@@ -905,21 +950,24 @@ class ActionItems:
         table = Table(columns=columns, rows=rows, path=f"output/step{ctx.step}_action_items.{fmt}", fmt=fmt,  # type: ignore[arg-type]
                       label="action items", key="ref", numeric=["days_left"], category="owner")
         kind = "transcript" if transcript else "notes"
-        instruction = pick(rng, (
-            f"Go through the meeting {kind} in `{src_path}` and pull out the action items: tasks an attendee "
-            f"committed to, each with a due date and a tracker reference such as `{topics[0].prefix}-123`. Skip work "
-            f"reported as already closed and ideas nobody took on.",
-            f"Extract every action item from `{src_path}` (meeting {kind}). An action item is a task that a named "
-            f"attendee agreed to do by a due date, with a tracker reference like `{topics[0].prefix}-123`; ignore "
-            f"tickets mentioned as closed and suggestions nobody picked up.",
-        )) + (
-            f" Save them to `{table.path}` as {describe_format(fmt)} with exactly the columns `ref`, `owner` (the "
-            f"person's full name as listed under Attendees), `topic` (the agenda section where the item was raised, "
-            f"named as in the {kind}), `due` (YYYY-MM-DD"
-            + ("; a date without a year is in the meeting's year" if d >= 3 else "")
-            + ") and `days_left` (whole days from the meeting date to `due`), sorted by `due` and then `ref`."
-            + (" If a deadline is moved later in the meeting, use the new date; the topic stays the section where the "
-               "item was first raised." if d >= 4 else ""))
+        if ctx.v2:
+            instruction = _action_wording(ctx, kind, src_path, topics[0].prefix, table.path, fmt, d)
+        else:
+            instruction = pick(rng, (
+                f"Go through the meeting {kind} in `{src_path}` and pull out the action items: tasks an attendee "
+                f"committed to, each with a due date and a tracker reference such as `{topics[0].prefix}-123`. Skip work "
+                f"reported as already closed and ideas nobody took on.",
+                f"Extract every action item from `{src_path}` (meeting {kind}). An action item is a task that a named "
+                f"attendee agreed to do by a due date, with a tracker reference like `{topics[0].prefix}-123`; ignore "
+                f"tickets mentioned as closed and suggestions nobody picked up.",
+            )) + (
+                f" Save them to `{table.path}` as {describe_format(fmt)} with exactly the columns `ref`, `owner` (the "
+                f"person's full name as listed under Attendees), `topic` (the agenda section where the item was raised, "
+                f"named as in the {kind}), `due` (YYYY-MM-DD"
+                + ("; a date without a year is in the meeting's year" if d >= 3 else "")
+                + ") and `days_left` (whole days from the meeting date to `due`), sorted by `due` and then `ref`."
+                + (" If a deadline is moved later in the meeting, use the new date; the topic stays the section where the "
+                   "item was first raised." if d >= 4 else ""))
         step = f"step{ctx.step}"
         checks = [ck.table_equal(f"{step}_action_items", table),
                   ck.table_equal(f"{step}_action_owners_due",
@@ -936,13 +984,16 @@ class ActionItems:
             if d >= 3:
                 md_lines += ["", "## Decisions", ""] + [f"- {sentence}" for sentence, _ in decisions]
             oracle.append(write_call(md, "\n".join(md_lines) + "\n"))
-            instruction += pick(rng, (
-                f" Then write `{md}`: a Markdown checklist with one line per action item in the same order, formatted "
-                f"`- [ ] <owner full name> - <short description of the task> - due <YYYY-MM-DD>`",
-                f" Also write a checklist I can post, `{md}`: a Markdown to-do list in the same order, each line "
-                f"`- [ ] <owner's full name> - <what they will do, in a few words> - due <YYYY-MM-DD>`",
-            )) + (", followed by a `## Decisions` section with one bullet per decision taken in the meeting (names, "
-                  "amounts and numbers exactly as stated)." if d >= 3 else ".")
+            if ctx.v2:
+                instruction += " " + _followup_wording(ctx, md, d >= 3)
+            else:
+                instruction += pick(rng, (
+                    f" Then write `{md}`: a Markdown checklist with one line per action item in the same order, formatted "
+                    f"`- [ ] <owner full name> - <short description of the task> - due <YYYY-MM-DD>`",
+                    f" Also write a checklist I can post, `{md}`: a Markdown to-do list in the same order, each line "
+                    f"`- [ ] <owner's full name> - <what they will do, in a few words> - due <YYYY-MM-DD>`",
+                )) + (", followed by a `## Decisions` section with one bullet per decision taken in the meeting (names, "
+                      "amounts and numbers exactly as stated)." if d >= 3 else ".")
             for i, it in enumerate(items):
                 kw = "|".join(re.escape(k) for k in it.keywords)
                 checks.append(ck.regex(f"{step}_followup_{i}", md, (r"^[-*+] \[ \] " if ctx.v2 else r"^- \[ \] ")
