@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from clawgym_env.synth import check_engine
+from clawgym_env.synth.checks import engine_source, gate_form_checks
 from clawgym_env.synth.compose import synthesize
 from clawgym_env.synth.gate import gate_task
 from clawgym_env.synth.ops.base import OpContext, Scenario
@@ -203,3 +204,39 @@ def test_analyze_logs_matches_independent_parse() -> None:
             assert row["errors"] == sum(e["level"] == "ERROR" for e in mine)
             assert (row["first_seen"], row["last_seen"]) == (mine[0]["ts"], mine[-1]["ts"])
         assert sorted({e["comp"] for e in entries}) == [r["component"] for r in table["rows"]]
+
+
+def _v2_engine() -> dict:
+    ns: dict = {"__name__": "check_v2"}
+    exec(compile(engine_source("builtin-v2"), "check.py", "exec"), ns)  # noqa: S102 - the checker a v2 task ships
+    return ns
+
+
+def test_v2_fix_bug_credits_the_fix_not_what_costs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """builtin-v2: untouched tests, a copied source file or an echoed instruction earn nothing; rewriting the
+    tests until they pass is not a fix; the oracle earns everything."""
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+    run = _v2_engine()["run"]
+    for index in range(4):
+        step = synthesize(200 + index, version="builtin-v2", force_ops=["fix_bug"]).steps[0]
+        spec = {"checks": gate_form_checks(step.checks)}
+        note = next(o.path for o in step.outputs if o.path.startswith("output/"))
+        module = next(o.path for o in step.outputs if o.path.startswith("project/"))
+        cheap = {"copy": step.input_files[module].decode(), "echo": step.instruction}
+        for name, text in cheap.items():
+            ws = tmp_path / f"{name}{index}"
+            _materialize(step.input_files, ws)
+            (ws / note).parent.mkdir(parents=True, exist_ok=True)
+            (ws / note).write_text(text)
+            assert not any(run(spec, ws).values()), (name, run(spec, ws))
+        ws = tmp_path / f"oracle{index}"
+        _materialize(step.input_files, ws)
+        _play_on_host(step.oracle, ws)
+        assert all(run(spec, ws).values()), run(spec, ws)
+        for test_file in (p for p in step.input_files if "/tests/test_" in p):  # a suite made to pass, not a fix
+            (ws / test_file).write_text("import unittest\n\n\nclass T(unittest.TestCase):\n"
+                                        "    def test_ok(self):\n        pass\n")
+        (ws / module).write_bytes(step.input_files[module])
+        results = run(spec, ws)
+        assert not results["step1_tests_pass"] and not results["step1_tests_unchanged"], results
+

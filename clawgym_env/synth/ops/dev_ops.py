@@ -400,6 +400,23 @@ _SAME_FILES_SRC = (
 )
 
 
+# builtin-v2's "suite passes" check: the original test files are all there, unchanged, and the suite is green
+# (emptying or rewriting the tests must not pass for a fix). Arguments: project root, then (path, sha256) pairs.
+_SUITE_PASSES_SRC = (
+    "import hashlib, subprocess, sys\n"
+    "root, args = sys.argv[1], sys.argv[2:]\n"
+    "def digest(p):\n"
+    "    try:\n"
+    "        with open(p, 'rb') as fh:\n"
+    "            return hashlib.sha256(fh.read().replace(b'\\r\\n', b'\\n').rstrip()).hexdigest()\n"
+    "    except OSError:\n"
+    "        return None\n"
+    "if not all(digest(p) == h for p, h in zip(args[::2], args[1::2])):\n"
+    "    sys.exit(1)\n"
+    "sys.exit(subprocess.run([sys.executable, '-m', 'unittest', 'discover', '-s', root + '/tests', '-t', root]).returncode)\n"
+)
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode().replace(b"\r\n", b"\n").rstrip()).hexdigest()
 
@@ -876,14 +893,22 @@ class FixBug:
         argv = ["python3", "-c", _SAME_FILES_SRC]
         for p in test_paths:
             argv += [p, _digest(files[p])]
+        pass_name = f"step{ctx.step}_tests_pass"
         checks = [
             # The whole suite must pass (new regression tests are welcome); the next check proves the original
             # test files are still there, unchanged.
-            ck.command(f"step{ctx.step}_tests_pass", _unittest_argv(root)),
+            ck.command(pass_name, _unittest_argv(root)),
             ck.command(f"step{ctx.step}_tests_unchanged", argv, requires=note),
             ck.contains(f"step{ctx.step}_note_file", note, [mod_path]),
             ck.contains(f"step{ctx.step}_note_function", note, [buggy.bug_func]),
         ]
+        if ctx.v2:
+            # Content carries the credit (issue 13): the suite passes *with the original tests*; untouched tests
+            # are true of doing nothing, so they count only beside a passing suite; the function's name is in every
+            # copied source file (and some complaints), so it counts only beside the right file's path.
+            checks[0] = ck.command(pass_name, ["python3", "-c", _SUITE_PASSES_SRC, root, *argv[3:]])
+            checks[1] = {**ck.form(checks[1]), "needs_any": [pass_name]}
+            checks[3] = ck.form(checks[3])
         return OpStep(
             op=self.name, instruction=instruction,
             oracle=[{"name": "edit", "arguments": {"path": mod_path, "oldText": buggy.broken, "newText": buggy.fixed}},
