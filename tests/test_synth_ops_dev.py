@@ -22,12 +22,16 @@ import pytest
 from clawgym_env.synth import check_engine
 from clawgym_env.synth.checks import engine_source, gate_form_checks
 from clawgym_env.synth.compose import synthesize
+from clawgym_env.synth.diversity import is_sentence, sentences
 from clawgym_env.synth.gate import gate_task
 from clawgym_env.synth.ops.base import OpContext, Scenario
 from clawgym_env.synth.ops.dev_ops import (
     MODULES,
     AnalyzeLogs,
+    FixBug,
     InspectCode,
+    RunScript,
+    RunTests,
     _break,
     _render_module,
     _render_tests,
@@ -240,3 +244,30 @@ def test_v2_fix_bug_credits_the_fix_not_what_costs_nothing(tmp_path: Path, monke
         results = run(spec, ws)
         assert not results["step1_tests_pass"] and not results["step1_tests_unchanged"], results
 
+
+V2_OPS = {"run_script": RunScript, "inspect_code": InspectCode, "fix_bug": FixBug, "run_tests": RunTests,
+          "analyze_logs": AnalyzeLogs}
+
+
+@pytest.mark.parametrize("op", DEV_OPS)
+def test_v2_wording_varies_without_moving_the_data(op: str) -> None:
+    """builtin-v2 words each instruction from a grammar: most sentences are worded once in 40 tasks, every
+    output path is still named, and another wording leaves the files and checks as they were."""
+    seen: list[str] = []
+    for seed in range(40):
+        steps = [V2_OPS[op]().build(OpContext(
+            rng=random.Random(f"dev-v2/{seed}"), persona=persona(seed), step=1, upstream=None,
+            scenario=Scenario("Software Development", "debugging and issue fixing", "an open-source project"),
+            difficulty=1 + seed % 5,
+            version="builtin-v2", phrase_rng=random.Random(f"wording/{seed}/{k}"))) for k in (0, 1)]
+        a, b = steps
+        assert a.input_files == b.input_files and a.checks == b.checks and a.oracle == b.oracle
+        assert a.instruction != b.instruction
+        for out in a.outputs:
+            if out.path.startswith("output/"):
+                assert f"`{out.path}`" in a.instruction, (op, out.path, a.instruction)
+        assert "[" not in a.instruction.replace("[<component>]", "") and "|" not in a.instruction, a.instruction
+        assert not re.search(r"\. [a-z]| [,.;:]", re.sub(r"`[^`]*`", "X", a.instruction)), a.instruction
+        seen += [x for x in sentences(a.instruction) if is_sentence(x)]
+    counts = {x: seen.count(x) for x in seen}
+    assert sum(c == 1 for c in counts.values()) >= 0.75 * len(seen), sorted(counts.items(), key=lambda kv: -kv[1])[:3]

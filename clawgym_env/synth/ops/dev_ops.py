@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -564,6 +565,70 @@ def _threshold(values: list[float], frac: float) -> int | float:
     return int(v) if float(v).is_integer() else round(v, 2)
 
 
+def _code(text: object) -> str:
+    return f"`{text}`"
+
+
+_SENTENCE_START = re.compile(r"([.!?] )([a-z])")
+
+
+def _say(ctx: OpContext, template: str, **values: Any) -> str:
+    """:meth:`OpContext.say`, with a capital after every full stop that a choice put inside the sentence
+    (``[. |; ]``), so one grammar can write one sentence or two. Code spans are left as they are."""
+    parts = re.split(r"(`[^`]*`)", ctx.say(template, **values))
+    return "".join(p if p.startswith("`") else _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), p)
+                   for p in parts)
+
+
+def _phrase(ctx: OpContext, template: str, **values: Any) -> str:
+    """A wording (see :meth:`OpContext.say`) to use inside a sentence: first letter left lower-case."""
+    text = ctx.say(template, **values)
+    return text[:1].lower() + text[1:]
+
+
+def _run_script_text(ctx: OpContext, *, script: str, cmd: str, src: str, words: str, out: str, log: str,
+                     to_file: bool, exact: bool) -> str:
+    """builtin-v2's instruction for run_script: what to run (the command, or the goal and the script), then
+    where its output goes."""
+    v = {"script": _code(script), "cmd": _code(cmd), "src": _code(src), "out": _code(out), "log": _code(log),
+         "help": _code(f"python3 {script} --help"), "opt": _code("--output"), "words": words}
+    if exact:
+        run = ctx.say(
+            "[[[Please |]run|[Please |]execute|I need you to run] [this command|the following command|our helper script "
+            "with this command line] [from the workspace root|from the top of the workspace|with the workspace root as "
+            "the working directory|in the workspace root][, exactly as written|, verbatim|, without changing any "
+            "argument|]: {cmd}.|[The helper script|Our helper|The script] [needs to be run|has to be run|should be run] "
+            "[from the workspace root|from the top of the workspace] [exactly as|precisely as|just as|as] {cmd}[| — "
+            "[keep|leave] the arguments as they are| with no changes to its arguments].]", **v)
+    else:
+        run = ctx.say(
+            "[[[Please |]use|[Please |]run] [the script|our helper|the helper script|the command-line tool] {script} "
+            "[on|against|over] {src} to {words}[.| — {help} [lists|documents|explains] [its|the] options.| "
+            "([check|see|read] {help} for [its options|the options|how to call it]).]|To {words}, [run|use] [our "
+            "helper|the script|the helper script|the tool] {script} [on|against|over] {src}[.| (its options are "
+            "[listed|documented|explained] by {help}).| — [check|see] {help} [for its options|for the flags|first].]]",
+            **v)
+    message = ("[the one-line message|the single line|the one-line status message|the short message] it prints[ on the "
+               "terminal| on screen|]")
+    if to_file and exact:
+        how = ctx.say(
+            "[The script|It|That command] [writes|saves|puts] [the CSV|its CSV|the table] [to|into|at] {out} [itself|on "
+            "its own|by itself][; |, and you should |. Please ][[save|capture|store] " + message + " [to|in] {log}|"
+            "[copy|put] " + message + " into {log}].", **v)
+    elif to_file:
+        how = ctx.say(
+            "[Have it|Let it|Make it] write [its|the] CSV [to|into] {out} [(its {opt} option)|with its {opt} option|"
+            "using {opt}|through its {opt} option][ and|, then|; then] [[save|capture|store] " + message + " [to|in] "
+            "{log}|redirect [what it prints|its standard output|the line it prints] into {log}].", **v)
+    else:
+        how = ctx.say(
+            "[It|The script|The tool] [prints|writes|emits] [a CSV|its result as CSV|the table as CSV] [on|to] "
+            "[standard output|stdout|the terminal][; |, so |: ][[save|write] [it|that output] [unchanged|as is|without "
+            "editing it|exactly as printed|verbatim] to {out}|redirect [it|that output] [unchanged|as is|without "
+            "editing it] into {out}|[capture|keep] [it|that output] [unchanged|as is|verbatim] in {out}].", **v)
+    return f"{run} {how}"
+
+
 class RunScript:
     """Run a provided command-line script with the right arguments and capture what it produces."""
 
@@ -622,6 +687,9 @@ class RunScript:
                 f"Our helper `{script}` takes command-line options (see `python3 {script} --help`). Run it on "
                 f"`{src.path}` to {words}; {how}.",
             ))
+        if ctx.v2:
+            instruction = _run_script_text(ctx, script=script, cmd=cmd, src=src.path, words=words, out=out.path,
+                                           log=log_path, to_file=to_file, exact=exact)
         header = ",".join(out.columns)
         checks = [ck.csv_header(f"step{ctx.step}_script_header", out.path, list(out.columns)) if ctx.v2 and out.fmt == "csv"
                   else ck.regex(f"step{ctx.step}_script_header", out.path, r"\A\ufeff?" + header.replace(".", r"\.") + r"\r?$"),
@@ -668,6 +736,16 @@ class RunScript:
                       "count": "ordered by count, largest first"}[order]
         words = (f"summarise `{metric}` per `{group}`, ignoring rows whose `{metric}` is below {minimum}, "
                  f"with the groups {sort_words}")
+        if ctx.v2:
+            order_words = {
+                "name": "[by group name|alphabetically by name|by name, A to Z|alphabetically]",
+                "total": "by [total|their total|the total], [largest|highest|biggest] first",
+                "count": "by [count|their count|row count|how many rows they have], [largest|highest|most] first"}[order]
+            words = _phrase(
+                ctx, "[summarise|summarize|total up|aggregate] {metric} [per|by|for each] {group}, [ignoring|skipping|"
+                "leaving out] [rows|records] whose {metric} is [below|under|less than|smaller than] {minimum}[, with the "
+                "groups [ordered|sorted|listed]|, and [order|sort|list] the groups|, [ordering|sorting|listing] the "
+                "groups] " + order_words, metric=f"`{metric}`", group=f"`{group}`", minimum=minimum)
         matched = sum(s[1] for s in summary)
         log_line = f"wrote {len(summary)} groups ({matched} of {len(text_rows)} rows matched) to {path}"
         return out, args, words, log_line
@@ -705,6 +783,15 @@ class RunScript:
         cond = f" with `{where[0]}` equal to `{where[1]}`" if where else ""
         words = (f"list the top {limit} {src.label}{cond} ranked by `{sort_by}` (largest first), with only the fields "
                  f"{join_list([f'`{f}`' for f in fields])} in that order")
+        if ctx.v2:
+            cond = "[ with {col} equal to {val}| whose {col} is {val}| where {col} is {val}]" if where else ""
+            words = _phrase(
+                ctx, "[list|show|pull out|get] the [top|highest] {limit} {label}" + cond + " [ranked|ordered|sorted] by "
+                "{sort_by} [([largest|highest|biggest] first)|in descending order|from largest to smallest][, with only|, "
+                "keeping only|, showing just|, and output only] the [fields|columns] {fields}[ in that order|, in "
+                "exactly that order|, in this order]", limit=limit, label=src.label, sort_by=f"`{sort_by}`",
+                fields=join_list([f"`{f}`" for f in fields]), col=f"`{where[0]}`" if where else "",
+                val=f"`{where[1]}`" if where else "")
         log_line = f"wrote {len(picked)} rows to {path}"
         return out, args, words, log_line
 
@@ -734,6 +821,53 @@ _CONFIG_NOTES = (
 def _literal(v: Any) -> str:
     """A Python literal as the project's style writes it (double-quoted strings)."""
     return json.dumps(v) if isinstance(v, str) else repr(v)
+
+
+def _inspect_code_text(ctx: OpContext, *, root: str, fn_path: str, notes_path: str, names: str) -> str:
+    """builtin-v2's instruction for inspect_code: read-only task, the function table, then the notes JSON."""
+    v = {"root": _code(root + "/"), "fn": _code(fn_path), "notes": _code(notes_path), "names": names,
+         "cols": _code("module,function,line,params,lines"), "def": _code("def"), "example": _code(f"{root}/<name>.py"),
+         "module": _code("module"), "function": _code("function"), "line": _code("line"), "params": _code("params"),
+         "lines": _code("lines"), "todos": _code("todos"), "constants": _code("constants"), "TODO": _code("TODO"),
+         "FIXME": _code("FIXME"), "shape": _code('{"file", "line", "tag", "text"}'), "tag": _code("tag"),
+         "text": _code("text"), "todoc": _code("TODO:"), "fixmec": _code("FIXME:"), "config": _code(f"{root}/config.py")}
+    intro = _say(
+        ctx, "[[Read|Go through|Look through|Study|Review] the [Python package|package|code] in {root}[ — reading the "
+        "code is enough, no need to run it| (just read the code; there is no need to run it)| without running or "
+        "changing it| without executing anything|] and [write|produce|put together|prepare] two files[| for me| from "
+        "what you find| about it].|I [need|want|would like|am after] [an inventory|a short inventory|an overview|a "
+        "quick map] of the [code|Python code|package] in {root} [in two files|as two files|written to two files][, read "
+        "from the source without running anything|; please don't modify anything|, from reading the source alone|; "
+        "nothing needs to run|].]", **v)
+    table = _say(
+        ctx, "[[First|To start|For the functions], [write|create|save|produce]|[Write|Create|Save|Produce]] {fn}, a "
+        "[CSV|CSV file|comma-separated file] [with the header|with the columns|whose columns are|headed] {cols}, [with "
+        "one row|holding one row|listing one row|one row] per top-level function ({def})[ in the package| across the "
+        "package's files| of the package][, [sorted|ordered] by {module} and then by {line}|; [sort|order] the rows by "
+        "{module}, then by {line}|, rows in order of {module}, then {line}|. [Sort|Order|Arrange] the rows by {module}, "
+        "then by {line}].", **v)
+    fields = _say(
+        ctx, "[For each function|In every row|Per row|In each row], {module} is [the file's path relative to the "
+        "workspace|the workspace-relative path of its file|the path of its file, relative to the workspace|where it is "
+        "defined, as a workspace-relative path] ([like|such as|for instance|for example] {example}), {line} [is |]the "
+        "[line number|number of the line] of [the|its] {def}, {params} [is |]its number of [parameters|arguments in the "
+        "signature] and {lines} [is |]the number of lines from the {def} line to [the function's|its] last line[, "
+        "inclusive| (both included)| inclusive| (counting both ends)].", **v)
+    notes = _say(
+        ctx, "[Then|Next|After that|Second|Besides that], [write|create|save|produce] {notes}[,| as] [a JSON object|an "
+        "object|a JSON document] with two keys[,|:] {todos} and {constants}[. |: |; ]{todos} [lists|holds|collects|is a "
+        "list of] [every|each] {TODO} [and|or] {FIXME} [comment|note] [in the package|anywhere in the package|across "
+        "the package|in any of the package's files] as [objects|an object] {shape}, [sorted|ordered] by file[,| and] "
+        "then [by |]line[;|, where] {tag} is [TODO or FIXME|either TODO or FIXME] and {text} is [the comment text "
+        "after|whatever follows|the text that follows|the rest of the comment after] {todoc} or {fixmec}.", **v)
+    consts = _say(
+        ctx, "[Finally, |Lastly, |]{constants} [[maps|ties] {names} to their [final|effective] values|[gives|holds|"
+        "records] the [final|effective] values of {names}] [in|from] {config}[ (the value each has once the module has "
+        "been loaded)| (what each is once the module is loaded, so a later reassignment wins)| (after any later "
+        "reassignment in the file)| (a later assignment overrides an earlier one)][, as JSON numbers, strings or "
+        "booleans|; use JSON numbers, strings or booleans|, each as a JSON number, string or boolean|, with JSON types "
+        "(number, string, boolean)].", **v)
+    return f"{intro} {table} {fields} {notes} {consts}"
 
 
 class InspectCode:
@@ -822,6 +956,8 @@ class InspectCode:
             f"colon}}`, ordered by file then line; `constants` maps {names} to their final values in "
             f"`{root}/config.py` (JSON types: numbers, strings, booleans).",
         ))
+        if ctx.v2:
+            instruction = _inspect_code_text(ctx, root=root, fn_path=fn_path, notes_path=notes_path, names=names)
         checks = [
             ck.table_equal(f"step{ctx.step}_functions_listed", _project(table, ["module", "function"]), exact_columns=False),
             ck.table_equal(f"step{ctx.step}_functions_def_lines", _project(table, ["function", "line"]), exact_columns=False),
@@ -847,6 +983,32 @@ def _project(table: Table, columns: list[str]) -> Table:
 
 
 # ================================================================ fix_bug
+
+
+def _fix_bug_text(ctx: OpContext, *, root: str, symptom: str, note: str) -> str:
+    """builtin-v2's instruction for fix_bug: the complaint and the red suite, the fix, then the note."""
+    v = {"root": _code(root + "/"), "cmd": _code(f"cd {root} && python3 -m unittest"), "symptom": symptom,
+         "note": _code(note), "example": _code(f"{root}/<file>.py")}
+    report = ctx.say(
+        "[[A user|Someone on the team|One of our users|A colleague|Support] [reports|says|has reported|noticed] that "
+        "{symptom}[, and|; on top of that,|; meanwhile] the unit tests in {root} [fail|are failing|are red] ([run|you "
+        "can run|start] them with {cmd}).|The [test suite|unit test suite|unittest suite] of the [small |]project in "
+        "{root} is [red|failing] ({cmd})[; the related complaint is that|, and a user [reports|says|complained] that|; "
+        "the bug report says that] {symptom}.]", symptom=symptom, **{k: x for k, x in v.items() if k != "symptom"})
+    fix = ctx.say(
+        "[[Find|Track down|Locate|Hunt down] the bug and fix [the code|it in the source|the source code] so that the "
+        "[whole|entire|full] suite passes[| again][ — |; |, but ]do not [change|touch|edit] the [tests|test files|"
+        "existing tests].|[Please fix|Fix|Repair] the [bug|defect|faulty code] in the source[ so that| until] [all tests "
+        "pass|the whole suite passes|every test passes][[; |, but ]leave the test files exactly as they are|[; |, but ]do "
+        "not [change|edit|touch] the tests|. The [existing |]tests [must stay|have to stay|stay] as they are][| (new "
+        "regression tests are welcome)].]", **v)
+    tell = ctx.say(
+        "[Then|Afterwards|Once the suite is green|When everything passes], [write|leave|add] a short [note|Markdown "
+        "note|write-up] [to|in|at] {note} [naming|that names|stating|that gives] the file you changed ([as a path "
+        "relative to the workspace|its workspace-relative path|relative to the workspace], [like|such as|for example] "
+        "{example}) and the [function you fixed|function that had the bug|function with the bug|name of the broken "
+        "function][|, plus a sentence on what was wrong|, with one line about what was wrong].", **v)
+    return f"{report} {fix} {tell}"
 
 
 class FixBug:
@@ -888,6 +1050,8 @@ class FixBug:
             f"exactly as they are — until all tests pass, and record in `{note}` (Markdown) the workspace-relative "
             f"path of the file you edited (like `{root}/<file>.py`) and the name of the function with the bug.",
         ))
+        if ctx.v2:
+            instruction = _fix_bug_text(ctx, root=root, symptom=buggy.symptom, note=note)
         content = (f"# Bug fix\n\n- File: `{mod_path}`\n- Function: `{buggy.bug_func}`\n- Cause: {buggy.cause}.\n"
                    f"- Result: all {n_tests} unit tests pass again.\n")
         argv = ["python3", "-c", _SAME_FILES_SRC]
@@ -989,6 +1153,37 @@ if __name__ == "__main__":
 '''
 
 
+def _run_tests_text(ctx: OpContext, *, root: str, res_path: str, sum_path: str) -> str:
+    """builtin-v2's instruction for run_tests: run without fixing, the per-test CSV, then the per-module CSV."""
+    v = {"root": _code(root + "/"), "cmd": _code(f"cd {root} && python3 -m unittest -v"), "res": _code(res_path),
+         "sum": _code(sum_path), "hdr": _code("test_id,status"), "test_id": _code("test_id"), "status": _code("status"),
+         "form": _code("tests.test_<module>.<TestClass>.<test_method>"), "pass": _code("pass"), "fail": _code("fail"),
+         "error": _code("error"), "skip": _code("skip"), "sumhdr": _code("module,tests,passed,failed,errors,skipped"),
+         "modform": _code("tests.test_<module>"), "tests": _code("tests")}
+    run = _say(
+        ctx, "[[Please |]run|I need you to run|[Please |]go through|Kindly run] [the unit tests|the test suite|the "
+        "unittest suite] of the [|small ]project in {root} ({cmd})[| and report on them| and tell me how they do| and "
+        "write up the results][. |; |, but ][some|a few|several] [tests|of them] [fail|are failing|break] [on "
+        "purpose|by design|deliberately|as expected] ([unfinished features|features still being built|work in "
+        "progress|parts not written yet])[, so|; so|. So] [do not|don't|please do not] [change|touch|fix|modify|edit] "
+        "anything in {root}[| for this| while you are at it].", **v)
+    results = _say(
+        ctx, "[Write|Save|Create|Produce] {res}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
+        "whose header is|headed] {hdr}, [with |holding |]one row per test: {test_id} as unittest [names|prints|reports|"
+        "shows] it ({form}) and {status} one of {pass}, {fail} ([an assertion failed|assertion failure|a failed "
+        "assertion|a check did not hold]), {error} ([it raised an exception|an unexpected exception|the test raised an "
+        "error|it crashed]) or {skip}[. [Sort|Order] the rows by {test_id}|; [sort|order] the rows by {test_id}|, with "
+        "the rows [sorted|ordered] by {test_id}|, rows in {test_id} order] ([plain string order|simple string order|"
+        "ordinary string sorting|character by character|as plain text]).", **v)
+    summary = _say(
+        ctx, "[Then|Also|Next,|Finally,|After that,] [write|save|create|produce] {sum} [with the header|with columns|"
+        "whose header is|headed] {sumhdr}: one row per test module ({modform}), [sorted|ordered|in order] by "
+        "[module|module name], [counting its tests by status|with its tests counted by status|giving how many of its "
+        "tests have each status|with a count per status], {tests} being [the total|all of its tests|its total test "
+        "count|how many tests it has].", **v)
+    return f"{run} {results} {summary}"
+
+
 class RunTests:
     """Run a unittest suite in which some tests fail by design and report every test's status."""
 
@@ -1062,6 +1257,8 @@ class RunTests:
             f"`test_id`. Also save `{sum_path}` (CSV, columns `module,tests,passed,failed,errors,skipped`) with one "
             f"row per test module `tests.test_<module>`, in module order.",
         ))
+        if ctx.v2:
+            instruction = _run_tests_text(ctx, root=root, res_path=res_path, sum_path=sum_path)
         script = f"scratch/step{ctx.step}_collect_results.py"
         checks = [
             ck.table_equal(f"step{ctx.step}_tests_listed", _project(res_table, ["test_id"]), exact_columns=False),
@@ -1125,6 +1322,48 @@ def _fill(rng: random.Random, template: str, svc: str) -> str:
         job=rng.randint(1000, 9999), uid=rng.randint(100, 9999), n=rng.randint(2, 900), k=rng.randint(1, 3),
         dep=rng.choice(_DEPS), s=rng.choice((5, 10, 30, 60)), port=rng.choice((443, 5432, 6379, 25, 9200)),
         table=rng.choice(("orders", "invoices", "sessions")), pct=rng.randint(81, 97), svc=svc)
+
+
+def _analyze_logs_text(ctx: OpContext, *, svc: str, log_path: str, fmt_words: str, comp_path: str,
+                       json_path: str) -> str:
+    """builtin-v2's instruction for analyze_logs: the log's format, the per-component CSV, then the JSON."""
+    v = {"svc": _code(svc), "log": _code(log_path), "fmt": fmt_words, "comp": _code(comp_path), "json": _code(json_path),
+         "hdr": _code("component,entries,warnings,errors,first_seen,last_seen"), "entries": _code("entries"),
+         "error_types": _code("error_types"), "first_error": _code("first_error"), "last_error": _code("last_error"),
+         "last_tb": _code("last_traceback"), "exception": _code("exception"), "file": _code("file"),
+         "line": _code("line"), "function": _code("function"), "File": _code("File ..."), "colon": _code(":")}
+    log = _say(
+        ctx, "[[Our|The] {svc} service [writes its log to|logs to|keeps its log in|appends its log to] {log}[,| —|:] "
+        "[one entry per line|each entry on its own line|one line per entry] [in the form|formatted as|like|following "
+        "the pattern] {fmt}|The log of [our|the] {svc} [service|app|application] is [saved|stored|kept] [at|in] {log}, "
+        "[one entry per line|each entry on its own line|one line per entry] [in the form|formatted as|following the "
+        "pattern] {fmt}][. |; |, and ][lines that do not start with a timestamp|lines without a leading timestamp|lines "
+        "with no timestamp at the start|lines not starting with a timestamp] [belong to|are part of|continue] the entry "
+        "[above them|before them|just above][ (a traceback, usually)| (mostly traceback lines)| (tracebacks)|] and [are "
+        "not|do not count as|are not counted as|should not be counted as] entries[ themselves| on their own|].", **v)
+    comps = _say(
+        ctx, "[Write|Create|Produce|Save] {comp}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
+        "whose header is|headed] {hdr}: one row per component, [sorted by name|in alphabetical order|ordered by "
+        "component name|alphabetically], [with|giving|holding] [its number of entries (all levels), of warning entries "
+        "and of error entries|its entry count over all levels, its warning count and its error count|how many entries "
+        "it has (any level), how many are warnings and how many are errors], and the timestamps of its first and last "
+        "entry [copied exactly as written in the log|exactly as they appear in the log|as written in the log|verbatim "
+        "from the log].", **v)
+    keys = _say(
+        ctx, "[Then|Next,|After that,|Also|Second,] [write|create|save|produce] {json}, [a JSON object with|a JSON "
+        "object holding|an object with|a JSON document with] [the keys|five keys:|keys] {entries}, {error_types}, "
+        "{first_error}, {last_error} and {last_tb}[. |: |; ]{entries} is the [total number of|number of|count of all] "
+        "entries[ in the log| in the file|], and {error_types} maps [each|every] exception name ([the text before the "
+        "first {colon} of an error entry's message|what precedes the first {colon} in an error entry's message|the part "
+        "of an error message before its first {colon}]) to [how many times it occurs|its number of occurrences|the "
+        "number of error entries with it|its count].", **v)
+    trace = _say(
+        ctx, "{first_error} and {last_error} [are|hold|give] the timestamps of the first and [the |]last error [entries|"
+        "entry][, as written|, exactly as in the log|, copied as written|, verbatim][. |; ][for|under|in] {last_tb}, "
+        "[describe|give|summarise] the [last|final] traceback [in the file|in the log|] [as an object|in an object] "
+        "with {exception} and the {file}, {line} ([a number|as a number|numeric|an integer]) and {function} of its "
+        "innermost frame ([the last|its final] {File} line).", **v)
+    return f"{log} {comps} {keys} {trace}"
 
 
 class AnalyzeLogs:
@@ -1232,6 +1471,9 @@ class AnalyzeLogs:
             f"written) and `last_traceback` (`exception`, plus `file`, `line` as a number and `function` taken from "
             f"the innermost `File` line of the final traceback in the log).",
         ))
+        if ctx.v2:
+            instruction = _analyze_logs_text(ctx, svc=svc, log_path=log_path, fmt_words=fmt_words, comp_path=comp_path,
+                                             json_path=json_path)
         checks = [
             ck.table_equal(f"step{ctx.step}_component_counts", _project(table, ["component", "entries", "warnings", "errors"]),
                            exact_columns=False),
