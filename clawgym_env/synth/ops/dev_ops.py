@@ -658,7 +658,9 @@ class RunScript:
         cmd = f"python3 {script} {args}"
         if to_file:
             cmd += f" --output {out.path}"
-        exact = rng.random() < 0.5
+        # builtin-v2 states the goal, never the command line: a dictated command is solved by any script that
+        # runs backticked commands (issue 13's family gate); the agent reads --help and picks the options.
+        exact = rng.random() < 0.5 and not ctx.v2
         if to_file and exact:
             how = pick(rng, (
                 f"it writes the CSV to `{out.path}` itself; save the one-line message it prints to `{log_path}`",
