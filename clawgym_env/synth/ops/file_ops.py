@@ -678,7 +678,7 @@ def _line_pattern(line: str) -> str:
 def _lines_check(name: str, path: str, lines: list[str]) -> dict[str, Any]:
     """Every line of ``lines`` somewhere in ``path`` (Markdown emphasis aside): whole lines, so the
     value the instruction dictates earns nothing without the document around it."""
-    return ck.plain_regex(name, path, r"\A" + "".join(f"(?=[\s\S]*?{_line_pattern(ln)})" for ln in lines))
+    return ck.plain_regex(name, path, r"\A" + "".join(rf"(?=[\s\S]*?{_line_pattern(ln)})" for ln in lines))
 
 
 def _edit_checks_v2(s: int, path: str, new: str, facts: list[_Fact], removed: tuple[str, str] | None,
