@@ -364,10 +364,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     cov: dict[str, Any] | None = None
     if not folders or args.builtin or args.n or "builtin" in args.suites:
         n = args.n or SUITE_SIZE
-        source = BuiltinSource()
+        source = BuiltinSource(version=args.version)
         with progress_bar("generating", n, enabled=not args.quiet) as advance:
             cov = coverage(n, lambda i: source.load(task_name(i)), lambda _: advance())
-        columns[f"{SUITE_VERSION} (first {n:,})" if n < SUITE_SIZE else SUITE_VERSION] = cov
+        columns[f"{args.version} (first {n:,})" if n < SUITE_SIZE else args.version] = cov
     for spec in folders:
         src = open_source(spec)
         ids = src.ids()
@@ -382,7 +382,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         print(json.dumps(cov if cov is not None and not folders else columns, indent=2))
         return 0
     if cov is not None:
-        print(f"built-in suite: {cov['tasks']} tasks")
+        print(f"built-in suite: {cov['tasks']} tasks" + (f" ({args.version})" if args.version != SUITE_VERSION else ""))
         print(f"categories {len(cov['categories'])}/9, subcategories {len(cov['subcategories'])}/43, operations "
               f"{len(cov['operations'])}/26 (missing: {cov['categories_missing'] + cov['subcategories_missing'] + cov['operations_missing'] or 'none'})")
         print(f"distinct personas: {cov['personas']}   chain lengths: {cov['chain_lengths']}   difficulty: {cov['difficulty']}")
@@ -484,6 +484,8 @@ def _add_sandbox_commands(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from clawgym_env.synth.builtin import SUITE_VERSION, SUITE_VERSIONS  # light: no generator until a task is made
+
     p = argparse.ArgumentParser(prog="clawgym", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -623,6 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--builtin", action="store_true", help="include the built-in suite when DIRs are given "
                     "(implied by --n)")
     sp.add_argument("--n", type=int, default=0, help="first N built-in tasks (default: all 13,500)")
+    sp.add_argument("--version", default=SUITE_VERSION, choices=SUITE_VERSIONS,
+                    help=f"which built-in suite version to measure (default {SUITE_VERSION})")
     sp.add_argument("--json", action="store_true", help="the figures as JSON (with DIRs: one object per column)")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(fn=cmd_coverage)

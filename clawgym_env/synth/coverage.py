@@ -86,6 +86,7 @@ DIVERSITY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("  backticked / quoted / paths / identifiers", lambda c: " / ".join(
         f"{c['diversity']['literal_spans_median_by_kind'][k]:g}" for k in ("code", "q", "path", "id"))),
     ("instruction chars (median)", lambda c: f"{c['diversity']['chars_median']:,.0f}"),
+    ("instruction chars (p10 - p90)", lambda c: f"{c['diversity']['chars_p10']:,.0f} - {c['diversity']['chars_p90']:,.0f}"),
     ("instruction words (median)", lambda c: f"{c['diversity']['words_median']:,.0f}"),
     ("distinct 4-gram ratio", lambda c: f"{c['distinct_4gram_ratio']:.4f}"),
     ("near-duplicate rate", lambda c: f"{c['near_duplicate_rate']:.2%}"),

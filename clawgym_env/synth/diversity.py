@@ -153,6 +153,14 @@ def _ratio(data: bytes) -> float:
     return len(zlib.compress(data, 9)) / max(1, len(data))
 
 
+def _quantile(values: list[int], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``; 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return float(ordered[min(len(ordered) - 1, int(q * len(ordered)))])
+
+
 def diversity(texts: Iterable[str], *, seed: int = 0) -> dict[str, Any]:
     """Text-diversity figures over instructions ``texts`` (see the module docstring)."""
     texts = list(texts)
@@ -191,6 +199,8 @@ def diversity(texts: Iterable[str], *, seed: int = 0) -> dict[str, Any]:
         "literal_spans_median": median(sum(k[x] for x in LITERAL_KINDS) for k in per_task),
         "literal_spans_median_by_kind": {x: median(k[x] for k in per_task) for x in LITERAL_KINDS},
         "chars_median": median(len(t) for t in texts),
+        "chars_p10": _quantile([len(t) for t in texts], 0.1),
+        "chars_p90": _quantile([len(t) for t in texts], 0.9),
         "words_median": median(len(t.split()) for t in texts),
     }
 
