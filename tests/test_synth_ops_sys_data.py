@@ -95,3 +95,76 @@ def test_v2_join_enrich_labels_need_their_numbers() -> None:
     s = synthesize(3, version="builtin-v2", force_ops=["read_extract", "join_enrich"])
     rewards = adversarial_check(s.task).rewards
     assert rewards["perturbed_values"] <= 0.15 and rewards["copy_input"] <= 0.1, rewards
+
+
+# --- builtin-v2: the bundle's attachments are chosen by what the documents say -----------------------
+
+
+def _v2_archive(seed: int):  # type: ignore[no-untyped-def]
+    s = synthesize(seed, version="builtin-v2", force_ops=["read_extract", "archive_files"])
+    assert [st.op for st in s.steps] == ["read_extract", "archive_files"]
+    return s
+
+
+def _run_calls(ws, calls) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    for call in calls:
+        args = call["arguments"]
+        if call["name"] == "write":
+            (ws / args["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (ws / args["path"]).write_text(args["content"])
+        else:
+            subprocess.run(args["command"], shell=True, cwd=ws, check=True)
+
+
+def _dictated(call, n: int):  # type: ignore[no-untyped-def]
+    args = call["arguments"]
+    if call["name"] != "write":
+        return call
+    if args["path"].endswith("_README.txt"):  # the three lines given, no count or date worked out
+        return dict(call, arguments=dict(args, content="\n".join(args["content"].splitlines()[:3]) + "\n"))
+    if args["path"].endswith("_make_bundle.py"):
+        content = args["content"].replace("MEMBERS = [", "MEMBERS = [m for m in [", 1).replace(
+            "]\n\n", "] if '/attachments/' not in '/' + m[0]]\n\n", 1)
+        return dict(call, arguments=dict(args, content=content))
+    return call
+
+
+def test_archive_files_v2_needs_the_documents_read(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Under builtin-v2 the instruction names no attachment and no count: a solution that does only
+    what the instruction spells out (the result, the dictated README lines, a correct manifest of
+    that archive) scores nothing on the step, while the oracle, which read the documents, scores all."""
+    from clawgym_env.synth.checks import engine_source, gate_form_checks
+
+    ns: dict = {"__name__": "check"}  # type: ignore[type-arg]
+    exec(compile(engine_source("builtin-v2"), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
+    for seed in (0, 3, 4):
+        s = _v2_archive(seed)
+        step = s.steps[1]
+        docs = {p for p in step.input_files if p.startswith("input/")}
+        members = next(c for c in step.checks if c["kind"] == "archive_contents")["members"]
+        attached = {src for src in members.values() if src in docs}
+        assert 2 <= len(attached) < len(docs)  # a real choice: some documents in, some out
+        assert not any(p.rsplit("/", 1)[-1] in step.instruction for p in docs)  # none is named
+        spec = {"checks": gate_form_checks(step.checks)}
+        for name, ws in (("oracle", tmp_path / f"o{seed}"), ("dictated", tmp_path / f"d{seed}")):
+            for rel, data in s.task.input_files.items():
+                (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+                (ws / rel).write_bytes(data if isinstance(data, bytes) else data.encode())
+            calls = s.steps[0].oracle + step.oracle
+            if name == "dictated":  # the same script packing only what the instruction names; README unread
+                calls = [_dictated(c, len(attached)) for c in calls]
+            _run_calls(ws, calls)
+            results = ns["run"](spec, str(ws))
+            if name == "oracle":
+                assert all(results.values()), results
+            else:
+                assert not any(results.values()), results
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_archive_files_v2_gate(seed: int) -> None:
+    s = _v2_archive(seed)
+    report = gate_task(s.task, s.steps[1].outputs).to_dict()
+    assert report["passed"], report

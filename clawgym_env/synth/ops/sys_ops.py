@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, seria
 from clawgym_env.synth.datagen import COMPANIES
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.ops.data_ops import pick_fmt, table_checks
-from clawgym_env.synth.phrasing import join_list, pick
+from clawgym_env.synth.phrasing import expand, join_list, pick
 
 
 def _day(rng: Any) -> str:
@@ -336,6 +338,26 @@ class OrganizeFiles:
 # ---------------------------------------------------------------- archive_files
 
 
+def _bundle_calls(step: int, archive: str, kind: str, pairs: list[tuple[str, str]], manifest: str,
+                  man_fmt: str) -> list[dict[str, Any]]:
+    """The oracle's calls: a script that packs ``pairs`` (member name, workspace path) into the
+    archive and writes the size/SHA-256 manifest, then its run."""
+    script_path = f"output/step{step}_make_bundle.py"
+    writer = ("    w = csv.writer(fh, lineterminator='\\n')\n    w.writerow(['member', 'size_bytes', 'sha256'])\n"
+              "    for r in rows:\n        w.writerow([r['member'], r['size_bytes'], r['sha256']])\n"
+              if man_fmt == "csv" else "    json.dump(rows, fh, indent=2)\n    fh.write('\\n')\n")
+    create = ("with zipfile.ZipFile(ARCHIVE, 'w', zipfile.ZIP_DEFLATED) as z:\n"
+              "    for name, path in MEMBERS:\n        z.write(path, name)\n" if kind == "zip" else
+              "with tarfile.open(ARCHIVE, 'w:gz') as t:\n"
+              "    for name, path in MEMBERS:\n        t.add(path, arcname=name)\n")
+    script = ("import csv\nimport hashlib\nimport json\nimport tarfile\nimport zipfile\n\n"
+              f"ARCHIVE = {archive!r}\nMEMBERS = {pairs!r}\n\n{create}\nrows = []\nfor name, path in MEMBERS:\n"
+              "    with open(path, 'rb') as fh:\n        data = fh.read()\n"
+              "    rows.append({'member': name, 'size_bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest()})\n"
+              f"with open({manifest!r}, 'w') as fh:\n{writer}")
+    return [write_call(script_path, script), exec_call(f"python3 {script_path}")]
+
+
 class ArchiveFiles:
     """Bundle the previous step's output (and a short README) into an archive with a checksum manifest."""
 
@@ -346,6 +368,8 @@ class ArchiveFiles:
     offline_note = None
 
     def build(self, ctx: OpContext) -> OpStep:
+        if ctx.v2:
+            return self._build_v2(ctx)
         rng = ctx.rng
         src = ctx.upstream
         if not isinstance(src, (Table, Text)):
@@ -373,21 +397,7 @@ class ArchiveFiles:
         members = sorted(sources)
         man_fmt = pick_fmt(rng)
         manifest = f"output/step{ctx.step}_bundle_manifest.{man_fmt}"
-        script_path = f"output/step{ctx.step}_make_bundle.py"
-        pairs = [(m, sources[m]) for m in members]
-        writer = ("    w = csv.writer(fh, lineterminator='\\n')\n    w.writerow(['member', 'size_bytes', 'sha256'])\n"
-                  "    for r in rows:\n        w.writerow([r['member'], r['size_bytes'], r['sha256']])\n"
-                  if man_fmt == "csv" else "    json.dump(rows, fh, indent=2)\n    fh.write('\\n')\n")
-        create = ("with zipfile.ZipFile(ARCHIVE, 'w', zipfile.ZIP_DEFLATED) as z:\n"
-                  "    for name, path in MEMBERS:\n        z.write(path, name)\n" if kind == "zip" else
-                  "with tarfile.open(ARCHIVE, 'w:gz') as t:\n"
-                  "    for name, path in MEMBERS:\n        t.add(path, arcname=name)\n")
-        script = ("import csv\nimport hashlib\nimport json\nimport tarfile\nimport zipfile\n\n"
-                  f"ARCHIVE = {archive!r}\nMEMBERS = {pairs!r}\n\n{create}\nrows = []\nfor name, path in MEMBERS:\n"
-                  "    with open(path, 'rb') as fh:\n        data = fh.read()\n"
-                  "    rows.append({'member': name, 'size_bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest()})\n"
-                  f"with open({manifest!r}, 'w') as fh:\n{writer}")
-        oracle += [write_call(script_path, script), exec_call(f"python3 {script_path}")]
+        oracle += _bundle_calls(ctx.step, archive, kind, [(m, sources[m]) for m in members], manifest, man_fmt)
         checks += [ck.archive_members(f"step{ctx.step}_archive_members", archive, members),
                    ck.archive_contents(f"step{ctx.step}_archive_contents", archive, sources),
                    ck.archive_manifest(f"step{ctx.step}_archive_manifest", manifest, man_fmt, archive, members)]
@@ -408,6 +418,230 @@ class ArchiveFiles:
         return OpStep(op=self.name, instruction=instruction, oracle=oracle, checks=checks, outputs=outputs,
                       artifact=None)
 
+    def _build_v2(self, ctx: OpContext) -> OpStep:
+        """builtin-v2: the bundle also carries the supporting documents that meet a criterion only
+        their content tells (a status, a date, a reference), and the README states values computed
+        from them, so the instruction alone no longer dictates the archive (issue 13: a generic
+        script that parsed it passed every archive check)."""
+        rng = ctx.rng
+        src = ctx.upstream
+        if not isinstance(src, (Table, Text)):
+            raise TypeError("archive_files needs the previous step's output file")
+        kind = rng.choice(("tar.gz", "zip"))
+        archive = f"output/step{ctx.step}_bundle.{kind}"
+        prefix = rng.choice(("handover", "delivery", f"bundle_step{ctx.step}")) + "/" if ctx.difficulty >= 4 else ""
+        docs = _handoff_docs(rng, ctx.difficulty)
+        base = src.path.rsplit("/", 1)[-1]
+        sources: dict[str, str] = {prefix + base: src.path}
+        sources.update({f"{prefix}attachments/{name}": f"{docs.folder}/{name}" for name in docs.picked})
+        oracle: list[dict[str, Any]] = []
+        checks: list[dict[str, Any]] = []
+        outputs: list[OutputSpec] = []
+        say, part = ctx.say, _clause(ctx)
+        readme_sentence = ""
+        if ctx.difficulty >= 2:
+            readme = f"output/step{ctx.step}_README.txt"
+            bundle_name = archive.rsplit("/", 1)[-1]
+            given = [("Bundle", bundle_name), ("Prepared by", ctx.persona.name), ("Source", src.path)]
+            lines = [f"{k}: {v}" for k, v in given] + [f"Attachments: {len(docs.picked)}"]
+            if docs.newest:
+                lines.append(f"Newest attachment: {docs.newest}")
+            content = "\n".join(lines) + "\n"
+            sources[prefix + "README.txt"] = readme
+            oracle.append(write_call(readme, content))
+            # the lines the instruction spells out judge form only; the count and the date are the content
+            checks += [ck.form(ck.plain_regex(f"step{ctx.step}_readme_{k.split()[0].lower()}", readme,
+                                              rf"^[ \t]*{re.escape(k)}:[ \t]*{re.escape(v)}[ \t]*\r?$"))
+                       for k, v in given]
+            checks.append(ck.labelled_number(f"step{ctx.step}_readme_attachments", readme, "Attachments",
+                                             len(docs.picked), tol=0))
+            if docs.newest:
+                checks.append(ck.plain_regex(f"step{ctx.step}_readme_newest", readme,
+                                             rf"^[ \t]*Newest attachment:[ \t]*{docs.newest}[ \t]*\r?$", ci=True))
+            outputs.append(OutputSpec(readme, ("missing", "value"), checked_values=(ctx.persona.name,)))
+            fixed = join_list([f"`{ln}`" for ln in lines[:3]])
+            count = part("[{line}, where n is how many documents you bundled|an {line} line giving the number of "
+                        "documents included|{line} with the count of attached documents]",
+                        line="`Attachments: <n>`")
+            newest = (part("[{line}, the latest {date} among the bundled documents|a {line} line holding the most "
+                          "recent date of the attached documents, written as YYYY-MM-DD]",
+                          line="`Newest attachment: <YYYY-MM-DD>`", date="`Date:`") if docs.newest else "")
+            extra = join_list([count] + ([newest] if newest else []))
+            readme_sentence = say(
+                "[[Before packing|First], write {readme} with the lines {fixed}[, followed by| and then] {extra}[,| --] "
+                "one per line; it [goes into|is packed into|ends up in] the archive as {member}."
+                "|The archive [also needs|must also hold|should also carry] a README: [write|create|put together] "
+                "{readme}[ first|], one line each, [containing|with] {fixed}, then {extra}, and [store|pack|add] "
+                "it [as|under the name] {member}."
+                "|[Add|Include] a [short|small|plain-text] README too: {readme} [lists|holds|has] {fixed} "
+                "[and after them|followed by] {extra} (one per line)[, and it is archived as|; in the archive it is] "
+                "{member}.]",
+                readme=f"`{readme}`", fixed=fixed, extra=extra, member=f"`{prefix}README.txt`")
+        members = sorted(sources)
+        man_fmt = pick_fmt(rng)
+        manifest = f"output/step{ctx.step}_bundle_manifest.{man_fmt}"
+        oracle += _bundle_calls(ctx.step, archive, kind, [(m, sources[m]) for m in members], manifest, man_fmt)
+        checks += [ck.archive_members(f"step{ctx.step}_archive_members", archive, members),
+                   ck.archive_contents(f"step{ctx.step}_archive_contents", archive, sources),
+                   ck.archive_manifest(f"step{ctx.step}_archive_manifest", manifest, man_fmt, archive, members)]
+        outputs += [OutputSpec(archive, ("missing",)), OutputSpec(manifest, ("missing", "value", "format"))]
+
+        kind_text = part("[a gzip-compressed tar archive|a gzipped tarball|a tar archive compressed with gzip]"
+                        if kind == "tar.gz" else "[a ZIP archive|a zip file|a standard ZIP archive]")
+        goal = say(
+            "[[Package|Bundle|Pack up|Wrap up] {src}[ for [the|a] hand-off| for sharing| so it can be handed "
+            "over|] as {archive} ({kind})[, together with|, along with| plus] the supporting documents "
+            "[that apply|that qualify|that are relevant].|I [need|want|would like] {src} [handed over|shared|sent "
+            "on] as {kind} at {archive}[, and| --] [the|some of the] supporting documents [belong in it|go with "
+            "it|should travel with it] too.|[The next step is|Next comes|Then comes] the hand-off [package|bundle]: "
+            "{kind} [at|saved as|written to] {archive} [holding|containing|with] {src} and the [relevant|matching|"
+            "qualifying] supporting documents.]",
+            src=f"`{src.path}`", archive=f"`{archive}`", kind=kind_text)
+        crit = join_list([_criterion_text(part, k, docs, ctx.difficulty) for k in docs.kinds])
+        pick_sentence = say(
+            "[[The candidates|The supporting documents|The documents to choose from] [are|sit|live] in {folder}; "
+            "[include|attach|take|bundle] only those {crit}.|[From|Out of] the [files|documents|notes] in "
+            "{folder}, [include|attach|pick] [only|just] the ones {crit}[ -- leave the others out|; the rest "
+            "stay out|].|[Only|Just] the documents in {folder} {crit} [belong in the bundle|go into the archive|"
+            "should be attached][, so open each one to check|; you will have to read them to tell|].]",
+            folder=f"`{docs.folder}/`", crit=crit)
+        readme_member = [f"`{prefix}README.txt`"] if ctx.difficulty >= 2 else []
+        top = join_list([f"`{prefix}{base}`"] + readme_member)
+        placed = f"the result as `{prefix}{base}`" + (f", the README as {readme_member[0]}," if readme_member else "")
+        layout = say(
+            "[[Inside|In] the archive, [store|put|place] {placed} and each [chosen|selected|attached] "
+            "document as {att} ([keeping|with] its [original|own] file name)[; nothing else|, with no other files], "
+            "[and no|without any] {inp} or {out} prefix.|The [members|archive members|file entries] [must be|are] "
+            "{top} plus {att} for every [attached|chosen|selected] document ([same|unchanged] file names), [with "
+            "no other files|and nothing more][ and no {out} or {inp} prefix|].]",
+            top=top, placed=placed, att=f"`{prefix}attachments/<file name>`", inp="`input/`", out="`output/`")
+        man_text = part("[a CSV file with the header {h}|CSV whose header row is {h}]" if man_fmt == "csv" else
+                       "[a JSON array of objects with the keys {k}|a JSON array of objects, each with {k}]",
+                       h="`member,size_bytes,sha256`", k="`member`, `size_bytes` and `sha256`")
+        man_sentence = say(
+            "[[Then|Finally|Last], [write|save|create] {manifest} as {man}: one row per [archive member|member|"
+            "file in the archive], [sorted by member name in plain byte order (uppercase before lowercase)|ordered "
+            "by member name, compared byte by byte so uppercase sorts first], with [its|the] size in bytes and the "
+            "lowercase hex SHA-256 of [the archived bytes|each archived file].|[Next to|Beside|Alongside] the "
+            "archive, [save|keep|write] a manifest at {manifest} ({man}) [listing|with] every member[ in byte "
+            "order of the names, uppercase first| sorted by name in plain byte order (so uppercase comes first)], "
+            "[its {size} and its SHA-256 digest in lowercase hex|plus its {size} and lowercase hex SHA-256].]",
+            manifest=f"`{manifest}`", man=man_text, size="`size_bytes`")
+        parts = [goal, pick_sentence] + ([readme_sentence] if readme_sentence else []) + [layout, man_sentence]
+        if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.5:  # which constraint comes first
+            parts[0:2] = [parts[1], parts[0]]
+        instruction = " ".join(parts)
+        return OpStep(op=self.name, instruction=instruction, oracle=oracle, checks=checks, outputs=outputs,
+                      artifact=None, input_files={f"{docs.folder}/{n}": t.encode() for n, t in docs.files.items()})
+
+
+# builtin-v2: supporting documents for the hand-off bundle, chosen by what they say
+
+_DOC_KINDS = ("memo", "minutes", "brief", "notes", "summary", "checklist", "handover", "review", "estimate", "plan")
+_DOC_STATUS_OTHER = ("draft", "superseded", "in review", "on hold")
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
+_MENTIONS = ("Follow-up is tracked under {code}.", "Related ticket: {code}.", "This covers the open items of {code}.",
+             "Costs are booked against {code}.", "Raised in the {code} review.")
+
+
+@dataclass
+class _HandoffDocs:
+    folder: str
+    kinds: list[str]
+    """The criteria that pick the documents (all must hold): 'status', 'date', 'ref'."""
+    files: dict[str, str]
+    """file name -> text."""
+    picked: list[str]
+    """The names of the documents that meet every criterion, sorted."""
+    cutoff: str
+    code: str
+    newest: str
+    """The latest date among the picked documents (ISO), stated in the README from difficulty 3; else ''."""
+
+
+def _show_date(rng: Any, d: date, varied: bool) -> str:
+    if not varied:
+        return d.isoformat()
+    return rng.choice((d.isoformat(), f"{d.day} {_MONTH_NAMES[d.month - 1][:3]} {d.year}",
+                       f"{_MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"))
+
+
+def _handoff_docs(rng: Any, difficulty: int) -> _HandoffDocs:
+    """Candidate documents of which a known proper subset (at least two, never all) meets every
+    criterion; each other one fails at least one. From difficulty 3 dates and statuses are written
+    in mixed styles and other documents cite near-miss reference codes."""
+    kinds = sorted(rng.sample(("status", "date", "ref"), 1 + (difficulty >= 4)))
+    n = 4 + difficulty + rng.randrange(2)
+    chosen = set(rng.sample(range(n), rng.randint(2, n - 2)))
+    cutoff = date(2026, 1, 1) + timedelta(days=rng.randrange(60, 240))
+    letters = rng.choice(("HX", "PR", "OPS", "FAC", "GR", "IT", "EV"))
+    num = rng.randint(100, 899)
+    code = f"{letters}-{num}"
+    near = [f"{letters}-{num + d}" for d in (1, 10, 100)] + [
+        f"{rng.choice([p for p in ('PR', 'QA', 'HR') if p != letters])}-{num}"]
+    varied = difficulty >= 3
+    files: dict[str, str] = {}
+    picked: list[str] = []
+    dates: dict[str, date] = {}
+    for i in range(n):
+        ok = {k: rng.random() < 0.5 for k in ("status", "date", "ref")}
+        if i in chosen:
+            ok.update({k: True for k in kinds})
+        else:
+            fail = rng.choice(kinds)
+            ok.update({k: k != fail and rng.random() < 0.5 for k in kinds})
+        while True:
+            name = f"{rng.choice(_DOC_KINDS)}_{rng.randint(10, 99)}.{rng.choice(('txt', 'md'))}"
+            if name not in files:
+                break
+        day = cutoff + timedelta(days=rng.randrange(0, 90)) if ok["date"] else cutoff - timedelta(
+            days=rng.randrange(1, 120))
+        status = "final" if ok["status"] else rng.choice(_DOC_STATUS_OTHER)
+        if varied:
+            status = rng.choice((status, status.capitalize(), status.upper()))
+        cited = code if ok["ref"] else (rng.choice(near) if varied or rng.random() < 0.5 else None)
+        body = [rng.choice(_SENTENCES) for _ in range(rng.randint(2, 6))]
+        if cited:
+            body.insert(rng.randrange(len(body) + 1), rng.choice(_MENTIONS).format(code=cited))
+        title = name.rsplit(".", 1)[0].replace("_", " ").capitalize()
+        head = [f"# {title}" if name.endswith(".md") else title.upper(), "",
+                f"Date: {_show_date(rng, day, varied)}", f"Status: {status}", ""]
+        files[name] = "\n".join(head + body) + "\n"
+        if i in chosen:
+            picked.append(name)
+            dates[name] = day
+    newest = max(dates.values()).isoformat() if difficulty >= 3 else ""
+    folder = "input/" + rng.choice(("handoff_docs", "supporting_docs", "attachments_pool", "team_notes"))
+    return _HandoffDocs(folder, kinds, files, sorted(picked), cutoff.isoformat(), code, newest)
+
+
+def _clause(ctx: OpContext) -> Callable[..., str]:
+    """Like ``ctx.say`` but for a piece of a sentence: not capitalized."""
+    rng = ctx.phrase_rng or ctx.rng
+
+    def part(template: str, **values: Any) -> str:
+        text = expand(rng, template)
+        return " ".join((text.format(**values) if values else text).split())
+    return part
+
+
+def _criterion_text(say: Callable[..., str], kind: str, docs: _HandoffDocs, difficulty: int) -> str:
+    """How a request states one selection rule (a relative clause: 'documents <text>')."""
+    hard = difficulty >= 3
+    if kind == "status":
+        return say("[whose {st} line says final|marked final on their {st} line|that are final according to their {st} "
+                   "line]" + ("[ (in any capitalization)| (case does not matter)| (drafts and the rest stay out, "
+                              "whatever the capitalization)]" if hard else "[ (drafts and anything else stay out)|]"),
+                   st="`Status:`")
+    if kind == "date":
+        return say("[dated {cutoff} or later|whose {d} line is on or after {cutoff}|written on or after {cutoff} "
+                   "according to their {d} line]"
+                   + ("[ (whatever way the date is written)| (the dates are not all in the same format)]" if hard
+                      else ""), cutoff=docs.cutoff, d="`Date:`")
+    return say("[that mention {code}|that refer to {code} somewhere in their text|that cite the reference {code}]"
+               + ("[ (exactly that code, not a similar one)| (watch for codes that only look alike)]" if hard else ""),
+               code=f"`{docs.code}`")
 
 # ---------------------------------------------------------------- update_config
 
