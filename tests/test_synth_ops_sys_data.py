@@ -4,6 +4,7 @@ the oracle scores 1, doing nothing scores 0, every check discriminates, and muta
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -168,3 +169,21 @@ def test_archive_files_v2_gate(seed: int) -> None:
     s = _v2_archive(seed)
     report = gate_task(s.task, s.steps[1].outputs).to_dict()
     assert report["passed"], report
+
+
+@pytest.mark.parametrize("op", ["inspect_directory", "organize_files", "archive_files", "update_config"])
+def test_v2_wording_varies_and_states_every_output(op: str) -> None:
+    """builtin-v2 words each instruction from a grammar: wordings differ from task to task, yet every
+    output the checks read is still named, and no grammar or placeholder syntax leaks into the text."""
+    chain, at, _ = CHAINS[op]
+    texts = []
+    for seed in range(12):
+        step = synthesize(seed, version="builtin-v2", force_ops=chain).steps[at]
+        text = step.instruction
+        texts.append(text)
+        named = [o.path for o in step.outputs if not (op == "organize_files" and not o.path.startswith("output/"))]
+        assert all(f"`{p}`" in text for p in named), (named, text)
+        prose = re.sub(r"`[^`]*`", "X", text)  # code spans may hold brackets (`[cache]`, a JSON shape)
+        assert not re.search(r"[\[\]{}]|  | [.,;:](?:\s|$)", prose), text
+        assert text[:1].isupper() or text[:1] == "`"
+    assert len({t.split(".")[0] for t in texts}) >= 8  # openings vary

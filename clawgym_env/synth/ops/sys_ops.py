@@ -169,7 +169,8 @@ class InspectDirectory:
             col_notes.append("`date` (a YYYY-MM-DD date that appears in the file name, else empty)")
         skip = (" Skip hidden files and anything inside hidden folders (names starting with a dot)." if hidden else "")
         cols_text = join_list(col_notes)
-        instruction = pick(rng, (
+        instruction = _inventory_words(ctx, root, bool(hidden), inv, summary_path, order, with_folder,
+                                       with_date) if ctx.v2 else pick(rng, (
             f"Take an inventory of every file under `{root}/` (all subfolders, regular files only).{skip} Save it to "
             f"`{inv.path}` as {describe_format(fmt)} with the columns {cols_text}, sorted {order_text}. Also write "
             f"`{summary_path}`: a JSON object with `root` (`\"{root}\"`), `total_files`, `total_bytes`, `by_extension` "
@@ -195,6 +196,77 @@ class InspectDirectory:
             input_files={p: c.encode() for p, c in files.items()},
         )
 
+
+
+def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summary_path: str, order: str,
+                     with_folder: bool, with_date: bool) -> str:
+    """builtin-v2's wording of inspect_directory: every sentence a grammar, the same facts stated."""
+    say, part = ctx.say, _clause(ctx)
+    r = f"`{root}/`"
+    cols = [part("{c} ([relative to the workspace, starting with|the workspace-relative path, beginning with] {r})",
+                 c="`path`", r=r)]
+    if with_folder:
+        cols.append(part("{c} ([the directory part of|the folder part of|the folder holding the file, i.e. the "
+                         "directory part of] {p})", c="`folder`", p="`path`"))
+    cols.append(part("{c} ([the text after the last dot of the file name|whatever follows the file name's last "
+                     "dot], [lower-cased|in lower case], without the dot[; empty when there is none| -- empty if the "
+                     "name has no dot|, or empty for a name with no dot])", c="`extension`"))
+    cols.append(part("{c} ([the exact size in bytes|the file's exact byte count|exact size, in bytes])",
+                     c="`size_bytes`"))
+    if with_date:
+        cols.append(part("{c} ([a|the] YYYY-MM-DD date [that appears in|found in|written in] the file name, [else|"
+                         "otherwise] empty)", c="`date`"))
+    plain = part("[(text compared in plain byte order, so uppercase sorts before lowercase)|(comparing text byte by "
+                 "byte: uppercase comes before lowercase)|(plain byte order for text, which puts uppercase "
+                 "first)]")
+    if order == "size":
+        how = part("[largest first ({s} descending, ties by {p} ascending)|from the biggest file to the smallest, "
+                   "[ties broken|breaking ties] by {p} ascending|by {s} descending and then {p} ascending]",
+                   s="`size_bytes`", p="`path`")
+    elif order == "path":
+        how = part("[by {p} ascending|alphabetically by {p}|in ascending {p} order]", p="`path`")
+    else:
+        how = part("[by {e} ascending, then {s} descending, then {p} ascending|by {e} ascending and, within each "
+                   "extension, largest first ({s} descending), ties by {p} ascending]",
+                   e="`extension`", s="`size_bytes`", p="`path`")
+    fmt = _fmt_words(part, inv.fmt)
+    parts = [say("[[Take an inventory of|List|Catalogue|Make a list of] [every|each] file under {r}"
+                 "[, subfolders included| (all subfolders, recursively)| and all of its subfolders][; regular "
+                 "files only, not folders|, counting regular files only|].|I [need to|want to|would like to] know [what is in|"
+                 "what sits in|exactly what is stored in] {r}: [list|go through and list] [every|each] file in it "
+                 "and [in |]its subfolders[, recursively|].]", r=r)]
+    if hidden:
+        parts.append(say("[Skip|Leave out|Ignore|Do not list] hidden files and [anything|everything|whatever "
+                         "sits] [inside|under|in] hidden folders ([names|files and folders whose names are] "
+                         "[starting|beginning] with a dot)[| -- they are not part of the share| since nobody uses "
+                         "them| -- they are system clutter]."))
+    parts.append(say("[[Save it to|Write it to|Put the list in|Store the inventory in] {inv} ({fmt}) with the columns "
+                     "{cols}, [sorted|ordered|rows sorted] {how} {plain}.|The inventory [goes to|belongs in|should be "
+                     "saved to] {inv} as {fmt}: [one row per file|a row for each file], [with |]columns {cols}; "
+                     "[order the rows|sort the rows|the rows go] {how} {plain}.]",
+                     inv=f"`{inv.path}`", fmt=fmt, cols=join_list(cols), how=how, plain=plain))
+    ext_map = part("[extension -> {shape}|each extension mapped to {shape}|an object from extension to {shape}], "
+                   "[using|with] {none} for files without one", shape='`{"files": n, "bytes": b}`', none="`(none)`")
+    largest = part("[its path; ties go to the path that sorts first|the path of the biggest file; on a tie, the "
+                   "first path in sort order|path of the largest file, the earliest path in sort order winning a "
+                   "tie]")
+    parts.append(say("[[Also|Then|In addition], [write|save|create] {sp}: a JSON object with|[Summarise|Sum up] "
+                     "[it|the inventory|the listing] in {sp} as [JSON|a JSON object] [with the keys|holding|with]] "
+                     "{root_key} ({root_val}), {tf}, {tb}, {be} ({ext_map}) and {lf} ({largest}).",
+                     sp=f"`{summary_path}`", root_key="`root`", root_val=f'`"{root}"`', tf="`total_files`",
+                     tb="`total_bytes`", be="`by_extension`", ext_map=ext_map, lf="`largest_file`", largest=largest))
+    return " ".join(parts)
+
+
+def _fmt_words(part: Callable[..., str], fmt: str) -> str:
+    """An output table's format, said one of several ways (what describe_format says, reworded)."""
+    return part({"csv": "[a CSV file with a header row|CSV with a header row|a comma-separated file with a header "
+                        "line]",
+                 "json": "[a JSON array of objects|an array of JSON objects, one per row|a JSON list of row "
+                         "objects]",
+                 "jsonl": "[JSON Lines (one object per line)|JSONL, one object per line]",
+                 "tsv": "[a tab-separated file with a header row|TSV with a header row]",
+                 "md": "[a Markdown table|a GFM table]"}[fmt])
 
 # ---------------------------------------------------------------- organize_files
 
@@ -310,7 +382,7 @@ class OrganizeFiles:
         folders = sorted({dst.rsplit("/", 1)[0] for _, dst in moves})
         command = "mkdir -p " + " ".join(f"'{f}'" for f in folders) + " && " + " && ".join(
             f"mv '{s}' '{d}'" for s, d in moves)
-        instruction = pick(rng, (
+        instruction = _organize_words(ctx, inbox, rule, root, bool(n_stay), manifest) if ctx.v2 else pick(rng, (
             f"The `{inbox}/` folder is a mess. Move (do not copy) its files {rule_text}. Keep the file names "
             f"unchanged. Then write a manifest of the moves to `{manifest.path}` as {describe_format(fmt)} with the "
             f"columns `file`, `from_path`, `to_path`, `folder` ({folder_note}) and `size_bytes`, one row per moved "
@@ -334,6 +406,62 @@ class OrganizeFiles:
             input_files={f"{inbox}/{name}": body.encode() for name, body in files.items()},
         )
 
+
+
+def _organize_words(ctx: OpContext, inbox: str, rule: str, root: str, some_stay: bool, manifest: Table) -> str:
+    """builtin-v2's wording of organize_files: the same rule and manifest, every sentence a grammar."""
+    say, part = ctx.say, _clause(ctx)
+    box = f"`{inbox}/`"
+    if rule == "extension":
+        groups = "; ".join(f"`{g}/`: {', '.join('.' + e for e in es)}" for g, es in _EXT_GROUPS.items())
+        how = part("[by file type into|by type into|according to their extension into] {dest}, [with these groups|"
+                   "using these groups|grouped like this] -- {groups} ([match extensions case-insensitively|"
+                   "extensions match in any case|the case of the extension does not matter])",
+                   dest=f"`{root}/<group>/`", groups=groups)
+        stay = part("[files of any other type stay where they are|anything with another extension stays put|"
+                    "other file types are left in place]")
+        note = part("[the group name|the name of the group|which group it went to]")
+    elif rule == "date":
+        how = part("[by the date in the file name|according to the date in each file's name|by the date its name "
+                   "carries] (YYYY-MM-DD) into {dest}, [the year and month of that date|named after that date's "
+                   "year and month|one folder per year and month]", dest=f"`{root}/<YYYY-MM>/`")
+        stay = part("[files without a date in their name stay where they are|a file whose name has no date stays "
+                    "put|undated files are left in place]")
+        note = part("[the {f} folder name|the {f} folder|the name of the {f} folder]", f="`YYYY-MM`")
+    else:
+        how = part("[by client into|into one folder per client under|client by client into] {dest}: each file "
+                   "[names its client on|says who the client is on|identifies its client with] a {cl} line, and the "
+                   "folder is [that name in lower case with spaces replaced by hyphens|the client name lower-cased, "
+                   "spaces turned into hyphens|the client's name in lower case, hyphens for spaces] ({ex})",
+                   dest=f"`{root}/<client-folder>/`", cl="`Client:`",
+                   ex="`Northwind Traders` -> `northwind-traders`")
+        stay = part("[files without a {cl} line stay where they are|a file with no {cl} line stays put|files that "
+                    "name no client are left in place]", cl="`Client:`")
+        note = part("[the client folder name|the client's folder|the name of the client folder]")
+    rule_text = how + (f"; {stay}" if some_stay else "")
+    parts = [say("[[The|My|Our] {box} folder [is|has become|got] [a mess|out of hand|cluttered|a jumble|chaotic]"
+                 "[| again| at the moment| lately][| and nobody can find anything| -- nothing is where it should "
+                 "be|].|{Box} [has become|has turned into|is] a [dumping ground|mess|pile of loose files|heap of "
+                 "unsorted files][| over the past weeks| lately| again][| and it needs sorting| and needs some order|]."
+                 "|[Time to|Let us|Please help me|I would like to] [tidy up|sort out|clean up|put order into] {box}"
+                 "[| before the audit| so people can find things| once and for all| this week].]",
+                 box=box, Box=box)]
+    parts.append(say("[Move|Relocate|Put] [its files|the files in it|everything in it|the loose files] {rule} -- "
+                     "[a move, not a copy|move them, do not copy|moved, not copied|no copies left behind][, and "
+                     "keep|, keeping|; keep] [each|every] file name [unchanged|as it is|exactly as it is].",
+                     rule=rule_text))
+    cols = "`file`, `from_path`, `to_path`, `folder`"
+    parts.append(say(
+        "[[Then|Afterwards|Once that is done], [write|record|log] [a manifest of the moves|every move|each move] "
+        "[to|in] {path} ({fmt}) with the columns {cols} ({note}) and {size}, one row per moved file, [sorted|"
+        "ordered] by {file} in plain byte order (uppercase before lowercase)[; paths are|, with paths] relative "
+        "to the workspace."
+        "|[Record|Log|List] [every|each] move in {path} ({fmt}; columns {cols} = {note}, {size}), [rows|one row "
+        "per moved file,] [ordered|sorted] by {file} ([plain byte order, uppercase first|compared byte by byte, "
+        "so uppercase sorts first]), [paths relative to the workspace|with workspace-relative paths].]",
+        path=f"`{manifest.path}`", fmt=_fmt_words(part, manifest.fmt), cols=cols, note=note,
+        size="`size_bytes`", file="`file`"))
+    return " ".join(parts)
 
 # ---------------------------------------------------------------- archive_files
 
@@ -468,13 +596,16 @@ class ArchiveFiles:
                           line="`Newest attachment: <YYYY-MM-DD>`", date="`Date:`") if docs.newest else "")
             extra = join_list([count] + ([newest] if newest else []))
             readme_sentence = say(
-                "[[Before packing|First], write {readme} with the lines {fixed}[, followed by| and then] {extra}[,| --] "
-                "one per line; it [goes into|is packed into|ends up in] the archive as {member}."
-                "|The archive [also needs|must also hold|should also carry] a README: [write|create|put together] "
-                "{readme}[ first|], one line each, [containing|with] {fixed}, then {extra}, and [store|pack|add] "
-                "it [as|under the name] {member}."
-                "|[Add|Include] a [short|small|plain-text] README too: {readme} [lists|holds|has] {fixed} "
-                "[and after them|followed by] {extra} (one per line)[, and it is archived as|; in the archive it is] "
+                "[[Before packing|First|Before you pack anything], [write|create|prepare] {readme} with the lines "
+                "{fixed}[, followed by| and then| and after them] {extra}[,| --] [one per line|each on its own line]; "
+                "it [goes into|is packed into|ends up in|belongs in] the archive as {member}."
+                "|The archive [also needs|must also hold|should also carry|needs] a README: [write|create|put "
+                "together|prepare] {readme}[ first|], [one line each|a line per item|each item on its own line], "
+                "[containing|with|holding] {fixed}, then {extra}, and [store|pack|add|include] it [as|under the "
+                "name] {member}."
+                "|[Add|Include|Put in] a [short|small|plain-text|brief] README too: {readme} [lists|holds|has|"
+                "contains] {fixed} [and after them|followed by|and then] {extra} ([one per line|each on its own "
+                "line])[, and it is archived as|; in the archive it is|, and inside the archive it is called] "
                 "{member}.]",
                 readme=f"`{readme}`", fixed=fixed, extra=extra, member=f"`{prefix}README.txt`")
         members = sorted(sources)
@@ -509,24 +640,37 @@ class ArchiveFiles:
         top = join_list([f"`{prefix}{base}`"] + readme_member)
         placed = f"the result as `{prefix}{base}`" + (f", the README as {readme_member[0]}," if readme_member else "")
         layout = say(
-            "[[Inside|In] the archive, [store|put|place] {placed} and each [chosen|selected|attached] "
-            "document as {att} ([keeping|with] its [original|own] file name)[; nothing else|, with no other files], "
-            "[and no|without any] {inp} or {out} prefix.|The [members|archive members|file entries] [must be|are] "
-            "{top} plus {att} for every [attached|chosen|selected] document ([same|unchanged] file names), [with "
-            "no other files|and nothing more][ and no {out} or {inp} prefix|].]",
+            "[[Inside|In|Within] the archive, [store|put|place|keep] {placed} and [each|every] [chosen|selected|"
+            "attached|qualifying] document as {att} ([keeping|with|under] its [original|own|current] file name)"
+            "[; nothing else|, with no other files|, and no other files][, and no|, without any|; no] {inp} or {out} "
+            "prefix[| on any member| anywhere]."
+            "|The [members|archive members|file entries|entries of the archive] [must be|are|should be] {top} "
+            "[plus|and] {att} for [each|every] [attached|chosen|selected|qualifying] document ([same|unchanged|"
+            "original] file names)[, with no other files|, and nothing more|; nothing else goes in][ and no {out} "
+            "or {inp} prefix|; no {inp} or {out} prefix on any member|]."
+            "|[Lay out|Arrange|Organize|Structure] the archive [like this|as follows|this way]: {placed} "
+            "[plus|and] {att} for [each|every] [chosen|attached|selected] document[ -- nothing else|, nothing more|"
+            "] ([no|without] {inp} or {out} prefix[es|][, please|])."
+            "]",
             top=top, placed=placed, att=f"`{prefix}attachments/<file name>`", inp="`input/`", out="`output/`")
         man_text = part("[a CSV file with the header {h}|CSV whose header row is {h}]" if man_fmt == "csv" else
                        "[a JSON array of objects with the keys {k}|a JSON array of objects, each with {k}]",
                        h="`member,size_bytes,sha256`", k="`member`, `size_bytes` and `sha256`")
+        order = part("[sorted by member name in plain byte order (uppercase before lowercase)|ordered by member "
+                     "name, compared byte by byte so uppercase sorts first|in byte order of the member names, "
+                     "uppercase first|sorted by name as plain bytes (so uppercase comes before lowercase)]")
+        digest = part("[its size in bytes and the lowercase hex SHA-256 of [the archived bytes|the archived file|"
+                      "its content]|its {size} and its SHA-256 [digest |]in lowercase hex|the [byte |]size "
+                      "({size}) and [a|the] lowercase hexadecimal SHA-256]", size="`size_bytes`")
         man_sentence = say(
-            "[[Then|Finally|Last], [write|save|create] {manifest} as {man}: one row per [archive member|member|"
-            "file in the archive], [sorted by member name in plain byte order (uppercase before lowercase)|ordered "
-            "by member name, compared byte by byte so uppercase sorts first], with [its|the] size in bytes and the "
-            "lowercase hex SHA-256 of [the archived bytes|each archived file].|[Next to|Beside|Alongside] the "
-            "archive, [save|keep|write] a manifest at {manifest} ({man}) [listing|with] every member[ in byte "
-            "order of the names, uppercase first| sorted by name in plain byte order (so uppercase comes first)], "
-            "[its {size} and its SHA-256 digest in lowercase hex|plus its {size} and lowercase hex SHA-256].]",
-            manifest=f"`{manifest}`", man=man_text, size="`size_bytes`")
+            "[[Then|Finally|Last|To finish], [write|save|create|produce] {manifest} as {man}: [one row|a row|one "
+            "entry] per [archive member|member|file in the archive], {order}, [with|giving|listing] {digest}."
+            "|[Next to|Beside|Alongside|Together with] the archive, [save|keep|write|add] a [manifest|checksum "
+            "list|checksum manifest] at {manifest} ({man}) [listing|with|that lists] every member {order}[, plus| "
+            "and|, along with] {digest}."
+            "|[The|A] [manifest|checksum manifest] [goes to|belongs in|is] {manifest}, {man}[,| --] [listing|"
+            "covering|with] [each|every] member {order} [with|and] {digest}.]",
+            manifest=f"`{manifest}`", man=man_text, order=order, digest=digest)
         parts = [goal, pick_sentence] + ([readme_sentence] if readme_sentence else []) + [layout, man_sentence]
         if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.5:  # which constraint comes first
             parts[0:2] = [parts[1], parts[0]]
@@ -852,7 +996,7 @@ class UpdateConfig:
                     "`section.key`, e.g. `cache.host` for `host` " + ("under `[cache]`" if fmt == "ini" else "in `cache`"))
         keep = ("every other line must stay exactly as it is, including comments, blank lines and order"
                 if fmt != "json" else "keep all other keys and values unchanged")
-        instruction = pick(rng, (
+        instruction = _config_words(ctx, fmt, req_path, src_path, out_path, log) if ctx.v2 else pick(rng, (
             f"Apply the change request in `{req_path}` to `{src_path}` and write the updated file to `{out_path}` "
             f"(same format; {keep}; a removed setting disappears together with its line). Then log the changes in "
             f"`{log.path}` as {describe_format(log_fmt)} with the columns `key` ({key_note}), `action` (`changed`, "
@@ -889,3 +1033,58 @@ class UpdateConfig:
             artifact=log,
             input_files={src_path: original.encode(), req_path: request.encode()},
         )
+
+
+def _config_words(ctx: OpContext, fmt: str, req_path: str, src_path: str, out_path: str, log: Table) -> str:
+    """builtin-v2's wording of update_config: the same rules for the file and the log, as grammars."""
+    say, part = ctx.say, _clause(ctx)
+    if fmt == "env":
+        key_note = part("[the variable name|the variable's name|the name of the variable]")
+    else:
+        under = "under `[cache]`" if fmt == "ini" else "in `cache`"
+        key_note = part("[{sk}, for example {ex} for {h} {under}|{sk}, so {h} {under} is {ex}|written as {sk}, "
+                        "like {ex} for {h} {under}]", sk="`section.key`", ex="`cache.host`", h="`host`", under=under)
+    if fmt == "json":
+        keep = part("[keep all other keys and values unchanged|every other key and value stays as it is|leave the "
+                    "other keys and values alone]")
+    else:
+        keep = part("[every other line must stay exactly as it is, including comments, blank lines and order|leave "
+                    "every other line exactly as it was, comments, blank lines and order included|all other lines "
+                    "-- comments and blank lines too -- stay exactly as they are, in the same order]")
+    gone = part("[a removed setting disappears together with its line|drop removed settings' lines entirely|a setting "
+                "that is removed loses its whole line]")
+    first = say(
+        "[[Apply|Carry out|Work through] the change request in {req} [on|to] {src} and [write|save|put] the "
+        "[updated|changed|new] file [to|at|as] {out} ([same format|in the same format|keeping its format]; {keep}; "
+        "{gone})."
+        "|{Req} [asks for|lists|describes|spells out] [changes|a few changes|some edits|a handful of edits] to {src}"
+        "[, filed by the team| for the next release| from the release checklist|]; [produce|write|create] the "
+        "[changed|updated|edited] configuration at {out}[, without touching the original| and leave the original "
+        "untouched| -- the original stays as it is] ({keep}; {gone})."
+        "|[Please apply|Please make] the changes [requested|listed|described] in {req} to a copy of {src}[ and "
+        "save it|, saved] [as|at|to] {out}. [Keep the same format:|Same format, and|Stick to the same format;|The "
+        "format stays the same, and] {keep}; {gone}."
+        "|Could you [apply|make] the changes [requested|listed|described] in {req} to a copy of {src}[ and save it|"
+        ", saved] [as|at|to] {out}? [Keep the same format:|Same format, and|Stick to the same format;|The format "
+        "stays the same, and] {keep}; {gone}.]",
+        req=f"`{req_path}`", Req=f"`{req_path}`", src=f"`{src_path}`", out=f"`{out_path}`", keep=keep, gone=gone)
+    vals = part("[the values as plain text without quotes, booleans as {tf}, empty when there is none|each value as "
+                "plain text (no quotes, booleans as {tf}), or empty if there is none|plain-text values without "
+                "quotes, {tf} for booleans, left empty where there is no value]", tf="`true`/`false`")
+    line = part("[the key's line number in the original file, 0 for added keys|the 1-based line of the key in the "
+                "original file, or 0 when it is added|where the key sits in the original file as a 1-based line "
+                "number, 0 for a new key]")
+    second = say(
+        "[[Then|Next|After that|Also], [log|record|list] the changes in {log} ({fmt}) with the columns {k} ({kn}), "
+        "{a} ({acts}), {o} and {n} ({vals}) and {ln} ({line}), one row per requested change in the request's "
+        "order."
+        "|[Keep|Write|Add] a change log at {log} ({fmt}; columns {k} = {kn}, {a} = {acts}, {o} and {n} = {vals}, "
+        "{ln} = {line}) with one row per change, [in the order the request lists them|in the request's order|"
+        "following the order of the request]."
+        "|[For the record|So there is a trail|For review], [list|log|note] [each|every] [requested change|change] "
+        "[as a row|in its own row] of {log}, {fmt}, [in the order of the request|in request order|ordered as in "
+        "the request]: {k} ({kn}), {a} ({acts}), {o} and {n} ({vals}), and {ln} ({line}).]",
+        log=f"`{log.path}`", fmt=_fmt_words(part, log.fmt), k="`key`", kn=key_note, a="`action`",
+        acts=part("[{c}, {r} or {ad}|one of {c}, {r}, {ad}]", c="`changed`", r="`removed`", ad="`added`"),
+        o="`old`", n="`new`", vals=vals, ln="`line`", line=line)
+    return f"{first} {second}"
