@@ -106,3 +106,21 @@ def test_v2_edit_document_credits_content_not_echo_or_copy() -> None:
     assert gate_task(s.task).passed
     rewards = adversarial_check(s.task).rewards
     assert max(rewards.values()) <= 0.1, rewards
+
+
+@pytest.mark.parametrize("op", ["search_results", "extract_webpage", "download_resource"])
+def test_v2_wording_varies_and_states_every_output(op: str) -> None:
+    """builtin-v2 words each instruction from a grammar: wordings differ from task to task, yet the
+    output path and its columns are still stated, and no grammar syntax leaks into the text."""
+    import re
+
+    texts = []
+    for seed in range(12):
+        step = synthesize(seed, version="builtin-v2", force_ops=[op]).steps[0]
+        text = step.instruction
+        texts.append(text)
+        out = step.outputs[-1].path
+        assert f"`{out}`" in text and f"`{','.join(step.artifact.columns)}`" in text, text  # type: ignore[union-attr]
+        prose = re.sub(r"`[^`]*`", "X", text)
+        assert not re.search(r"[\[\]{}]|  | [.,;:](?:\s|$)", prose), text
+    assert len({t.split(".")[0] for t in texts}) >= 8

@@ -32,7 +32,7 @@ from clawgym_env.synth.ops.base import (
     table_step,
     write_call,
 )
-from clawgym_env.synth.phrasing import join_list, pick
+from clawgym_env.synth.phrasing import expand, join_list, pick
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -309,7 +309,7 @@ class SearchResults:
                      "`title`, `url`, `source`, `published`, `type`, `sponsored`, `domain_rating` and `snippet`)")
         rules = join_list([c.text for c in crits])
         cols = ",".join(SEARCH_COLUMNS)
-        instruction = pick(rng, (
+        instruction = _search_words(ctx, topic.query, as_html, rules, out) if ctx.v2 else pick(rng, (
             f"I already ran a web search for “{topic.query}”; there is no internet here, but {where}. Select the "
             f"results that {rules}. Write them in their original position order to `{out.path}` as "
             f"{describe_format(fmt)} with the columns `{cols}` (dates as YYYY-MM-DD, `domain_rating` as a number).",
@@ -434,7 +434,8 @@ class ExtractWebpage:
         extras = ["numbers as plain numbers without thousands separators"]
         if human_dates:
             extras.append("dates converted to YYYY-MM-DD")
-        instruction = pick(rng, (
+        instruction = _page_words(ctx, page_path, schema.label, layout, table_id, decoy, bool(total_col),
+                                  schema.key, human_dates, out) if ctx.v2 else pick(rng, (
             f"The web page I need was saved to `{page_path}` (no need to go online). Scrape the {schema.label} in "
             f"{where} — {rows_note}, in page order — into `{out.path}` as {describe_format(fmt)} with the columns "
             f"`{cols}` (matching the page's fields in order), {join_list(extras)}.",
@@ -551,7 +552,8 @@ class DownloadResource:
                 save += f", then unpack it inside `downloads/` so its data file ends up at `{data_path}`"
         keep = f" keeping only the rows whose `{target.category}` is `{cat_value}`," if cat_value else ""
         col_list = ",".join(cols)
-        instruction = pick(rng, (
+        instruction = _download_words(ctx, schema.label, target_url, by_newest, archive, download_path, data_path,
+                                      target.category if cat_value else None, cat_value, out) if ctx.v2 else pick(rng, (
             f"Download {which}. This workspace is offline: `mirror/` is a local mirror of the server and "
             f"`mirror/index.txt` maps every URL to its mirrored copy, so copy the file from there and {save}. "
             f"Then, from the downloaded data,{keep} write `{out.path}` as {describe_format(fmt)} with the columns "
@@ -585,3 +587,144 @@ class DownloadResource:
             artifact=out,
             input_files=files,
         )
+
+
+# ================================================================= builtin-v2 wording
+def _clause(ctx: OpContext) -> Callable[..., str]:
+    """Like ``ctx.say`` but for a piece of a sentence: not capitalized."""
+    rng = ctx.phrase_rng or ctx.rng
+
+    def part(template: str, **values: Any) -> str:
+        text = expand(rng, template)
+        return " ".join((text.format(**values) if values else text).split())
+    return part
+
+
+def _fmt_words(part: Callable[..., str], fmt: str) -> str:
+    return part({"csv": "[a CSV file with a header row|CSV with a header row|a comma-separated file with a header "
+                        "line]",
+                 "json": "[a JSON array of objects|an array of JSON objects, one per row|a JSON list of row "
+                         "objects]"}[fmt])
+
+
+def _offline(part: Callable[..., str]) -> str:
+    return part("[there is no internet here|this workspace is offline|nothing can be fetched live|the sandbox has "
+                "no network access]")
+
+
+def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Table) -> str:
+    """builtin-v2's wording of search_results: the same source, rules and output, every sentence a grammar."""
+    say, part = ctx.say, _clause(ctx)
+    if as_html:
+        where = part("the results page was [saved|stored|kept] [to|as] {src} (each result is an {li} with {attrs} "
+                     "[attributes|data attributes], [the title link|a title link], a {source} span, a {time} date "
+                     "and a {dr} domain rating)", src="`input/search_results.html`", li='`<li class="result">`',
+                     attrs="`data-position`, `data-type` and `data-sponsored`", source="`source`",
+                     time="`<time datetime>`", dr="`DR <n>`")
+    else:
+        where = part("the results were [exported|saved|dumped] to {src} ([a {res} array with|a {res} list whose "
+                     "items have|a {res} array of objects with] {keys})", src="`input/search_results.json`",
+                     res="`results`", keys="`position`, `title`, `url`, `source`, `published`, `type`, "
+                     "`sponsored`, `domain_rating` and `snippet`")
+    q = f"\u201c{query}\u201d"
+    first = say("[[I already ran|I ran|Someone already ran] a web search for {q}[ earlier| last week|]; {off}, but "
+                "{where}.|[Work from|Use|Stick to] the saved search for {q} [instead of searching live|rather than "
+                "searching again|-- no need to search again]: {where}.|[No need to search|Do not search] [again|"
+                "live] for {q}[; {off}|]: {where}.]", q=q, off=_offline(part), where=where)
+    cols = ",".join(SEARCH_COLUMNS)
+    second = say("[[Select|Keep|Pick] [only |]the results that {rules}, and [write|save|put] them [in their "
+                 "original position order|ordered by {pos}|sorted by {pos} ascending] [to|in|into] {out} ({fmt}) "
+                 "with the columns {cols} ([dates as YYYY-MM-DD|dates in ISO format, YYYY-MM-DD|ISO dates], {dr} "
+                 "as a number)."
+                 "|[I only want the results that {rules}|Only the results that {rules} count|The results to keep "
+                 "are those that {rules}]; [save|write|"
+                 "put] them to {out} ({fmt}; columns exactly {cols}, [ordered by {pos}|in {pos} order|in their "
+                 "original order], [dates in ISO format|dates as YYYY-MM-DD][, {dr} numeric|, {dr} as a plain "
+                 "number|]).]",
+                 rules=rules,
+                 pos="`position`", out=f"`{out.path}`", fmt=_fmt_words(part, out.fmt), cols=f"`{cols}`",
+                 dr="`domain_rating`")
+    return f"{first} {second}"
+
+
+def _page_words(ctx: OpContext, page_path: str, label: str, layout: str, table_id: str, decoy: bool,
+                total_row: bool, key: str, human_dates: bool, out: Table) -> str:
+    """builtin-v2's wording of extract_webpage: the same page region, rows and output, as grammars."""
+    say, part = ctx.say, _clause(ctx)
+    if layout == "table":
+        where = part("[the|the data table] {tab}", tab=f'`<table id="{table_id}">`') + (
+            " " + part(" ([not the archived table below it|skip the archived table under it|the archived table further "
+                 "down is not wanted])") if decoy else "")
+        rows = part("[one record per body row|a record for each body row|each body row as one record]") + (
+            " " + part(" ([skip the Total row in the footer|leave out the footer's Total row|the Total row in the "
+                 "footer is not a record])") if total_row else "")
+    else:
+        where = part("[the|all the] {cards} [cards|blocks]", cards='`<article class="record">`')
+        rows = part("[one record per card|a record for each card] ([its heading is the {k}|the card's heading "
+                    "holds the {k}|the {k} is the heading])", k=f"`{key}`")
+    extras = [part("[numbers as plain numbers without thousands separators|plain numbers, no thousands "
+                   "separators|numbers without thousands separators]")]
+    if human_dates:
+        extras.append(part("[dates converted to YYYY-MM-DD|dates rewritten as YYYY-MM-DD|dates in YYYY-MM-DD "
+                           "form]"))
+    first = say("[[The web page I need|The page I need|The page|The page in question] was [saved|downloaded|stored|"
+                "captured] [earlier |beforehand |][to|as] {page}"
+                "[ (no need to go online)|, so there is no need to go online|; {off}].|[I saved|Someone saved|I "
+                "downloaded] the [web |]page [to|as] {page}[ earlier| beforehand|][, so no browsing is needed|; "
+                "{off}|].]", page=f"`{page_path}`", off=_offline(part))
+    cols = ",".join(out.columns)
+    second = say(
+        "[[Scrape|Extract|Pull out|Copy out] the {label} in {where} -- {rows}, [in page order|keeping the page's "
+        "order|in the order the page shows them] -- [into|to] {out} ({fmt}) with the columns {cols} ([matching|"
+        "following] the page's fields in order), {extras}."
+        "|[Use|Take|Read] {where}: {rows}, [keeping the page's order|in page order]. [Save|Write|Store] the {label} "
+        "[to|in|into] {out} ({fmt}; columns exactly {cols}, {extras})."
+        "|[What I need is|I need|I want] the {label} from {where} [in|as] {out} ({fmt}, [columns exactly|exactly "
+        "the columns|with the columns] {cols}): {rows}, [in page order|in the order of the page], {extras}.]",
+        label=label, where=where, rows=rows, out=f"`{out.path}`", fmt=_fmt_words(part, out.fmt), cols=f"`{cols}`",
+        extras=join_list(extras))
+    return f"{first} {second}"
+
+
+def _download_words(ctx: OpContext, label: str, url: str, by_newest: bool, archive: bool, download_path: str,
+                    data_path: str, category: str | None, cat_value: Any, out: Table) -> str:
+    """builtin-v2's wording of download_resource: the same resource, save rule, filter and output."""
+    say, part = ctx.say, _clause(ctx)
+    index = "`mirror/index.txt`"
+    if by_newest:
+        which = part("the [newest|latest|most recent] {label} export listed in {index} (releases are named by "
+                     "quarter)", label=label, index=index)
+        save = part("[save|keep|store] it in {dl} under the file name the URL ends with (bytes unchanged)",
+                    dl="`downloads/`")
+        if archive:
+            save += part(", then [unpack|extract|unpack] it inside {dl}, keeping the archive's folder structure",
+                         dl="`downloads/`")
+    else:
+        which = f"`{url}`"
+        save = part("[save|keep|store] it as {p}", p=f"`{download_path}`")
+        if archive:
+            save += part(", then [unpack|extract] it inside {dl} so [its data file ends up at|the data file lands "
+                         "at] {dp}", dl="`downloads/`", dp=f"`{data_path}`")
+    first = say(
+        "[[Download|Fetch|Get] {which}[ for me| please|] -- {off}[, but|; however,] {mirror} is a [local mirror|"
+        "local copy|full copy] of the [server|download server] and {index} [maps|links] every URL to its mirrored "
+        "copy, so [copy|take] the file from there and {save}."
+        "|I need {which} [fetched|downloaded][ today| first|]: there is no internet access, but the [download "
+        "server|server] is mirrored under {mirror} ([see|check] {index} for URL -> file)[, so|;] [put the download "
+        "in place -- {save}|{save}]."
+        "|[Please download|Please fetch|Grab] {which} [from|via] the [local |]mirror ({off}[, and|;] {index} "
+        "[tells you|says|lists] which file under {mirror} stands for which URL)[ and|, then|;] {save}.]",
+        which=which, Off=_offline(part).capitalize(), off=_offline(part), mirror="`mirror/`", index=index,
+        save=save, Save=save[:1].upper() + save[1:])
+    keep = part("[only the rows whose {c} is {v}|only the rows with {c} equal to {v}|just the {v} rows "
+                "(by {c})]", c=f"`{category}`", v=f"`{cat_value}`") if category else ""
+    cols = f"`{','.join(out.columns)}`"
+    second = say(
+        "[[Then|After that|Next], from the downloaded data, [write|build|produce] {out} ({fmt}) with the columns "
+        "{cols} [in the file's order|in the same row order as the file|keeping the file's row order]{keep}."
+        "|[Then turn it|Turn the downloaded data|Finally, turn it] into {out} ({fmt}, columns exactly {cols}{keep}, "
+        "[rows in file order|rows in the file's order|same row order as the file])."
+        "|[The table I want|What I want from it|The result] [is|goes in|belongs in] {out} ({fmt}) with [exactly |]"
+        "the columns {cols}, [rows in file order|in the file's row order]{keep}.]",
+        out=f"`{out.path}`", fmt=_fmt_words(part, out.fmt), cols=cols, keep=f", {keep}" if keep else "")
+    return f"{first} {second}"
