@@ -666,10 +666,10 @@ class ArchiveFiles:
             "[[Then|Finally|Last|To finish], [write|save|create|produce] {manifest} as {man}: [one row|a row|one "
             "entry] per [archive member|member|file in the archive], {order}, [with|giving|listing] {digest}."
             "|[Next to|Beside|Alongside|Together with] the archive, [save|keep|write|add] a [manifest|checksum "
-            "list|checksum manifest] at {manifest} ({man}) [listing|with|that lists] every member {order}[, plus| "
-            "and|, along with] {digest}."
-            "|[The|A] [manifest|checksum manifest] [goes to|belongs in|is] {manifest}, {man}[,| --] [listing|"
-            "covering|with] [each|every] member {order} [with|and] {digest}.]",
+            "list|checksum manifest] at {manifest} ({man}) [listing|with|that lists] every member {order}[, plus|"
+            ", along with|, with] {digest}."
+            "|[The|A] [manifest|checksum manifest] [goes to|belongs in|is] {manifest}, {man}[:| --] [listing|"
+            "covering] [each|every] member {order}, [with|giving] {digest}.]",
             manifest=f"`{manifest}`", man=man_text, order=order, digest=digest)
         parts = [goal, pick_sentence] + ([readme_sentence] if readme_sentence else []) + [layout, man_sentence]
         if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.5:  # which constraint comes first
