@@ -175,6 +175,9 @@ def test_thousands_separators_only_in_prose_numbers() -> None:
     assert eq.thousands_separators("r.txt", "Total: 1811 hours, 12345.5 km, zip 02134.\n") == \
         "Total: 1,811 hours, 12,345.5 km, zip 02134.\n"
     assert eq.thousands_separators("t.csv", CSV_DOC) is None and eq.thousands_separators("a.json", JSON_DOC) is None
+    # a number that names something is not a quantity: nobody writes 'extension 4,737'
+    assert eq.thousands_separators("m.txt", "Help desk: extension 4737, room 1204; budget 25000.\n") == \
+        "Help desk: extension 4737, room 1204; budget 25,000.\n"
 
 
 def test_config_rewrites_parse_equal() -> None:

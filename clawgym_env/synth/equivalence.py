@@ -359,16 +359,23 @@ def md_bullets(path: str, text: str) -> str | None:
 _BIG = re.compile(r"(?<![\w.,/:#`+-])(\d{4,})(?=(?:\.\d+)?(?![\w/:`-])(?!\.\d)(?!,\d))")
 
 
+_NAMES_A_NUMBER = re.compile(r"\b(?:extension|ext\.?|room|suite|unit|gate|booth|bay|pin|code|no\.?|number|flight|"
+                             r"platform|build|port|box|line|ticket|order|case|invoice)\s*#?\s*$", re.IGNORECASE)
+"""Words after which a number is a name, not a quantity (extension 4737 is never 'extension 4,737')."""
+
+
 def thousands_separators(path: str, text: str) -> str | None:
     """Prose numbers of 4+ digits with thousands separators (1811 -> 1,811) in .md/.txt only:
-    not in code, not years (1900-2099), not leading zeros, not parts of ids, dates, times."""
+    not in code, not years (1900-2099), not leading zeros, not parts of ids, dates, times, not a
+    number that names something (extension 4737, room 1204)."""
     fmt = sniff(path, text)
     if fmt not in ("markdown", "text"):
         return None
 
     def group(m: re.Match[str]) -> str:
         digits = m.group(1)
-        if digits.startswith("0") or (len(digits) == 4 and 1900 <= int(digits) <= 2099):
+        if digits.startswith("0") or (len(digits) == 4 and 1900 <= int(digits) <= 2099) \
+                or _NAMES_A_NUMBER.search(m.string, 0, m.start()):
             return digits
         return f"{int(digits):,}"
 
