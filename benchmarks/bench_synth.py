@@ -1,7 +1,7 @@
 """Synthesis throughput: built-in tasks generated and written to disk per second, beside the
 baseline of copying the same task folders (pure file I/O), measured in the same run.
 
-    python benchmarks/bench_synth.py [--n 2000]
+    python benchmarks/bench_synth.py [--n 2000] [--version builtin-v2]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--version", default="", help="built-in suite version (default: the default one)")
     args = ap.parse_args()
 
     from clawgym_env.synth.builtin import SUITE_VERSION, task_name
@@ -26,7 +27,8 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bench-synth-"))
     try:
         t = time.perf_counter()
-        tasks = [synthesize(i, version=SUITE_VERSION, task_id=task_name(i)).task for i in range(args.n)]
+        version = args.version or SUITE_VERSION
+        tasks = [synthesize(i, version=version, task_id=task_name(i)).task for i in range(args.n)]
         gen = time.perf_counter() - t
         t = time.perf_counter()
         for task in tasks:
@@ -39,7 +41,7 @@ def main() -> int:
     finally:
         shutil.rmtree(root, ignore_errors=True)
     total = gen + write
-    print(f"{args.n} tasks, {files} files")
+    print(f"{args.n} tasks of {version}, {files} files")
     print(f"generate + write     {args.n / total:8.0f} tasks/s   ({gen:.2f} s generating, {write:.2f} s writing)")
     print(f"baseline: copy tree  {args.n / copy:8.0f} tasks/s   ({copy:.2f} s)   ratio {copy / total:.2f}x")
     return 0
