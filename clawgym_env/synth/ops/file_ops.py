@@ -228,8 +228,22 @@ class WriteStructured:
             order = f"sorted by `{sort_col}` from highest to lowest (ties by `{key}`, A to Z)"
         else:
             order = f"in the same order as `{src.path}`"
-        out = Table(columns=list(src.columns), rows=rows, path=path, fmt="md", label=src.label, key=src.key,
-                    numeric=list(src.numeric), category=src.category)
+        columns, numeric = list(src.columns), list(src.numeric)
+        if ctx.v2 and sortable:
+            # builtin-v2: a column the agent computes (each row's share of the total), so the table is
+            # work and not a re-sort a fixed script does from the instruction alone
+            if not sort_col:
+                sort_col = rng.choice(sortable)
+                rows.sort(key=lambda r: (-float(r[sort_col]), cell(r.get(key))))  # type: ignore[arg-type]
+            total = sum(float(r[sort_col]) for r in rows)  # type: ignore[arg-type]
+            if total > 0:
+                share = "share_pct" if "share_pct" not in columns else f"{sort_col}_share_pct"
+                for r in rows:
+                    r[share] = round(100 * float(r[sort_col]) / total, 2)  # type: ignore[arg-type]
+                columns.append(share)
+                numeric.append(share)
+        out = Table(columns=columns, rows=rows, path=path, fmt="md", label=src.label, key=src.key,
+                    numeric=numeric, category=src.category)
         content = f"## {title}\n\n" + serialize(out)
         cols = join_list([f"`{c}`" for c in src.columns])
         instruction = pick(rng, (
@@ -240,8 +254,9 @@ class WriteStructured:
             f"row of `{src.path}` (columns {cols}, in that order), {order}.",
         ))
         if ctx.v2:
+            extra = columns[len(src.columns):]
             v = dict(src=tick(src.path), path=tick(path), heading=tick(f"## {title}"), cols=ticks(src.columns),
-                     sc=tick(sort_col), key=tick(key), sep=tick("---"))
+                     sc=tick(sort_col), key=tick(key), sep=tick("---"), share=tick(extra[0]) if extra else "")
             how = ("[sorted by {sc} from highest to lowest|ordered by {sc}, highest first|with the largest {sc} first]"
                    "[ (ties by {key}, A to Z)|, ties broken by {key} alphabetically|, breaking ties on {key} A to Z]"
                    if sort_col else "[in the same order as {src}|in the order of {src}|keeping the row order of {src}]")
@@ -256,6 +271,11 @@ class WriteStructured:
                 "the columns {cols}]), " + how + "[| and with numbers written plainly|, numbers without currency "
                 "symbols].",
             ][choose(ctx, 2)], **v)
+            if extra:
+                instruction += " " + ctx.say(
+                    "[Add|Append|Include] [a last|one more|a final] column {share} [holding|with|giving] each row's "
+                    "[share|percentage] of the [total|sum] {sc} [over all rows|of the whole table|across every row], "
+                    "[in percent|as a percentage] [rounded to|to] 2 decimals[| (so the column adds up to about 100)].", **v)
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)],
             checks=[ck.heading(f"step{ctx.step}_md_heading", path, title, level=2, exact=True) if ctx.v2 else
