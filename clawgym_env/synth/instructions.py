@@ -80,10 +80,10 @@ def _lead(rng: random.Random, n: int) -> str:
     )), n=n)
 
 
-_ORDINALS = ("[First|To start|First of all|Start by this:|Step one:|To begin]",
-             "[Then|Next|After that|Second|Once that's done|Building on that]",
-             "[Then|Next|After that|Third|On top of that|With that in hand]",
-             "[Finally|Last|Lastly|To finish|As a last step|And finally]")
+_ORDINALS = ("[First,|To start,|First of all,|Start with this:|Step one:|To begin,]",
+             "[Then|Next,|After that,|Second,|Once that's done,|Building on that,]",
+             "[Then|Next,|After that,|Third,|On top of that,|With that in hand,]",
+             "[Finally,|Last,|Lastly,|To finish,|As a last step,|And finally,]")
 
 
 def _steps(rng: random.Random, instructions: list[str]) -> str:
@@ -128,7 +128,7 @@ def _closing(rng: random.Random) -> str:
         f"[note that |keep in mind that |]{_RELATIVE}, so {_OUTPUTS} and {_INPUTS}.",
         f"{_INPUTS_ALONE}. [Also, |And |Please |]{_OUTPUTS}[| please][| ({_RELATIVE})].",
     )
-    return re.sub(r"(?<=[.!?] )[a-z]", lambda m: m.group(0).upper(), say(rng, rng.choice(shapes)))
+    return say(rng, rng.choice(shapes))
 
 
 def instruction_v2(rng: random.Random, who: Any, scenario: Any, steps: list[Any]) -> str:

@@ -71,17 +71,30 @@ def _expand_plain(rng: random.Random, text: str, template: str) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: held[int(m.group(1))], text)
 
 
-def say(rng: random.Random, template: str, **values: Any) -> str:
+_SPACE_BEFORE_MARK = re.compile(r" +(?=[,.;:)])")
+_SENTENCE_INSIDE = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)([.!?] )([a-z])")
+
+
+def say(rng: random.Random, template: str, *, capitalize: bool = True, **values: Any) -> str:
     """One wording of ``template`` (see :func:`expand`), then ``{name}`` filled from ``values``.
 
     Values are filled after the choice, so a value holding ``[`` or ``|`` is never read as grammar.
-    Double spaces left by an empty option are collapsed, and the first letter is capitalized.
-    builtin-v2 operations call it through :meth:`~clawgym_env.synth.ops.OpContext.say`, whose RNG is
-    apart from the data's: rewording a sentence never changes a task's files or checks.
+    Outside backticked spans the text is tidied: double spaces and a space an empty option leaves
+    before punctuation go, and a sentence that a choice started inside the text (``[. |; ]``) gets
+    its capital, so one grammar may write one sentence or two. The first letter is capitalized
+    unless ``capitalize`` is False (a piece of a sentence).
+    builtin-v2 operations call it through :meth:`~clawgym_env.synth.ops.OpContext.say` and
+    :meth:`~clawgym_env.synth.ops.OpContext.clause`, whose RNG is apart from the data's: rewording
+    a sentence never changes a task's files or checks.
     """
     text = expand(rng, template).format(**values) if values else expand(rng, template)
-    text = re.sub(r"(?<=\S) {2,}(?=\S)", " ", text).strip()
-    return text[:1].upper() + text[1:]
+    parts = re.split(r"(`[^`\n]*`)", text)
+    for i in range(0, len(parts), 2):  # even parts are outside code spans
+        plain = re.sub(r"(?<=\S) {2,}(?=\S)", " ", parts[i])
+        plain = _SPACE_BEFORE_MARK.sub("", plain)
+        parts[i] = _SENTENCE_INSIDE.sub(lambda m: m.group(1) + m.group(2).upper(), plain)
+    text = "".join(parts).strip()
+    return text[:1].upper() + text[1:] if capitalize else text
 
 
 __all__ = ["GrammarError", "expand", "join_list", "pick", "say"]

@@ -71,6 +71,10 @@ class OpContext:
         """One wording of a phrasing grammar (see :func:`clawgym_env.synth.phrasing.say`)."""
         return say(self.phrase_rng or self.rng, template, **values)
 
+    def clause(self, template: str, **values: Any) -> str:
+        """A wording for a piece of a sentence: like :meth:`say`, first letter as written."""
+        return say(self.phrase_rng or self.rng, template, capitalize=False, **values)
+
 
 @dataclass
 class OutputSpec:

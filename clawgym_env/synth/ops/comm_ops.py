@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -80,10 +79,6 @@ class StatusReport:
         )
 
 
-def _say(ctx: OpContext, template: str, **values: object) -> str:
-    """:meth:`OpContext.say`, without the space an empty option leaves before punctuation."""
-    return re.sub(r" +(?=[,.;:)])", "", ctx.say(template, **values))
-
 
 def _status_wording(ctx: OpContext, path: str, src: str, title: str, metric: str | None, key: str,
                     k: int) -> str:
@@ -91,7 +86,7 @@ def _status_wording(ctx: OpContext, path: str, src: str, title: str, metric: str
     ``k`` keys in file order), each a sentence with several independent choices."""
     v = {"path": path, "src": src, "title": title, "metric": metric, "key": key, "k": k,
          "me": ctx.persona.name.split()[0]}
-    say = functools.partial(_say, ctx)
+    say = ctx.say
     who = "[for {me}'s colleagues|for the rest of the team|that I can [share|circulate|send round]|for [the|our] [team|group]|]"
     if ctx.phrase_rng is not None and ctx.phrase_rng.random() < 0.5:
         opening = say(
@@ -360,7 +355,7 @@ class DraftMessage:
         body = "\n".join([note, f"Reply by: {iso}", "", marker, src.content.strip()])
         v2 = ctx.v2
         if v2:
-            asks = _say(ctx, "[After|Below|Under] a [one-line|short|brief] note [of your own||to {who}], [add|put|insert] "
+            asks = ctx.say("[After|Below|Under] a [one-line|short|brief] note [of your own||to {who}], [add|put|insert] "
                         "the line `{marker}` [and paste|and copy|followed by] the [full|complete|whole] text of `{src}` "
                         "[unchanged|as it is|word for word|without edits] [below it|underneath|after it|]"
                         "[| (that is the document I want them to [see|read|review])].",
@@ -391,24 +386,24 @@ def _fact_label(desc: str) -> str:
 def _table_asks(ctx: OpContext, src: Table, count_label: str, numeric: tuple[str, str, bool] | None) -> str:
     """builtin-v2: the labelled lines an email states about a table, each described in words."""
     v = {"src": src.path, "label": src.label, "cl": count_label}
-    lines = [_say(ctx, "`{cl}: <n>` [with|giving|stating] [the number of {label} in|how many {label} there are in|the "
+    lines = [ctx.say("`{cl}: <n>` [with|giving|stating] [the number of {label} in|how many {label} there are in|the "
                   "count of {label} in|how many {label} are listed in] `{src}`", **v)]
     if numeric:
         col, key, whole = numeric
         v.update(col=col, key=key)
         how = ("[as a whole number|as an integer|with no decimals]" if whole
                else "[rounded to 2 decimals|with 2 decimals|to two decimal places]")
-        lines.append(_say(ctx, "`Total {col}: <sum>` with the [sum|total] of `{col}` [over all rows|across every row|"
+        lines.append(ctx.say("`Total {col}: <sum>` with the [sum|total] of `{col}` [over all rows|across every row|"
                           "for all rows|over the whole file], " + how, **v))
-        lines.append(_say(ctx, "`Top {key} by {col}: <{key}>` [naming|giving|with] the `{key}` [of the row with|that "
+        lines.append(ctx.say("`Top {key} by {col}: <{key}>` [naming|giving|with] the `{key}` [of the row with|that "
                           "has] the [highest|largest] `{col}` [(on a tie, the alphabetically first)|(ties go to the "
                           "alphabetically first)|(if two tie, the one first in A-Z order)]", **v))
     else:
         v["key"] = src.key or src.columns[0]
-        lines.append(_say(ctx, "`First {key}: <{key}>` [with|giving|naming] the `{key}` of the [first|top] row [of|in] "
+        lines.append(ctx.say("`First {key}: <{key}>` [with|giving|naming] the `{key}` of the [first|top] row [of|in] "
                           "the file", **v))
     body = join_list(lines) if len(lines) < 3 else "; ".join(lines[:-1]) + "; and " + lines[-1]
-    lead = _say(ctx, "[In the body|Below the greeting|In the message itself|After a [short|brief] greeting and "
+    lead = ctx.say("[In the body|Below the greeting|In the message itself|After a [short|brief] greeting and "
                 "[a line of|an] intro], [put|include|add|list] [these|the following] [labelled|] lines[, with the "
                 "labels [exactly as written|spelled exactly like this]|, labels verbatim|]:")
     return f"{lead} {body}."
@@ -417,7 +412,7 @@ def _table_asks(ctx: OpContext, src: Table, count_label: str, numeric: tuple[str
 def _described_asks(ctx: OpContext, src: str, labels: list[str]) -> str:
     """builtin-v2: restate the facts of an upstream text as labelled lines (the values are the work)."""
     shown = join_list([f"`{lb}: <value>`" for lb in labels])
-    return _say(ctx, "[In the body|Below the greeting|In the message], [give|pass on|restate|share] the [key|main|"
+    return ctx.say("[In the body|Below the greeting|In the message], [give|pass on|restate|share] the [key|main|"
                 "important] [details|facts|points] [from|of] `{src}`[, one per line,| on separate lines|] [labelled "
                 "exactly|with exactly these labels|using these labels as written|labelled like this]: {shown}[, each "
                 "value [copied|taken] exactly as [written|it appears] in that file|; copy each value exactly as that "
@@ -432,31 +427,30 @@ def _draft_wording(ctx: OpContext, recipient: str, email: str, subject: str, pat
          "first": recipient.split()[0]}
     rnd = ctx.phrase_rng or ctx.rng
     if rnd.random() < 0.5:
-        header = _say(ctx, "[Draft|Write|Compose|Put together|Prepare] [an email|a short email|a brief email|a quick "
+        header = ctx.say("[Draft|Write|Compose|Put together|Prepare] [an email|a short email|a brief email|a quick "
                       "email|a short message] [to|for] {r} ({e})[| on my behalf| for me][ and save it|, saved] [as plain "
-                      "text|in plain text|as a plain-text file] [to|at|in] `{path}`.", **v) + " " + _say(
-            ctx, "[It must|It should|The file should|Make the file|The email has to|The text must] [start|begin|open] "
+                      "text|in plain text|as a plain-text file] [to|at|in] `{path}`.", **v) + " " + ctx.say("[It must|It should|The file should|Make the file|The email has to|The text must] [start|begin|open] "
                  "with [the header lines|two header lines,|these two header lines:|the two lines] `To: {r} <{e}>` "
                  "[and|followed by] `Subject: {subj}`[| exactly as written| verbatim][, then a blank line and the "
                  "body|, followed by a blank line and then the message|; after a blank line comes the body|, each on "
                  "its own line, then an empty line before the body].", **v)
     else:
-        header = _say(ctx, "[I need an email|Please write an email|Write me an email|Prepare an email|Draft a message] "
+        header = ctx.say("[I need an email|Please write an email|Write me an email|Prepare an email|Draft a message] "
                       "[for|to] {r}[| from me] [in|at] `{path}` [(plain text)|as plain text|in plain text]: [the first "
                       "line is|line one is|line one must be] `To: {r} <{e}>`, [the second|line two|the next one] "
                       "`Subject: {subj}`, [then a blank line and the message|then an empty line and the body|and the "
                       "body after a blank line|then the body after an empty line].", **v)
     if rnd.random() < 0.6:
-        reply = _say(ctx, "[Ask|Kindly ask|Politely ask] [{first}|them] to [reply|get back to you|answer|respond|send "
+        reply = ctx.say("[Ask|Kindly ask|Politely ask] [{first}|them] to [reply|get back to you|answer|respond|send "
                      "their answer] [by|no later than|before the end of] {date}[, and|;] [write|give|put] [that date|"
                      "the date|the deadline|this date] as `Reply by: <YYYY-MM-DD>` on [a line of its own|its own line|a "
                      "separate line].", **v)
     else:
-        reply = _say(ctx, "[Include|Add|Put in|Make sure there is] [a line|a separate line|one line|a line of its own] "
+        reply = ctx.say("[Include|Add|Put in|Make sure there is] [a line|a separate line|one line|a line of its own] "
                      "`Reply by: <YYYY-MM-DD>` [giving|with|holding|carrying] {date}[| in that format| written that way|"
                      " as an ISO date][| as the reply deadline| so they know the deadline| as the date I need an "
                      "answer by][| in the body| somewhere in the body].", **v)
-    sign = _say(ctx, "[Sign off|End|Finish|Close|Wrap up] with [your name|my name|the name|just the name] `{me}` [on "
+    sign = ctx.say("[Sign off|End|Finish|Close|Wrap up] with [your name|my name|the name|just the name] `{me}` [on "
                 "the last line|as the very last line|on the final line][, and|;] [keep|make] [the whole file, headers "
                 "included,|the entire file (headers too)|the file as a whole, header lines included,] [between {lo} "
                 "and {hi} words[| long| in total]|at {lo} to {hi} words|within {lo}-{hi} words|no shorter than {lo} "
@@ -608,14 +602,14 @@ def _rewrite_wording(ctx: OpContext, thread: bool, src: str, to: str, path: str,
     v = {"src": src, "to": to, "path": path, "q": quoted, "lo": lo, "hi": hi, "g": greeting, "so": signoff, "me": me}
     rnd = ctx.phrase_rng or ctx.rng
     if thread:
-        what = _say(ctx, "[Turn|Condense|Rework|Distil|Boil down] the [Slack thread|chat thread|thread export|team "
+        what = ctx.say("[Turn|Condense|Rework|Distil|Boil down] the [Slack thread|chat thread|thread export|team "
                     "chat] in `{src}` into [one|a single] [clean|clear|concise|tidy|proper] announcement for the team"
                     "[| I can post][ and save it|, saved|, written] [to|in|at] `{path}`.", **v)
     else:
-        what = _say(ctx, "[Rewrite|Clean up|Rework|Turn|Reshape] [my draft email|the draft email I wrote|my rambling "
+        what = ctx.say("[Rewrite|Clean up|Rework|Turn|Reshape] [my draft email|the draft email I wrote|my rambling "
                     "draft|the draft] in `{src}` into a [clean|clear|concise|tidy|proper] [message|email] [to|for] "
                     "{to}[| that I can send][ and save it|, saved|, written] [to|in|at] `{path}`.", **v)
-    keep = _say(ctx, "[Keep|Preserve|Carry over|Hold on to] [every|each] [name (of people, systems, rooms or meetings)|"
+    keep = ctx.say("[Keep|Preserve|Carry over|Hold on to] [every|each] [name (of people, systems, rooms or meetings)|"
                 "name of a person, system, room or meeting], date, time, amount and reference number [it mentions|"
                 "mentioned in it|from the original] " + (
                     "[unchanged except for dates, which must be written as YYYY-MM-DD|exactly as written, except "
@@ -623,11 +617,11 @@ def _rewrite_wording(ctx: OpContext, thread: bool, src: str, to: str, path: str,
                     "[rewritten|turned] into YYYY-MM-DD]" if iso_dates else
                     "[exactly as written|unchanged|word for word|verbatim|character for character]")
                 + "[|: [nothing|no detail] may be lost|, since [people|the readers] rely on them].", **v)
-    drop = _say(ctx, "[Leave out|Drop|Cut|Remove|Avoid|Get rid of] [the phrases|these phrases|the filler phrases|the "
+    drop = ctx.say("[Leave out|Drop|Cut|Remove|Avoid|Get rid of] [the phrases|these phrases|the filler phrases|the "
                 "stock phrases] {q} [entirely|completely|altogether|everywhere][| because they [sound|read as] [sloppy|"
                 "unprofessional|like filler|too casual]| (they read as filler)|: [the reader does not "
                 "need them|nobody needs them|they add nothing]].", **v)
-    frame = _say(ctx, "[Keep it|Make it|It must be|The result has to be] [between {lo} and {hi} words[| long| in "
+    frame = ctx.say("[Keep it|Make it|It must be|The result has to be] [between {lo} and {hi} words[| long| in "
                  "total]|{lo} to {hi} words long|within {lo}-{hi} words][, and|;] [start|open|begin] with the line "
                  "`{g}` and [end|close|finish] with `{so}` [followed by|and then] `{me}` on the [next|following|"
                  "last] line.", **v)
@@ -812,16 +806,16 @@ def _action_wording(ctx: OpContext, kind: str, src: str, prefix: str, path: str,
     """builtin-v2's action_items instruction: what counts as an action item, the table, its order."""
     v = {"kind": kind, "src": src, "ex": f"{prefix}-123", "path": path, "fmt": describe_format(fmt)}
     rnd = ctx.phrase_rng or ctx.rng
-    what = _say(ctx, "[Go through|Read through|Work through|Comb through] the meeting {kind} in `{src}` and [pull out|"
+    what = ctx.say("[Go through|Read through|Work through|Comb through] the meeting {kind} in `{src}` and [pull out|"
                 "extract|collect|list] the action items[| that came out of it]: [tasks|pieces of work|jobs] [an attendee|"
                 "one of the attendees|a named attendee] [committed to|agreed to do|took on], each with a due date and a "
                 "tracker reference [such as|like|in the form of] `{ex}`.", **v)
-    skip = _say(ctx, "[Skip|Ignore|Leave out] [work|tickets|items] [reported as already closed|mentioned as closed|that "
+    skip = ctx.say("[Skip|Ignore|Leave out] [work|tickets|items] [reported as already closed|mentioned as closed|that "
                 "were already closed] and [ideas|suggestions] [nobody took on|no one picked up|that nobody committed "
                 "to][| (those are not action items)|; they are not action items].", **v)
     year = ("[; a date without a year is in the meeting's year|; dates given without a year fall in the meeting's year]"
             if d >= 3 else "")
-    table = _say(ctx, "[Save|Write|Store|Put] them [to|in|at] `{path}` as {fmt}[, with|, using|; give it] exactly the columns `ref`, `owner` "
+    table = ctx.say("[Save|Write|Store|Put] them [to|in|at] `{path}` as {fmt}[, with|, using|; give it] exactly the columns `ref`, `owner` "
                  "([the person's full name as listed under Attendees|the owner's full name, as on the attendee list|their "
                  "full name from the Attendees line]), `topic` ([the agenda section where the item was raised, named as "
                  "in the {kind}|the section of the {kind} the item came up in, named as there]), `due` (YYYY-MM-DD" + year
@@ -831,7 +825,7 @@ def _action_wording(ctx: OpContext, kind: str, src: str, prefix: str, path: str,
                  "broken by|and within a day by|then by] `ref`[| (A to Z)| alphabetically].", **v)
     parts = [what, skip, table] if rnd.random() < 0.6 else [what, table, skip]
     if d >= 4:
-        parts.append(_say(ctx, "[If|Where|When|In case] a deadline [is moved|gets pushed back|slips|is postponed] "
+        parts.append(ctx.say("[If|Where|When|In case] a deadline [is moved|gets pushed back|slips|is postponed] "
                           "later in the meeting, [use|take|go with] the new date[| (the last word counts)][; the topic stays the section where the item was first raised|, but the topic "
                           "stays the section where the item first came up|; keep the topic where the item was first "
                           "raised].", **v))
@@ -841,12 +835,12 @@ def _action_wording(ctx: OpContext, kind: str, src: str, prefix: str, path: str,
 def _followup_wording(ctx: OpContext, md: str, decisions: bool) -> str:
     """builtin-v2: the checklist (and decisions) that action_items adds from difficulty 2."""
     v = {"md": md}
-    text = _say(ctx, "[Then|Also|After that,|Next,] [write|save|create] `{md}`[, a checklist I can post|, a to-do list "
+    text = ctx.say("[Then|Also|After that,|Next,] [write|save|create] `{md}`[, a checklist I can post|, a to-do list "
                 "for the team|]: a Markdown checklist with one line per action item in the same order, [formatted|"
                 "written as|each in the form] `- [ ] <owner full name> - <short description of the task> - due "
                 "<YYYY-MM-DD>`", **v)
     if decisions:
-        return text + _say(ctx, "[, followed by|, then|, and after it] a `## Decisions` section with one bullet per "
+        return text + ctx.say("[, followed by|, then|, and after it] a `## Decisions` section with one bullet per "
                            "decision [taken|made|agreed] in the meeting ([names, amounts and numbers exactly as stated|"
                            "keep names, amounts and numbers exactly as said|with names, amounts and numbers as "
                            "stated]).", **v)

@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -569,23 +568,6 @@ def _code(text: object) -> str:
     return f"`{text}`"
 
 
-_SENTENCE_START = re.compile(r"([.!?] )([a-z])")
-
-
-def _say(ctx: OpContext, template: str, **values: Any) -> str:
-    """:meth:`OpContext.say`, with a capital after every full stop that a choice put inside the sentence
-    (``[. |; ]``), so one grammar can write one sentence or two. Code spans are left as they are."""
-    parts = re.split(r"(`[^`]*`)", ctx.say(template, **values))
-    return "".join(p if p.startswith("`") else _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).upper(), p)
-                   for p in parts)
-
-
-def _phrase(ctx: OpContext, template: str, **values: Any) -> str:
-    """A wording (see :meth:`OpContext.say`) to use inside a sentence: first letter left lower-case."""
-    text = ctx.say(template, **values)
-    return text[:1].lower() + text[1:]
-
-
 def _run_script_text(ctx: OpContext, *, script: str, cmd: str, src: str, words: str, out: str, log: str,
                      to_file: bool, exact: bool) -> str:
     """builtin-v2's instruction for run_script: what to run (the command, or the goal and the script), then
@@ -743,8 +725,7 @@ class RunScript:
                 "name": "[by group name|alphabetically by name|by name, A to Z|alphabetically]",
                 "total": "by [total|their total|the total], [largest|highest|biggest] first",
                 "count": "by [count|their count|row count|how many rows they have], [largest|highest|most] first"}[order]
-            words = _phrase(
-                ctx, "[summarise|summarize|total up|aggregate] {metric} [per|by|for each] {group}, [ignoring|skipping|"
+            words = ctx.clause("[summarise|summarize|total up|aggregate] {metric} [per|by|for each] {group}, [ignoring|skipping|"
                 "leaving out] [rows|records] whose {metric} is [below|under|less than|smaller than] {minimum}[, with the "
                 "groups [ordered|sorted|listed]|, and [order|sort|list] the groups|, [ordering|sorting|listing] the "
                 "groups] " + order_words, metric=f"`{metric}`", group=f"`{group}`", minimum=minimum)
@@ -787,8 +768,7 @@ class RunScript:
                  f"{join_list([f'`{f}`' for f in fields])} in that order")
         if ctx.v2:
             cond = "[ with {col} equal to {val}| whose {col} is {val}| where {col} is {val}]" if where else ""
-            words = _phrase(
-                ctx, "[list|show|pull out|get] the [top|highest] {limit} {label}" + cond + " [ranked|ordered|sorted] by "
+            words = ctx.clause("[list|show|pull out|get] the [top|highest] {limit} {label}" + cond + " [ranked|ordered|sorted] by "
                 "{sort_by} [([largest|highest|biggest] first)|in descending order|from largest to smallest][, with only|, "
                 "keeping only|, showing just|, and output only] the [fields|columns] {fields}[ in that order|, in "
                 "exactly that order|, in this order]", limit=limit, label=src.label, sort_by=f"`{sort_by}`",
@@ -833,37 +813,32 @@ def _inspect_code_text(ctx: OpContext, *, root: str, fn_path: str, notes_path: s
          "lines": _code("lines"), "todos": _code("todos"), "constants": _code("constants"), "TODO": _code("TODO"),
          "FIXME": _code("FIXME"), "shape": _code('{"file", "line", "tag", "text"}'), "tag": _code("tag"),
          "text": _code("text"), "todoc": _code("TODO:"), "fixmec": _code("FIXME:"), "config": _code(f"{root}/config.py")}
-    intro = _say(
-        ctx, "[[Read|Go through|Look through|Study|Review] the [Python package|package|code] in {root}[ — reading the "
+    intro = ctx.say("[[Read|Go through|Look through|Study|Review] the [Python package|package|code] in {root}[ — reading the "
         "code is enough, no need to run it| (just read the code; there is no need to run it)| without running or "
         "changing it| without executing anything|] and [write|produce|put together|prepare] two files[| for me| from "
         "what you find| about it].|I [need|want|would like|am after] [an inventory|a short inventory|an overview|a "
         "quick map] of the [code|Python code|package] in {root} [in two files|as two files|written to two files][, read "
         "from the source without running anything|; please don't modify anything|, from reading the source alone|; "
         "nothing needs to run|].]", **v)
-    table = _say(
-        ctx, "[[First|To start|For the functions], [write|create|save|produce]|[Write|Create|Save|Produce]] {fn}, a "
+    table = ctx.say("[[First|To start|For the functions], [write|create|save|produce]|[Write|Create|Save|Produce]] {fn}, a "
         "[CSV|CSV file|comma-separated file] [with the header|with the columns|whose columns are|headed] {cols}, [with "
         "one row|holding one row|listing one row|one row] per top-level function ({def})[ in the package| across the "
         "package's files| of the package][, [sorted|ordered] by {module} and then by {line}|; [sort|order] the rows by "
         "{module}, then by {line}|, rows in order of {module}, then {line}|. [Sort|Order|Arrange] the rows by {module}, "
         "then by {line}].", **v)
-    fields = _say(
-        ctx, "[For each function|In every row|Per row|In each row], {module} is [the file's path relative to the "
+    fields = ctx.say("[For each function|In every row|Per row|In each row], {module} is [the file's path relative to the "
         "workspace|the workspace-relative path of its file|the path of its file, relative to the workspace|where it is "
         "defined, as a workspace-relative path] ([like|such as|for instance|for example] {example}), {line} [is |]the "
         "[line number|number of the line] of [the|its] {def}, {params} [is |]its number of [parameters|arguments in the "
         "signature] and {lines} [is |]the number of lines from the {def} line to [the function's|its] last line[, "
         "inclusive| (both included)| inclusive| (counting both ends)].", **v)
-    notes = _say(
-        ctx, "[Then|Next|After that|Second|Besides that], [write|create|save|produce] {notes}[,| as] [a JSON object|an "
+    notes = ctx.say("[Then|Next|After that|Second|Besides that], [write|create|save|produce] {notes}[,| as] [a JSON object|an "
         "object|a JSON document] with two keys[,|:] {todos} and {constants}[. |: |; ]{todos} [lists|holds|collects|is a "
         "list of] [every|each] {TODO} [and|or] {FIXME} [comment|note] [in the package|anywhere in the package|across "
         "the package|in any of the package's files] as [objects|an object] {shape}, [sorted|ordered] by file[,| and] "
         "then [by |]line[;|, where] {tag} is [TODO or FIXME|either TODO or FIXME] and {text} is [the comment text "
         "after|whatever follows|the text that follows|the rest of the comment after] {todoc} or {fixmec}.", **v)
-    consts = _say(
-        ctx, "[Finally, |Lastly, |]{constants} [[maps|ties] {names} to their [final|effective] values|[gives|holds|"
+    consts = ctx.say("[Finally, |Lastly, |]{constants} [[maps|ties] {names} to their [final|effective] values|[gives|holds|"
         "records] the [final|effective] values of {names}] [in|from] {config}[ (the value each has once the module has "
         "been loaded)| (what each is once the module is loaded, so a later reassignment wins)| (after any later "
         "reassignment in the file)| (a later assignment overrides an earlier one)][, as JSON numbers, strings or "
@@ -1162,23 +1137,20 @@ def _run_tests_text(ctx: OpContext, *, root: str, res_path: str, sum_path: str) 
          "form": _code("tests.test_<module>.<TestClass>.<test_method>"), "pass": _code("pass"), "fail": _code("fail"),
          "error": _code("error"), "skip": _code("skip"), "sumhdr": _code("module,tests,passed,failed,errors,skipped"),
          "modform": _code("tests.test_<module>"), "tests": _code("tests")}
-    run = _say(
-        ctx, "[[Please |]run|I need you to run|[Please |]go through|Kindly run] [the unit tests|the test suite|the "
+    run = ctx.say("[[Please |]run|I need you to run|[Please |]go through|Kindly run] [the unit tests|the test suite|the "
         "unittest suite] of the [|small ]project in {root} ({cmd})[| and report on them| and tell me how they do| and "
         "write up the results][. |; |, but ][some|a few|several] [tests|of them] [fail|are failing|break] [on "
         "purpose|by design|deliberately|as expected] ([unfinished features|features still being built|work in "
         "progress|parts not written yet])[, so|; so|. So] [do not|don't|please do not] [change|touch|fix|modify|edit] "
         "anything in {root}[| for this| while you are at it].", **v)
-    results = _say(
-        ctx, "[Write|Save|Create|Produce] {res}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
+    results = ctx.say("[Write|Save|Create|Produce] {res}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
         "whose header is|headed] {hdr}, [with |holding |]one row per test: {test_id} as unittest [names|prints|reports|"
         "shows] it ({form}) and {status} one of {pass}, {fail} ([an assertion failed|assertion failure|a failed "
         "assertion|a check did not hold]), {error} ([it raised an exception|an unexpected exception|the test raised an "
         "error|it crashed]) or {skip}[. [Sort|Order] the rows by {test_id}|; [sort|order] the rows by {test_id}|, with "
         "the rows [sorted|ordered] by {test_id}|, rows in {test_id} order] ([plain string order|simple string order|"
         "ordinary string sorting|character by character|as plain text]).", **v)
-    summary = _say(
-        ctx, "[Then|Also|Next,|Finally,|After that,] [write|save|create|produce] {sum} [with the header|with columns|"
+    summary = ctx.say("[Then|Also|Next,|Finally,|After that,] [write|save|create|produce] {sum} [with the header|with columns|"
         "whose header is|headed] {sumhdr}: one row per test module ({modform}), [sorted|ordered|in order] by "
         "[module|module name], [counting its tests by status|with its tests counted by status|giving how many of its "
         "tests have each status|with a count per status], {tests} being [the total|all of its tests|its total test "
@@ -1334,8 +1306,7 @@ def _analyze_logs_text(ctx: OpContext, *, svc: str, log_path: str, fmt_words: st
          "error_types": _code("error_types"), "first_error": _code("first_error"), "last_error": _code("last_error"),
          "last_tb": _code("last_traceback"), "exception": _code("exception"), "file": _code("file"),
          "line": _code("line"), "function": _code("function"), "File": _code("File ..."), "colon": _code(":")}
-    log = _say(
-        ctx, "[[Our|The] {svc} service [writes its log to|logs to|keeps its log in|appends its log to] {log}[,| —|:] "
+    log = ctx.say("[[Our|The] {svc} service [writes its log to|logs to|keeps its log in|appends its log to] {log}[,| —|:] "
         "[one entry per line|each entry on its own line|one line per entry] [in the form|formatted as|like|following "
         "the pattern] {fmt}|The log of [our|the] {svc} [service|app|application] is [saved|stored|kept] [at|in] {log}, "
         "[one entry per line|each entry on its own line|one line per entry] [in the form|formatted as|following the "
@@ -1343,24 +1314,21 @@ def _analyze_logs_text(ctx: OpContext, *, svc: str, log_path: str, fmt_words: st
         "with no timestamp at the start|lines not starting with a timestamp] [belong to|are part of|continue] the entry "
         "[above them|before them|just above][ (a traceback, usually)| (mostly traceback lines)| (tracebacks)|] and [are "
         "not|do not count as|are not counted as|should not be counted as] entries[ themselves| on their own|].", **v)
-    comps = _say(
-        ctx, "[Write|Create|Produce|Save] {comp}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
+    comps = ctx.say("[Write|Create|Produce|Save] {comp}, a [CSV|CSV file|comma-separated file] [with the header|with columns|"
         "whose header is|headed] {hdr}: one row per component, [sorted by name|in alphabetical order|ordered by "
         "component name|alphabetically], [with|giving|holding] [its number of entries (all levels), of warning entries "
         "and of error entries|its entry count over all levels, its warning count and its error count|how many entries "
         "it has (any level), how many are warnings and how many are errors], and the timestamps of its first and last "
         "entry [copied exactly as written in the log|exactly as they appear in the log|as written in the log|verbatim "
         "from the log].", **v)
-    keys = _say(
-        ctx, "[Then|Next,|After that,|Also|Second,] [write|create|save|produce] {json}, [a JSON object with|a JSON "
+    keys = ctx.say("[Then|Next,|After that,|Also|Second,] [write|create|save|produce] {json}, [a JSON object with|a JSON "
         "object holding|an object with|a JSON document with] [the keys|five keys:|keys] {entries}, {error_types}, "
         "{first_error}, {last_error} and {last_tb}[. |: |; ]{entries} is the [total number of|number of|count of all] "
         "entries[ in the log| in the file|], and {error_types} maps [each|every] exception name ([the text before the "
         "first {colon} of an error entry's message|what precedes the first {colon} in an error entry's message|the part "
         "of an error message before its first {colon}]) to [how many times it occurs|its number of occurrences|the "
         "number of error entries with it|its count].", **v)
-    trace = _say(
-        ctx, "{first_error} and {last_error} [are|hold|give] the timestamps of the first and [the |]last error [entries|"
+    trace = ctx.say("{first_error} and {last_error} [are|hold|give] the timestamps of the first and [the |]last error [entries|"
         "entry][, as written|, exactly as in the log|, copied as written|, verbatim][. |; ][for|under|in] {last_tb}, "
         "[describe|give|summarise] the [last|final] traceback [in the file|in the log|] [as an object|in an object] "
         "with {exception} and the {file}, {line} ([a number|as a number|numeric|an integer]) and {function} of its "

@@ -94,10 +94,6 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
            "November", "December")
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def _selection_v2(ctx: OpContext, src: Table) -> tuple[str, list[dict[str, Any]]]:
     """builtin-v2: which records to extract, said in words the agent must apply to the data (a month
     boundary on the date column, or one value of the category column left out), and those records.
@@ -112,25 +108,25 @@ def _selection_v2(ctx: OpContext, src: Table) -> tuple[str, list[dict[str, Any]]
             later = [r for r in rows if str(r[col]) >= start]
             name = _MONTHS[month - 1]
             if 0.35 * n <= len(later) <= 0.8 * n:
-                options.append((_lower_first(ctx.say(
+                options.append((ctx.clause(
                     "the {label} [dated {m} 2026 or later|dated on or after 1 {m} 2026|with a {col} in {m} 2026 or "
                     "later|whose {col} is on or after 1 {m} 2026|whose {col} falls in {m} 2026 or later]",
-                    label=src.label, col=tick(col), m=name)), later))
+                    label=src.label, col=tick(col), m=name), later))
             earlier = [r for r in rows if str(r[col]) < start]
             if 0.35 * n <= len(earlier) <= 0.8 * n:
-                options.append((_lower_first(ctx.say(
+                options.append((ctx.clause(
                     "the {label} [dated before {m} 2026|whose {col} is before 1 {m} 2026|with a {col} earlier than 1 "
-                    "{m} 2026|whose {col} falls before {m} 2026]", label=src.label, col=tick(col), m=name)), earlier))
+                    "{m} 2026|whose {col} falls before {m} 2026]", label=src.label, col=tick(col), m=name), earlier))
     if not options and src.category:
         col = src.category
         for value in sorted({str(r[col]) for r in rows}):
             rest = [r for r in rows if str(r[col]) != value]
             if 0.4 * n <= len(rest) <= 0.85 * n:
-                options.append((_lower_first(ctx.say(
+                options.append((ctx.clause(
                     "the {label} [other than|except] the [ones|records] whose {words} is {v}",
-                    label=src.label, words=col.replace("_", " "), v=value)), rest))
+                    label=src.label, words=col.replace("_", " "), v=value), rest))
     if not options:
-        return _lower_first(ctx.say("[every record|each record|all the {label}]", label=src.label)), list(rows)
+        return ctx.clause("[every record|each record|all the {label}]", label=src.label), list(rows)
     return rng.choice(options)
 
 

@@ -15,10 +15,6 @@ from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, Outpu
 from clawgym_env.synth.phrasing import join_list, pick
 
 
-def _say(ctx: OpContext, template: str, **values: object) -> str:
-    """:meth:`OpContext.say`, without the space an empty option leaves before punctuation."""
-    return re.sub(r" +(?=[,.;:)])", "", ctx.say(template, **values))
-
 # ---------------------------------------------------------------- schedule_plan
 # Task names in a sensible working order; dependencies only ever point to earlier names.
 _PROJECTS: dict[str, tuple[str, ...]] = {
@@ -360,14 +356,14 @@ def _schedule_wording(ctx: OpContext, src: str, n: int, path: str, fmt: str, col
                       with_dates: bool, holidays: bool) -> str:
     """builtin-v2's schedule_plan instruction: the same rules as v1, each sentence a grammar."""
     v = {"src": src, "n": n, "path": path, "fmt": fmt, "cols": cols}
-    parts = [_say(ctx, "[Plan|Schedule|Lay out|Work out the timing of] the project in `{src}`[ ({n} tasks with owners, "
+    parts = [ctx.say("[Plan|Schedule|Lay out|Work out the timing of] the project in `{src}`[ ({n} tasks with owners, "
                   "durations in working days and dependencies)| ({n} tasks, each with an owner, a duration in working "
                   "days and its dependencies)|, {n} tasks in all,] and [write|save|put] the [schedule|timeline|plan] "
                   "[to|in|at] `{path}` as {fmt}.", **v),
-             _say(ctx, "[Use|Give it|It needs|Include] exactly the columns {cols}[| in that order], one row per task, "
+             ctx.say("[Use|Give it|It needs|Include] exactly the columns {cols}[| in that order], one row per task, "
                   "[sorted|ordered] by `start_day` [and then|with ties broken by|then by] `task_id`[| (both ascending)"
                   "| (smallest first)].", **v),
-             _say(ctx, "[Days are numbered|Day numbers start|Number the days|Count days] from 0 (day 0 is "
+             ctx.say("[Days are numbered|Day numbers start|Number the days|Count days] from 0 (day 0 is "
                   "`project_start`)[ and| and they] [count working days only|count only working days|skip non-working "
                   "days|include working days only][| (weekends never count)| (weekends do not count)| (Saturdays and "
                   "Sundays are skipped)]" + ("; " if (ctx.phrase_rng or ctx.rng).random() < 0.5 else ". ") + "a task [can start|may begin|is ready to start] [once|as soon as] every task in its `depends_on` "
@@ -375,16 +371,14 @@ def _schedule_wording(ctx: OpContext, src: str, n: int, path: str, fmt: str, col
                   "among its dependencies (0 if it has none)[, and|, while] `finish_day` [=|is] `start_day` + "
                   "`duration_days`.", **v).replace(". a task", ". A task")]
     if one_at_a_time:
-        parts.append(_say(
-            ctx, "[Each owner works on one task at a time|An owner handles one task at a time|No owner works on two "
+        parts.append(ctx.say("[Each owner works on one task at a time|An owner handles one task at a time|No owner works on two "
                  "tasks at once], so [schedule the tasks one by one|place the tasks one at a time|schedule tasks one "
                  "after another]: [always take|each time pick|repeatedly pick], among the tasks whose dependencies are "
                  "all [scheduled already|already scheduled|placed], the one with the smallest `task_id`; its "
                  "`start_day` is the later of its dependencies' largest `finish_day` and the `finish_day` of the task "
                  "[scheduled last|most recently scheduled|placed last] for the same owner (0 if none).", **v))
     if with_dates:
-        parts.append(_say(
-            ctx, "[|For the dates, |On the calendar, |As for dates, ]`start_date` is the [calendar date|date] "
+        parts.append(ctx.say("[|For the dates, |On the calendar, |As for dates, ]`start_date` is the [calendar date|date] "
                  "[of|for] working day `start_day` [and|while] `end_date` [is the date of|falls on] the task's last "
                  "working day (day `finish_day` - 1)[;|, and|, where] working days [are|run from] Monday to Friday"
             + ("[, minus the|, except the|, leaving out the] `holidays` [listed in the file|the file lists|in the "
@@ -406,21 +400,21 @@ def _knowledge_wording(ctx: OpContext, n: int, d: int, path: str, fmt: str, colu
     """builtin-v2's organize_knowledge instruction: the notes, the index table, the tag index."""
     v = {"n": n, "path": path, "fmt": fmt, "cols": join_list([f"`{c}`" for c in columns]), "index": index_path}
     alias = (" or `[[Note Title|shown text]]`" if d >= 4 else "")
-    intro = _say(ctx, "[The folder|The directory|My notes folder] `input/notes/` [holds|contains|has] {n} Markdown notes"
+    intro = ctx.say("[The folder|The directory|My notes folder] `input/notes/` [holds|contains|has] {n} Markdown notes"
                  ", each with [a front-matter block|front matter|a YAML header] (`title`, `area`, `tags`, `created`)"
                  "[;|, and] [notes link to each other|they link to one another|links between notes are written] by "
                  "title as `[[Note Title]]`" + alias + "[| in the text| anywhere in the body].", **v)
-    table = _say(ctx, "[Build|Create|Write|Make] an index [at|in] `{path}` as {fmt}[, with|, using|; give it] exactly "
+    table = ctx.say("[Build|Create|Write|Make] an index [at|in] `{path}` as {fmt}[, with|, using|; give it] exactly "
                  "the columns {cols}, one row per note, " + _ORDER_TEXT[order] + ".", **v)
-    counts = _say(ctx, "`links_out` [is|holds|gives] the [number of distinct|count of different] other notes it links "
+    counts = ctx.say("`links_out` [is|holds|gives] the [number of distinct|count of different] other notes it links "
                   "to ([ignore|skip|do not count] links to notes that do not exist), and `backlinks` the [number of "
                   "distinct|count of different] other notes [linking to it|that link to it][| (a repeated link counts "
                   "once)].", **v)
-    tags = _say(ctx, "[Also|Then|Next,|After that,] [write|save] [a tag index to|] `{index}`: a JSON object whose `tags` "
+    tags = ctx.say("[Also|Then|Next,|After that,] [write|save] [a tag index to|] `{index}`: a JSON object whose `tags` "
                 "[maps|links] [every|each] tag to the [titles|list of titles] of the notes [carrying|with|tagged with] it, "
                 "[sorted A to Z|in A to Z order|alphabetically]", **v)
     if d >= 3:
-        tags += _say(ctx, "[, plus|, and also|, along with] a `broken_links` list with every distinct link target that "
+        tags += ctx.say("[, plus|, and also|, along with] a `broken_links` list with every distinct link target that "
                      "[matches no note title|is not the title of any note|points to no existing note], [sorted A to Z|"
                      "in A to Z order|alphabetically].", **v)
     else:

@@ -15,7 +15,7 @@ from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, seria
 from clawgym_env.synth.datagen import COMPANIES
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.ops.data_ops import pick_fmt, table_checks
-from clawgym_env.synth.phrasing import expand, join_list, pick
+from clawgym_env.synth.phrasing import join_list, pick
 
 
 def _day(rng: Any) -> str:
@@ -201,7 +201,7 @@ class InspectDirectory:
 def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summary_path: str, order: str,
                      with_folder: bool, with_date: bool) -> str:
     """builtin-v2's wording of inspect_directory: every sentence a grammar, the same facts stated."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     r = f"`{root}/`"
     cols = [part("{c} ([relative to the workspace, starting with|the workspace-relative path, beginning with] {r})",
                  c="`path`", r=r)]
@@ -410,7 +410,7 @@ class OrganizeFiles:
 
 def _organize_words(ctx: OpContext, inbox: str, rule: str, root: str, some_stay: bool, manifest: Table) -> str:
     """builtin-v2's wording of organize_files: the same rule and manifest, every sentence a grammar."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     box = f"`{inbox}/`"
     if rule == "extension":
         groups = "; ".join(f"`{g}/`: {', '.join('.' + e for e in es)}" for g, es in _EXT_GROUPS.items())
@@ -565,7 +565,7 @@ class ArchiveFiles:
         oracle: list[dict[str, Any]] = []
         checks: list[dict[str, Any]] = []
         outputs: list[OutputSpec] = []
-        say, part = ctx.say, _clause(ctx)
+        say, part = ctx.say, ctx.clause
         readme_sentence = ""
         if ctx.difficulty >= 2:
             readme = f"output/step{ctx.step}_README.txt"
@@ -759,15 +759,6 @@ def _handoff_docs(rng: Any, difficulty: int) -> _HandoffDocs:
     folder = "input/" + rng.choice(("handoff_docs", "supporting_docs", "attachments_pool", "team_notes"))
     return _HandoffDocs(folder, kinds, files, sorted(picked), cutoff.isoformat(), code, newest)
 
-
-def _clause(ctx: OpContext) -> Callable[..., str]:
-    """Like ``ctx.say`` but for a piece of a sentence: not capitalized."""
-    rng = ctx.phrase_rng or ctx.rng
-
-    def part(template: str, **values: Any) -> str:
-        text = expand(rng, template)
-        return " ".join((text.format(**values) if values else text).split())
-    return part
 
 
 def _criterion_text(say: Callable[..., str], kind: str, docs: _HandoffDocs, difficulty: int) -> str:
@@ -1037,7 +1028,7 @@ class UpdateConfig:
 
 def _config_words(ctx: OpContext, fmt: str, req_path: str, src_path: str, out_path: str, log: Table) -> str:
     """builtin-v2's wording of update_config: the same rules for the file and the log, as grammars."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     if fmt == "env":
         key_note = part("[the variable name|the variable's name|the name of the variable]")
     else:

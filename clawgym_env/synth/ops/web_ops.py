@@ -32,7 +32,7 @@ from clawgym_env.synth.ops.base import (
     table_step,
     write_call,
 )
-from clawgym_env.synth.phrasing import expand, join_list, pick
+from clawgym_env.synth.phrasing import join_list, pick
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -594,15 +594,6 @@ class DownloadResource:
 
 
 # ================================================================= builtin-v2 wording
-def _clause(ctx: OpContext) -> Callable[..., str]:
-    """Like ``ctx.say`` but for a piece of a sentence: not capitalized."""
-    rng = ctx.phrase_rng or ctx.rng
-
-    def part(template: str, **values: Any) -> str:
-        text = expand(rng, template)
-        return " ".join((text.format(**values) if values else text).split())
-    return part
-
 
 def _fmt_words(part: Callable[..., str], fmt: str) -> str:
     return part({"csv": "[a CSV file with a header row|CSV with a header row|a comma-separated file with a header "
@@ -618,7 +609,7 @@ def _offline(part: Callable[..., str]) -> str:
 
 def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Table) -> str:
     """builtin-v2's wording of search_results: the same source, rules and output, every sentence a grammar."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     if as_html:
         where = part("the results page was [saved|stored|kept] [to|as] {src} (each result is an {li} with {attrs} "
                      "[attributes|data attributes], [the title link|a title link], a {source} span, a {time} date "
@@ -654,7 +645,7 @@ def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Ta
 def _page_words(ctx: OpContext, page_path: str, label: str, layout: str, table_id: str, decoy: bool,
                 total_row: bool, key: str, human_dates: bool, out: Table) -> str:
     """builtin-v2's wording of extract_webpage: the same page region, rows and output, as grammars."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     if layout == "table":
         where = part("[the|the data table] {tab}", tab=f'`<table id="{table_id}">`') + (
             " " + part(" ([not the archived table below it|skip the archived table under it|the archived table further "
@@ -693,7 +684,7 @@ def _page_words(ctx: OpContext, page_path: str, label: str, layout: str, table_i
 def _download_words(ctx: OpContext, label: str, url: str, by_newest: bool, archive: bool, download_path: str,
                     data_path: str, category: str | None, cat_value: Any, out: Table) -> str:
     """builtin-v2's wording of download_resource: the same resource, save rule, filter and output."""
-    say, part = ctx.say, _clause(ctx)
+    say, part = ctx.say, ctx.clause
     index = "`mirror/index.txt`"
     if by_newest:
         which = part("the [newest|latest|most recent] {label} export listed in {index} (releases are named by "
