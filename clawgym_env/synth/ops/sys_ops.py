@@ -466,6 +466,20 @@ def _organize_words(ctx: OpContext, inbox: str, rule: str, root: str, some_stay:
 # ---------------------------------------------------------------- archive_files
 
 
+def _pack(step: int, man_fmt: str, archive: str, kind: str, sources: dict[str, str], oracle: list[dict[str, Any]],
+          checks: list[dict[str, Any]], outputs: list[OutputSpec]) -> tuple[str, str]:
+    """The archive of ``sources`` (member -> workspace file) and its manifest: the oracle's calls,
+    the checks and the outputs appended in place; returns the manifest's path and format."""
+    members = sorted(sources)
+    manifest = f"output/step{step}_bundle_manifest.{man_fmt}"
+    oracle += _bundle_calls(step, archive, kind, [(m, sources[m]) for m in members], manifest, man_fmt)
+    checks += [ck.archive_members(f"step{step}_archive_members", archive, members),
+               ck.archive_contents(f"step{step}_archive_contents", archive, sources),
+               ck.archive_manifest(f"step{step}_archive_manifest", manifest, man_fmt, archive, members)]
+    outputs += [OutputSpec(archive, ("missing",)), OutputSpec(manifest, ("missing", "value", "format"))]
+    return manifest, man_fmt
+
+
 def _bundle_calls(step: int, archive: str, kind: str, pairs: list[tuple[str, str]], manifest: str,
                   man_fmt: str) -> list[dict[str, Any]]:
     """The oracle's calls: a script that packs ``pairs`` (member name, workspace path) into the
@@ -522,16 +536,9 @@ class ArchiveFiles:
             readme_note = (f" First write `{readme}` containing exactly these three lines: "
                            + " / ".join(f"`{ln}`" for ln in lines) + f"; it goes into the archive as "
                            f"`{prefix}README.txt`.")
-        members = sorted(sources)
-        man_fmt = pick_fmt(rng)
-        manifest = f"output/step{ctx.step}_bundle_manifest.{man_fmt}"
-        oracle += _bundle_calls(ctx.step, archive, kind, [(m, sources[m]) for m in members], manifest, man_fmt)
-        checks += [ck.archive_members(f"step{ctx.step}_archive_members", archive, members),
-                   ck.archive_contents(f"step{ctx.step}_archive_contents", archive, sources),
-                   ck.archive_manifest(f"step{ctx.step}_archive_manifest", manifest, man_fmt, archive, members)]
-        outputs += [OutputSpec(archive, ("missing",)), OutputSpec(manifest, ("missing", "value", "format"))]
+        manifest, man_fmt = _pack(ctx.step, pick_fmt(rng), archive, kind, sources, oracle, checks, outputs)
         kind_text = "a gzip-compressed tar archive" if kind == "tar.gz" else "a ZIP archive"
-        member_text = join_list([f"`{m}`" for m in members])
+        member_text = join_list([f"`{m}`" for m in sorted(sources)])
         man_text = ("a CSV file with the header `member,size_bytes,sha256`" if man_fmt == "csv" else
                     "a JSON array of objects with the keys `member`, `size_bytes` and `sha256`")
         instruction = pick(rng, (
@@ -608,14 +615,7 @@ class ArchiveFiles:
                 "line])[, and it is archived as|; in the archive it is|, and inside the archive it is called] "
                 "{member}.]",
                 readme=f"`{readme}`", fixed=fixed, extra=extra, member=f"`{prefix}README.txt`")
-        members = sorted(sources)
-        man_fmt = pick_fmt(rng)
-        manifest = f"output/step{ctx.step}_bundle_manifest.{man_fmt}"
-        oracle += _bundle_calls(ctx.step, archive, kind, [(m, sources[m]) for m in members], manifest, man_fmt)
-        checks += [ck.archive_members(f"step{ctx.step}_archive_members", archive, members),
-                   ck.archive_contents(f"step{ctx.step}_archive_contents", archive, sources),
-                   ck.archive_manifest(f"step{ctx.step}_archive_manifest", manifest, man_fmt, archive, members)]
-        outputs += [OutputSpec(archive, ("missing",)), OutputSpec(manifest, ("missing", "value", "format"))]
+        manifest, man_fmt = _pack(ctx.step, pick_fmt(rng), archive, kind, sources, oracle, checks, outputs)
 
         kind_text = part("[a gzip-compressed tar archive|a gzipped tarball|a tar archive compressed with gzip]"
                         if kind == "tar.gz" else "[a ZIP archive|a zip file|a standard ZIP archive]")
