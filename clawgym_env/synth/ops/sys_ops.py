@@ -466,6 +466,18 @@ def _organize_words(ctx: OpContext, inbox: str, rule: str, root: str, some_stay:
 # ---------------------------------------------------------------- archive_files
 
 
+def _bundle_plan(ctx: OpContext) -> tuple[Table | Text, str, str, str]:
+    """What archive_files packs (the previous step's output), the archive kind, its path and the
+    members' folder prefix (from difficulty 4), drawn in builtin-v1's order."""
+    src = ctx.upstream
+    if not isinstance(src, (Table, Text)):
+        raise TypeError("archive_files needs the previous step's output file")
+    kind = ctx.rng.choice(("tar.gz", "zip"))
+    archive = f"output/step{ctx.step}_bundle.{kind}"
+    prefix = ctx.rng.choice(("handover", "delivery", f"bundle_step{ctx.step}")) + "/" if ctx.difficulty >= 4 else ""
+    return src, kind, archive, prefix
+
+
 def _pack(step: int, man_fmt: str, archive: str, kind: str, sources: dict[str, str], oracle: list[dict[str, Any]],
           checks: list[dict[str, Any]], outputs: list[OutputSpec]) -> tuple[str, str]:
     """The archive of ``sources`` (member -> workspace file) and its manifest: the oracle's calls,
@@ -513,12 +525,7 @@ class ArchiveFiles:
         if ctx.v2:
             return self._build_v2(ctx)
         rng = ctx.rng
-        src = ctx.upstream
-        if not isinstance(src, (Table, Text)):
-            raise TypeError("archive_files needs the previous step's output file")
-        kind = rng.choice(("tar.gz", "zip"))
-        archive = f"output/step{ctx.step}_bundle.{kind}"
-        prefix = rng.choice(("handover", "delivery", f"bundle_step{ctx.step}")) + "/" if ctx.difficulty >= 4 else ""
+        src, kind, archive, prefix = _bundle_plan(ctx)
         sources: dict[str, str] = {prefix + src.path.rsplit("/", 1)[-1]: src.path}
         oracle: list[dict[str, Any]] = []
         checks: list[dict[str, Any]] = []
@@ -559,12 +566,7 @@ class ArchiveFiles:
         from them, so the instruction alone no longer dictates the archive (issue 13: a generic
         script that parsed it passed every archive check)."""
         rng = ctx.rng
-        src = ctx.upstream
-        if not isinstance(src, (Table, Text)):
-            raise TypeError("archive_files needs the previous step's output file")
-        kind = rng.choice(("tar.gz", "zip"))
-        archive = f"output/step{ctx.step}_bundle.{kind}"
-        prefix = rng.choice(("handover", "delivery", f"bundle_step{ctx.step}")) + "/" if ctx.difficulty >= 4 else ""
+        src, kind, archive, prefix = _bundle_plan(ctx)
         docs = _handoff_docs(rng, ctx.difficulty)
         base = src.path.rsplit("/", 1)[-1]
         sources: dict[str, str] = {prefix + base: src.path}
