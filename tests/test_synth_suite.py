@@ -188,3 +188,24 @@ def test_builtin_v2_persona_data_and_operations_fit_the_scenario() -> None:
                 tables += 1
                 assert labels[stem] in DOMAIN_SCHEMAS[who.domain], (i, path, who.domain)
     assert tables >= 20 and fitted_ops >= 40
+
+
+def test_builtin_v2_oracle_reads_before_it_writes() -> None:
+    """builtin-v2's oracle is a demonstration: each step first reads the previous step's output and
+    its own text inputs (each exists by then), so harder tasks take more calls."""
+    lengths: dict[int, list[int]] = {}
+    for i in range(0, 430, 5):
+        s = synthesize(i, version="builtin-v2")
+        available, calls = set(s.task.input_files), list(s.task.oracle)
+        for step in s.steps:
+            reads = []
+            while calls and calls[0]["name"] == "read" and calls[0] not in step.oracle:
+                reads.append(calls.pop(0)["arguments"]["path"])
+            assert calls[:len(step.oracle)] == step.oracle
+            del calls[:len(step.oracle)]
+            assert reads and set(reads) <= available, (i, step.op, reads)  # every step reads what it works from
+            available |= {o.path for o in step.outputs} | ({step.artifact.path} if step.artifact else set())
+        assert [c for c in s.task.oracle if c["name"] != "read"] == [c for st in s.steps for c in st.oracle]
+        lengths.setdefault(s.task.metadata["difficulty"], []).append(len(s.task.oracle))
+    medians = {d: sorted(v)[len(v) // 2] for d, v in lengths.items()}
+    assert medians[5] >= 8 and medians[5] > medians[1]

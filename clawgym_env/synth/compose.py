@@ -111,12 +111,40 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
         input_files=inputs,
         reward_files={"reward.sh": REWARD_SH.encode(), "check.py": render_check_py(checks, tid, version).encode()},
         file_modes={"reward/reward.sh": 0o755},
-        oracle=[call for s in steps for call in s.oracle],
+        oracle=demonstration(steps) if coherent else [call for s in steps for call in s.oracle],
         oracle_outputs=[{"path": o.path, "mutations": list(o.mutations), "checked_values": list(o.checked_values)}
                         for s in steps for o in s.outputs],
         source=f"builtin:{version}:{seed}",
     )
     return Synthesized(task, steps)
+
+
+_READS_PER_STEP = 10
+_READ_LIMIT = 64 * 1024
+
+
+def demonstration(steps: list[OpStep]) -> list[dict[str, Any]]:
+    """builtin-v2's oracle: each step first reads what it works from (the previous step's output,
+    then up to ten of its own text inputs), as an agent would, so the oracle is a demonstration
+    to learn from (SFT, replay) and not only a proof that the checks can be met."""
+    calls: list[dict[str, Any]] = []
+    previous: Any = None
+    for step in steps:
+        paths = [previous.path] if previous is not None and getattr(previous, "path", None) else []
+        paths += [p for p, data in step.input_files.items() if len(data) <= _READ_LIMIT and _is_text(data)][
+            :_READS_PER_STEP]
+        calls += [{"name": "read", "arguments": {"path": p}} for p in dict.fromkeys(paths)]
+        calls += step.oracle
+        previous = step.artifact
+    return calls
+
+
+def _is_text(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in data
 
 
 def _instruction(rng: random.Random, who: Any, scenario: Scenario, steps: list[OpStep]) -> str:
