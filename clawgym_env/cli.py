@@ -179,7 +179,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _print_gate(report: dict[str, Any], show_all: bool) -> int:
     s = report["summary"]
-    print(f"tasks: {s['tasks']}  passed: {s['passed']}  crashes: {s['crashes']}  oracle mean: {s['oracle_mean']}  "
+    alone = f" ({s['without_oracle']} without an oracle: no-op part only)" if s.get("without_oracle") else ""
+    print(f"tasks: {s['tasks']}{alone}  passed: {s['passed']}  crashes: {s['crashes']}  oracle mean: {s['oracle_mean']}  "
           f"oracle = 1.0: {s['oracle_perfect']}  no-op mean: {s['noop_mean']}  no-op max: {s['noop_max']}  "
           f"non-discriminative checks: {s['not_discriminative_checks']}  mutations caught: "
           f"{s['mutations'] - s['mutations_not_caught']}/{s['mutations']}")

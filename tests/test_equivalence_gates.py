@@ -362,6 +362,10 @@ def test_validate_cli_on_an_authors_task(tmp_path: Path, capsys: pytest.CaptureF
     assert adv["skipped"] == {"perturbed_values": "needs an oracle"}
     strategies = report["adversarial"]["summary"]["strategies"]
     assert strategies["instruction_echo"]["tasks"] == 1 and strategies["perturbed_values"]["gate_passed"] is None
+    [gate] = report["reports"]
+    assert gate["oracle_reward"] is None and gate["passed"]  # without an oracle, the no-op part decides
+    assert report["summary"]["without_oracle"] == 1
     printed = capsys.readouterr().out
+    assert "tasks: 1 (1 without an oracle: no-op part only)  passed: 1" in printed
     assert "equivalence gate: 0/0" in printed and "skipped: no oracle" in printed
     assert "instruction_echo" in printed and "perturbed_values   not run" in printed

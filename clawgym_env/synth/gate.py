@@ -43,9 +43,12 @@ class GateReport:
 
     @property
     def passed(self) -> bool:
-        return (not self.errors and self.oracle_reward == 1.0 and self.noop_reward is not None
-                and self.noop_reward <= NOOP_MAX and not self.not_discriminative
-                and all(r < 1.0 for r in self.mutations.values()))
+        """No errors, no-op at most NOOP_MAX and, where the task has an oracle, the oracle's parts:
+        1.0, every check discriminative, every mutation caught. A task without an oracle (the
+        authors' folders) passes on what can be run without one."""
+        oracle_ok = self.oracle_reward is None or (
+            self.oracle_reward == 1.0 and not self.not_discriminative and all(r < 1.0 for r in self.mutations.values()))
+        return not self.errors and self.noop_reward is not None and self.noop_reward <= NOOP_MAX and oracle_ok
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
@@ -281,6 +284,7 @@ def summarize(reports: list[GateReport]) -> dict[str, Any]:
     noop = [r.noop_reward for r in reports if r.noop_reward is not None]
     return {
         "tasks": len(reports),
+        "without_oracle": sum(r.oracle_reward is None and not r.errors for r in reports),
         "passed": sum(r.passed for r in reports),
         "crashes": sum(bool(r.errors) for r in reports),
         "oracle_mean": statistics.fmean([r.oracle_reward for r in with_oracle]) if with_oracle else None,  # type: ignore[misc]
