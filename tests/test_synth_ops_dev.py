@@ -9,15 +9,20 @@ actually running the bug bank's tests).
 from __future__ import annotations
 
 import ast
+import configparser
+import csv
+import io
 import json
 import os
 import random
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from clawgym_env.synth import check_engine
 from clawgym_env.synth.checks import engine_source, gate_form_checks
@@ -271,3 +276,183 @@ def test_v2_wording_varies_without_moving_the_data(op: str) -> None:
         seen += [x for x in sentences(a.instruction) if is_sentence(x)]
     counts = {x: seen.count(x) for x in seen}
     assert sum(c == 1 for c in counts.values()) >= 0.75 * len(seen), sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+
+
+# ---------------------------------------------------------------- analyze_logs, builtin-v2 difficulty >= 4
+
+# Which setting each incident exception points at, written down here apart from the generator.
+_POINTS_AT = {"PoolExhaustedError": "database.pool_size", "ConnectionRefusedError": "cache.port",
+              "ReadTimeout": "payments.timeout_ms", "FileNotFoundError": "storage.export_dir",
+              "SMTPConnectError": "smtp.port", "WorkerMemoryError": "worker.max_memory_mb",
+              "TokenExpiredError": "auth.token_ttl_seconds"}
+
+
+def _incident_step(seed: int, difficulty: int):
+    return AnalyzeLogs().build(OpContext(
+        rng=random.Random(f"incident/{seed}"), persona=persona(seed), step=1, upstream=None,
+        scenario=Scenario("Software Development", "incident response and reliability", "a lab"),
+        difficulty=difficulty, version="builtin-v2", phrase_rng=random.Random(f"incident-wording/{seed}")))
+
+
+def _utc(text: object) -> datetime:
+    """A deploy time in any of the history's notations, as naive UTC."""
+    if isinstance(text, int):
+        return datetime.fromtimestamp(text, UTC).replace(tzinfo=None)
+    for pattern in ("%Y-%m-%d %H:%M:%S UTC", "%d %b %Y, %H:%M:%S UTC"):
+        try:
+            return datetime.strptime(str(text), pattern)
+        except ValueError:
+            pass
+    return datetime.fromisoformat(str(text)).astimezone(UTC).replace(tzinfo=None)
+
+
+def _deploys(path: str, text: str) -> list[dict]:
+    """Each deploy: id, UTC time, {setting: (old, new)} with quotes dropped, in time order."""
+    out = []
+    if path.endswith(".json"):
+        for d in json.loads(text):
+            out.append({"id": d["id"], "at": _utc(d["deployed_at"]),
+                        "changes": {c["setting"]: (str(c["from"]), str(c["to"])) for c in d["changes"]}})
+    else:
+        for block in text.split("\n## ")[1:]:
+            head = block.splitlines()[0]
+            ident, when = head.split(" · ")
+            changes = {m.group(1): (m.group(2).strip('"'), m.group(3).strip('"'))
+                       for m in re.finditer(r"^- `(\S+)`: (.+) → (.+)$", block, re.MULTILINE)}
+            out.append({"id": ident, "at": _utc(when), "changes": changes})
+    return sorted(out, key=lambda d: d["at"])
+
+
+def _settings(text: str, fmt: str) -> dict[str, str]:
+    """A config file's settings by the name the report uses (``section.key`` or the variable)."""
+    if fmt == "ini":
+        parser = configparser.ConfigParser()
+        parser.read_string(text)
+        return {f"{s}.{k}": v for s in parser.sections() for k, v in parser[s].items()}
+    if fmt == "yaml":
+        return {f"{s}.{k}": str(v).lower() if isinstance(v, bool) else str(v)
+                for s, items in yaml.safe_load(text).items() for k, v in items.items()}
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def _diagnose(step) -> dict:
+    """An independent incident diagnosis from the step's files and the rules its instruction states."""
+    files = {p: d.decode() for p, d in step.input_files.items()}
+    n_min = int(re.search(r"at least (\d+)", step.instruction).group(1))
+    per_minute: dict[str, list[str]] = {}
+    for line in next(t for p, t in files.items() if p.endswith(".log")).splitlines():
+        m = re.match(r"^(?:ts=)?(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d):\d\d\S* (?:ERROR|level=error) .*?(?:\] |msg=\")(\w+):", line)
+        if m:
+            per_minute.setdefault(f"{m.group(1)} {m.group(2)}", []).append(m.group(3))
+    minutes = sorted(per_minute)
+    start = next(k for k in minutes if len(per_minute[k]) >= n_min)
+    after = [e for k in minutes if k >= start for e in per_minute[k]]
+    exception = max(set(after), key=after.count)
+    config_path = next(p for p in files if p.startswith("input/config/"))
+    fmt = config_path.rsplit(".", 1)[1]
+    setting = _POINTS_AT[exception]
+    if fmt == "env":
+        setting = setting.replace(".", "_").upper()
+    history = next(p for p in files if p.startswith("input/deploys/"))
+    start_at = datetime.strptime(start, "%Y-%m-%d %H:%M")
+    before = [d for d in _deploys(history, files[history]) if d["at"] < start_at]
+    cause = [d for d in before if setting in d["changes"]][-1]
+    old, new = cause["changes"][setting]
+    live = _settings(files[config_path], fmt)
+    out = {"started_at": start, "exception": exception, "deploy": cause["id"], "setting": setting, "old_value": old,
+           "new_value": new, "config": {**live, setting: old}, "last_before": before[-1]["id"],
+           "first_culprit_minute": next(k for k in minutes if exception in per_minute[k]),
+           "max_below": max(len(per_minute[k]) for k in minutes if k < start), "n_min": n_min, "fmt": fmt}
+    metrics = [p for p in files if p.startswith("input/metrics/")]
+    if metrics:
+        rows = list(csv.DictReader(io.StringIO(files[metrics[0]])))
+        epoch = int(start_at.replace(tzinfo=UTC).timestamp())
+        out["peak_p95_ms"] = max(int(r["p95_ms"]) for r in rows if int(r["ts"]) >= epoch)
+        out["peak_overall"] = max(int(r["p95_ms"]) for r in rows)
+    return out
+
+
+def test_v2_incident_matches_independent_diagnosis() -> None:
+    """builtin-v2 at difficulty >= 4: the report and the repaired config agree with a diagnosis made from the
+    files alone, and every distractor is there (a harmless deploy last before the start, a burst just below the
+    threshold, a first error before the start minute, a higher p95 before the incident)."""
+    for seed in range(24):
+        step = _incident_step(seed, 4 + seed % 2)
+        got = _diagnose(step)
+        report = json.loads(next(c for c in step.oracle if c["name"] == "write"
+                                 and c["arguments"]["path"].endswith("_incident.json"))["arguments"]["content"])
+        for key in ("started_at", "exception", "deploy", "setting", "peak_p95_ms"):
+            assert report.get(key) == got.get(key), (seed, key, report, got)
+        assert (str(report["old_value"]), str(report["new_value"])) == (got["old_value"], got["new_value"])
+        repaired = next(c["arguments"]["content"] for c in step.oracle if c["name"] == "write"
+                        and c["arguments"]["path"].startswith("output/") and not c["arguments"]["path"].endswith(".json"))
+        assert _settings(repaired, got["fmt"]) == got["config"], seed
+        assert got["last_before"] != got["deploy"] and got["max_below"] == got["n_min"] - 1
+        assert got["first_culprit_minute"] < got["started_at"]
+        if "peak_p95_ms" in got:
+            assert got["peak_overall"] > got["peak_p95_ms"]
+
+
+def test_v2_incident_checks_credit_the_diagnosis_not_its_distractors(tmp_path: Path) -> None:
+    """Copying the live config, echoing the instruction or an empty report earn nothing; a report built on a
+    distractor (the deploy right before the start, the first error's minute, the value before an older change of
+    the same setting, the highest p95 overall) loses exactly that check; the oracle earns everything."""
+    run = _v2_engine()["run"]
+    for seed in range(6):
+        step = _incident_step(seed, 4 + seed % 2)
+        spec = {"checks": gate_form_checks(step.checks)}
+        json_path, conf_path = (o.path for o in step.outputs)
+        live = next(d for p, d in step.input_files.items() if p.startswith("input/config/"))
+        for name, (report, conf) in {"copy": (live, live), "echo": (step.instruction.encode(),) * 2,
+                                     "empty": (b"{}", b"")}.items():
+            ws = tmp_path / f"{name}{seed}"
+            _materialize({**step.input_files, json_path: report, conf_path: conf}, ws)
+            assert not any(run(spec, ws).values()), (name, run(spec, ws))
+        ws = tmp_path / f"oracle{seed}"
+        _materialize(step.input_files, ws)
+        _play_on_host(step.oracle, ws)
+        assert all(run(spec, ws).values()), run(spec, ws)
+        got = _diagnose(step)
+        good = json.loads((ws / json_path).read_text())
+        wrong = {"deploy": got["last_before"], "started_at": got["first_culprit_minute"]}
+        if "peak_p95_ms" in good:
+            wrong["peak_p95_ms"] = got["peak_overall"]
+        for key, value in wrong.items():
+            (ws / json_path).write_text(json.dumps({**good, key: value}))
+            results = run(spec, ws)
+            failed = {k for k, ok in results.items() if not ok}
+            assert failed == {next(c["name"] for c in step.checks if c.get("key_path") == [key])}, (key, failed)
+        (ws / json_path).write_text(json.dumps(good))
+        (ws / conf_path).write_bytes(live)
+        assert run(spec, ws) == {**{c["name"]: True for c in step.checks}, "step1_config_repaired": False}
+
+
+def test_v2_incident_passes_the_gate() -> None:
+    """The real gate on builtin-v2 tasks whose first step is the incident variant, chained to what reads it."""
+    done = 0
+    for index in range(60):
+        s = synthesize(index, version="builtin-v2", force_ops=["analyze_logs", "draft_message"])
+        if s.task.metadata["difficulty"] < 4:
+            continue
+        assert s.steps[0].outputs[0].path.endswith("_incident.json")
+        report = gate_task(s.task)
+        assert report.passed, report.to_dict()
+        done += 1
+        if done == 3:
+            break
+    assert done == 3
+
+
+def test_builtin_v1_and_easier_v2_analyze_logs_unchanged() -> None:
+    """The variant is builtin-v2's at difficulty >= 4 only: builtin-v1 at every difficulty, and builtin-v2 below
+    4, still build the component table and error summary from the same data."""
+    for seed in range(10):
+        for difficulty in range(1, 6):
+            v1 = AnalyzeLogs().build(_ctx(seed, difficulty))
+            assert [c["name"] for c in v1.checks][:3] == ["step1_component_counts", "step1_component_times",
+                                                          "step1_component_table"]
+            ctx2 = _ctx(seed, difficulty)
+            ctx2.version, ctx2.phrase_rng = "builtin-v2", random.Random(seed)
+            v2 = AnalyzeLogs().build(ctx2)
+            assert (v2.checks == v1.checks) == (difficulty < 4)
+            assert (v2.input_files == v1.input_files) == (difficulty < 4)

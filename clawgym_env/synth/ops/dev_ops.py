@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from clawgym_env.synth import checks as ck
@@ -1336,8 +1336,362 @@ def _analyze_logs_text(ctx: OpContext, *, svc: str, log_path: str, fmt_words: st
     return f"{log} {comps} {keys} {trace}"
 
 
+# ---------------------------------------------------------------- analyze_logs, builtin-v2 difficulty >= 4
+# An incident diagnosis across several inputs: a service log (a background of harmless errors, an earlier
+# burst below the threshold, then the incident), a deploy history whose times are written in mixed formats
+# and zones, the service's current config and, at difficulty 5, per-minute metrics stamped in epoch seconds.
+# The agent finds when the incident started (a rule the instruction states), which deploy caused it and what
+# it changed, then writes a report and the config with that one setting put back.
+
+
+@dataclass(frozen=True)
+class _Fault:
+    """An error kind whose message points at one config setting (it quotes the setting's current value)."""
+
+    exception: str
+    section: str
+    key: str
+    good: tuple[Any, ...]
+    """Values under which the service runs fine."""
+    bad: tuple[Any, ...]
+    """Values a bad deploy sets: each makes this error fire many times a minute."""
+    message: str
+    """``{v}``: the setting's value; ``{svc}``: the service."""
+    component: str
+    others: tuple[tuple[str, Any], ...]
+    """The section's other settings, never changed."""
+
+
+_FAULTS: tuple[_Fault, ...] = (
+    _Fault("PoolExhaustedError", "database", "pool_size", (10, 16, 20, 24, 30), (2, 3, 4),
+           "QueuePool limit of size {v} overflow 0 reached, connection timed out", "db",
+           (("host", "db.internal"), ("port", 5432))),
+    _Fault("ConnectionRefusedError", "cache", "port", (6379, 6479), (6739, 6397, 7379),
+           "[Errno 111] connect to redis.internal:{v} refused", "cache",
+           (("host", "redis.internal"), ("ttl_seconds", 300))),
+    _Fault("ReadTimeout", "payments", "timeout_ms", (3000, 4000, 5000, 8000), (150, 200, 250),
+           "payments-gateway sent no response within {v} ms", "billing",
+           (("url", "https://payments-gateway.internal"), ("retries", 3))),
+    _Fault("FileNotFoundError", "storage", "export_dir", ("/var/lib/{svc}/exports", "/srv/{svc}/exports"),
+           ("/var/lib/{svc}/export", "/srv/{svc}/exprots", "/var/lib/{svc}/exports/tmp"),
+           "[Errno 2] No such file or directory: '{v}/batch.csv'", "reports", (("max_file_mb", 50),)),
+    _Fault("SMTPConnectError", "smtp", "port", (587, 25), (2525, 5870, 465),
+           "smtp-relay.internal:{v} closed the connection during the greeting", "mailer",
+           (("host", "smtp-relay.internal"), ("use_tls", True))),
+    _Fault("WorkerMemoryError", "worker", "max_memory_mb", (1024, 1536, 2048), (128, 192, 256),
+           "job exceeded the {v} MB memory limit and was killed", "worker", (("concurrency", 4),)),
+    _Fault("TokenExpiredError", "auth", "token_ttl_seconds", (900, 1800, 3600), (9, 18, 36),
+           "session token expired {v}s after it was issued", "auth", (("issuer", "https://login.internal"),)),
+)
+# Settings no error points at: what the harmless deploys change.
+_HARMLESS: tuple[tuple[str, str, tuple[Any, ...]], ...] = (
+    ("app", "workers", (2, 4, 6, 8)), ("logging", "level", ("info", "debug", "warning")),
+    ("logging", "format", ("json", "text")), ("logging", "retention_days", (7, 14, 30)),
+    ("features", "beta_search", (True, False)), ("features", "dark_mode", (True, False)),
+    ("features", "email_digest", (True, False)),
+)
+_ZONES = ((2, 0), (1, 0), (-5, 0), (5, 30), (-7, 0), (9, 0))
+_DEPLOYERS = ("ci-bot", "Ana", "Marek", "Priya", "release-train", "Jonas", "Wen")
+
+
+@dataclass
+class _Deploy:
+    at: datetime
+    """UTC."""
+    changes: list[tuple[str, str, Any, Any]]
+    """(section, key, old, new)."""
+    ident: str = ""
+    role: str = "harmless"
+
+
+def _deploy_time(rng: random.Random, at: datetime, zone: tuple[int, int], as_json: bool) -> str | int:
+    """A deploy's time as people and tools write it: with an offset, in UTC words, or epoch seconds."""
+    kind = rng.choice(("offset", "utc", "words", "epoch" if as_json else "offset"))
+    if kind == "offset":
+        tz = timezone(timedelta(hours=zone[0], minutes=zone[1] if zone[0] >= 0 else -zone[1]))
+        return at.replace(tzinfo=UTC).astimezone(tz).isoformat()
+    if kind == "utc":
+        return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if kind == "words":
+        return at.strftime("%d %b %Y, %H:%M:%S UTC").lstrip("0")
+    return int(at.replace(tzinfo=UTC).timestamp())
+
+
+def _written(rng: random.Random, value: Any, as_json: bool) -> Any:
+    """A changed value as a deploy tool records it: sometimes quoted, sometimes a string in JSON."""
+    text = _render_value(value)
+    if as_json:
+        return text if isinstance(value, (int, float)) and not isinstance(value, bool) and rng.random() < 0.4 else value
+    return f'"{text}"' if rng.random() < 0.3 else text
+
+
+def _render_value(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _setting_name(fmt: str, sec: str, key: str) -> str:
+    if fmt == "env":
+        return f"{'FEATURE' if sec == 'features' else sec.upper()}_{key.upper()}"
+    return f"{sec}.{key}"
+
+
+def _render_config(fmt: str, title: str, sections: list[tuple[str, list[tuple[str, Any]]]]) -> str:
+    out = [f"; {title}" if fmt == "ini" else f"# {title}"]
+    for sec, items in sections:
+        if fmt == "yaml":
+            out += ["", f"{sec}:"] + [f"  {k}: {_render_value(v)}" for k, v in items]
+        elif fmt == "ini":
+            out += ["", f"[{sec}]"] + [f"{k} = {_render_value(v)}" for k, v in items]
+        else:
+            out += ["", f"# --- {sec} ---"] + [f"{_setting_name(fmt, sec, k)}={_render_value(v)}" for k, v in items]
+    return "\n".join(out) + "\n"
+
+
+def _incident_text(ctx: OpContext, v: dict[str, str], *, metrics: bool) -> str:
+    """builtin-v2's instruction for the incident variant: the inputs, the two rules, the two outputs."""
+    intro = ctx.say(
+        "[[Last night|Earlier today|Yesterday|This morning] [our|the] {svc} service [went down|started failing|"
+        "fell over|had an outage]|[Our|The] {svc} service [had an incident|broke|went down|started failing] "
+        "[last night|earlier today|yesterday|this morning]][ and I need a diagnosis| and I need to know why| and "
+        "we need a post-mortem|]. [Its log is|The service log is|Its application log is] {log} ([entries like|"
+        "one entry per line:|lines of the form] {fmt}), "
+        "[the deploy history is|deploys are recorded in|every deploy is listed in] {deploys} and [the running "
+        "config is|the current config is|its live configuration is] {config}[| (the live file)].", **v)
+    if metrics:
+        intro += " " + ctx.say("[Per-minute metrics are in|The monitoring export is|Minute-by-minute metrics sit "
+                               "in|Our monitoring exported per-minute numbers to|The dashboard's per-minute export "
+                               "is] {metrics}[| (one row a minute)| if you need them| as well].", **v)
+    rules = ctx.say(
+        "[The incident [starts|begins] [in|at] the first minute|We count the incident from the first minute] "
+        "[with|that has|holding] at least {n} [error entries|ERROR entries|errors][ (any exception)| of any "
+        "kind|, whatever the exception|]; [times without a zone are UTC|a time with no zone is UTC|timestamps "
+        "without an offset are in UTC]. [The deploy to blame|The culprit|The deploy that caused it] is the "
+        "[last|latest|most recent] deploy before that minute that changed a setting the incident's errors "
+        "[point at|point to|implicate] (the errors of the exception that [dominates|makes up "
+        "most of the errors] from that minute on).", **v)
+    peak = ctx.clause(", and {peak} ([the highest|the top|the largest] p95 latency the metrics show from the "
+                      "incident's first minute on, [a number|as a number])", **v) if metrics else ""
+    report = ctx.say(
+        "[Write|Save] [a JSON object|a JSON report|an incident report (a JSON object)] [to|at|as] {json} with "
+        "{started} ([the start minute as|that minute, written as|the first minute as] {fmt_min}, UTC), "
+        "{exception} ([the exception name|the name of that exception|that exception's name]), {deploy} ([the "
+        "deploy's id|the id of the deploy|that deploy's id]), {setting} ([the setting it changed|which setting it "
+        "changed], {setting_fmt}), {old} and {new} ([the value before and after that deploy|what the value was "
+        "before that deploy and what it set])" + peak + ".", **v)
+    fix = ctx.say(
+        "[Then|Also|Finally|After that,] [write|save] [the repaired config|a repaired copy of the config|the "
+        "fixed configuration] [to|at|as] {out}: [the same file with only that setting put back to its value "
+        "before the deploy|the current config with just that one setting reverted|identical to the live config "
+        "except that the one setting is restored][; |, and |. ][everything else stays as it is|leave every other "
+        "setting as it is|no other setting changes][| — what later deploys changed included| (keep what later "
+        "deploys changed)].", **v)
+    return f"{intro} {rules} {report} {fix}"
+
+
+def _incident_logs(ctx: OpContext) -> OpStep:
+    """analyze_logs at builtin-v2 difficulty >= 4: find the incident's start, its cause among the deploys,
+    and revert it (see the section comment above)."""
+    rng, hard = ctx.rng, ctx.difficulty >= 5
+    svc = rng.choice(_SERVICES)
+    style = rng.choice(("plain", "logfmt"))
+    fmt = rng.choice(("yaml", "ini", "env"))
+    as_json = rng.random() < 0.5
+    faults = rng.sample(_FAULTS, 4 + hard)
+    culprit, burst, background = faults[0], faults[1], faults[1:]
+    n_min = rng.choice((4, 5, 6))
+    length = 80 + 15 * hard + rng.randrange(0, 16)
+    start = length - rng.randint(18, 30)
+    # ---- the settings: initial values, then the deploys in time order
+    def fill(value: Any) -> Any:
+        return value.format(svc=svc) if isinstance(value, str) else value
+
+    values: dict[tuple[str, str], Any] = {(f.section, f.key): fill(rng.choice(f.good)) for f in faults}
+    harmless = list(_HARMLESS)
+    for sec, key, choices in harmless:
+        values[(sec, key)] = rng.choice(choices)
+    initial = dict(values)
+    t0 = datetime(2026, rng.randint(1, 11), rng.randint(2, 27), rng.randint(0, 21), rng.randint(0, 59))
+    cause_at = start - rng.randint(7, 25)
+    burst_min = rng.randint(12, cause_at - 4)
+    deploys: list[_Deploy] = []
+
+    def harmless_changes(k: int) -> list[tuple[str, str, Any, Any]]:
+        out = []
+        for sec, key, choices in rng.sample(harmless, k):
+            new = rng.choice([c for c in choices if c != values[(sec, key)]])
+            out.append((sec, key, values[(sec, key)], new))
+        return out
+
+    def minute(m: int, lo: int = 0, hi: int = 59) -> datetime:
+        return t0 + timedelta(minutes=m, seconds=rng.randint(lo, hi))
+
+    def deploy(at: datetime, changes: list[tuple[str, str, Any, Any]], role: str = "harmless") -> None:
+        for sec, key, _old, new in changes:
+            values[(sec, key)] = new
+        deploys.append(_Deploy(at, changes, role=role))
+
+    ck_key = (culprit.section, culprit.key)
+    old_days = sorted(rng.sample(range(1, 9), 3), reverse=True)
+    deploy(t0 - timedelta(days=old_days[0], minutes=rng.randint(0, 600)), harmless_changes(rng.randint(1, 2)))
+    if rng.random() < 0.7:  # an earlier, harmless change of the same setting: the revert target is not the oldest
+        prior = rng.choice([fill(g) for g in culprit.good if fill(g) != values[ck_key]])
+        deploy(t0 - timedelta(days=old_days[1], minutes=rng.randint(0, 600)), [(*ck_key, values[ck_key], prior)]
+               + harmless_changes(rng.randint(0, 1)))
+    deploy(t0 - timedelta(days=old_days[2], minutes=rng.randint(0, 600)), harmless_changes(rng.randint(1, 2)))
+    b_key = (burst.section, burst.key)
+    b_new = rng.choice([fill(g) for g in burst.good if fill(g) != values[b_key]])
+    deploy(minute(burst_min - rng.randint(3, 8)), [(*b_key, values[b_key], b_new)], role="burst")
+    bad = fill(rng.choice(culprit.bad))
+    old_value = values[ck_key]
+    cause_changes = [(*ck_key, old_value, bad)] + harmless_changes(rng.randint(0, 1))
+    rng.shuffle(cause_changes)
+    deploy(minute(cause_at), cause_changes, role="cause")
+    deploy(minute(start - rng.randint(1, 4)), harmless_changes(rng.randint(1, 2)), role="right_before")
+    deploy(minute(start + rng.randint(3, 10)), harmless_changes(1), role="after")
+    for d in deploys:
+        d.ident = f"d-{rng.getrandbits(28):07x}"
+    # ---- the errors, minute by minute: (second, fault)
+    errs: list[list[tuple[int, _Fault]]] = [[] for _ in range(length)]
+    for m in range(length):
+        if rng.random() < 0.2:
+            errs[m].append((rng.randint(0, 59), rng.choice(background)))
+    errs[burst_min] = [(s, burst) for s in rng.sample(range(60), n_min - 1)]
+    if hard:  # n_min errors within seconds, but split across two calendar minutes
+        split = rng.choice([m for m in range(burst_min + 3, cause_at - 1)] or [burst_min + 2])
+        errs[split] = [(s, background[-1]) for s in rng.sample(range(44, 60), n_min - 2)]
+        errs[split + 1] = [(s, background[-1]) for s in rng.sample(range(12), 2)]
+    errs[start - 1] = [(s, culprit) for s in rng.sample(range(30, 60), rng.randint(1, n_min - 1))]
+    for m in range(start, length):
+        k = rng.randint(n_min, n_min + 5) if m == start else max(1, rng.randint(n_min - 2, n_min + 5))
+        errs[m] = [(s, culprit) for s in rng.sample(range(60), k)] + [
+            (rng.randint(0, 59), rng.choice(background))] * (rng.random() < 0.2)
+    current = values
+
+    def value_at(key: tuple[str, str], when: datetime) -> Any:
+        value = initial[key]
+        for d in deploys:
+            value = next((n for s, k, _o, n in d.changes if (s, k) == key and d.at <= when), value)
+        return value
+    # ---- the log lines
+    comps = sorted({f.component for f in faults} | {"api", "scheduler"})
+    lines: list[str] = []
+    for m in range(length):
+        entries: list[tuple[int, str, str, str]] = []
+        for s, f in errs[m]:
+            v = value_at((f.section, f.key), t0 + timedelta(minutes=m, seconds=s))
+            entries.append((s, "ERROR", f.component, f"{f.exception}: {f.message.format(v=v, svc=svc)}"))
+        for _ in range(rng.randint(1, 3)):
+            level = rng.choices(("DEBUG", "INFO", "WARNING"), weights=(20, 60, 20))[0]
+            text = _fill(rng, rng.choice({"DEBUG": _DEBUG, "INFO": _INFO, "WARNING": _WARN}[level]), svc)
+            entries.append((rng.randint(0, 59), level, rng.choice(comps), text))
+        for s, level, comp, text in sorted(entries, key=lambda e: e[0]):
+            t = t0 + timedelta(minutes=m, seconds=s)
+            if style == "plain":
+                lines.append(f"{t:%Y-%m-%d %H:%M:%S} {level:<7} [{comp}] {text}")
+            else:
+                lv = {"WARNING": "warn"}.get(level, level.lower())
+                lines.append(f'ts={t:%Y-%m-%dT%H:%M:%SZ} level={lv} component={comp} msg="{text}"')
+    # ---- the config (as it runs now), the deploy history, the metrics
+    sections: list[tuple[str, list[tuple[str, Any]]]] = [("app", [("name", svc), ("port", rng.choice((8000, 8080, 9000))),
+                                                                   ("workers", current[("app", "workers")])])]
+    for f in sorted(faults, key=lambda f: f.section):
+        items = [(f.key, current[(f.section, f.key)]), *f.others]
+        sections.append((f.section, sorted(items, key=lambda kv: kv[0] != "host")))
+    sections += [(sec, [(k, current[(s, k)]) for s, k, _ in _HARMLESS if s == sec]) for sec in ("logging", "features")]
+    title = f"{svc} configuration (production)"
+    live = _render_config(fmt, title, sections)
+    repaired = _render_config(fmt, title, [(s, [(k, old_value if (s, k) == ck_key else v) for k, v in items])
+                                           for s, items in sections])
+    ext = {"yaml": "yaml", "ini": "ini", "env": "env"}[fmt]
+    config_path, out_path = f"input/config/{svc}.{ext}", f"output/step{ctx.step}_{svc}.{ext}"
+    zone = rng.choice(_ZONES)
+    newest_first = rng.random() < 0.5
+    shown = sorted(deploys, key=lambda d: d.at, reverse=newest_first)
+    release = [rng.randint(2, 6), rng.randint(0, 20), 0]
+    versions = {}
+    for d in deploys:
+        release[2] += rng.randint(1, 3)
+        versions[d.ident] = ".".join(map(str, release))
+    who = {d.ident: rng.choice(_DEPLOYERS) for d in deploys}
+    if as_json:
+        history_path = "input/deploys/history.json"
+        doc = [{"id": d.ident, "release": versions[d.ident], "deployed_at": _deploy_time(rng, d.at, zone, True),
+                "by": who[d.ident], "changes": [{"setting": _setting_name(fmt, s, k), "from": _written(rng, o, True),
+                                                 "to": _written(rng, n, True)} for s, k, o, n in d.changes]}
+               for d in shown]
+        history = json.dumps(doc, indent=2) + "\n"
+    else:
+        history_path = "input/deploys/HISTORY.md"
+        parts = [f"# Deploy history: {svc}", ""]
+        for d in shown:
+            parts += [f"## {d.ident} · {_deploy_time(rng, d.at, zone, False)}",
+                      f"Release {versions[d.ident]}, deployed by {who[d.ident]}", ""]
+            parts += [f"- `{_setting_name(fmt, s, k)}`: {_written(rng, o, False)} → {_written(rng, n, False)}"
+                      for s, k, o, n in d.changes] + [""]
+        history = "\n".join(parts)
+    started = (t0 + timedelta(minutes=start)).strftime("%Y-%m-%d %H:%M")
+    cause = next(d for d in deploys if d.role == "cause")
+    setting = _setting_name(fmt, *ck_key)
+    report: dict[str, Any] = {"started_at": started, "exception": culprit.exception, "deploy": cause.ident,
+                              "setting": setting, "old_value": old_value, "new_value": bad}
+    inputs = {f"input/logs/{svc}.log": ("\n".join(lines) + "\n").encode(), history_path: history.encode(),
+              config_path: live.encode()}
+    metrics_path = f"input/metrics/{svc}_per_minute.csv"
+    if hard:
+        p95 = [rng.randint(80, 260) for _ in range(length)]
+        for m in range(start, length):
+            p95[m] = rng.randint(700, 2600)
+        spike = rng.randint(5, start - 6)  # a traffic spike before the incident, higher than its peak
+        p95[spike] = max(p95[start:]) + rng.randint(150, 900)
+        rows = ["ts,requests,p95_ms,cpu_pct"] + [
+            f"{int((t0 + timedelta(minutes=m)).replace(tzinfo=UTC).timestamp())},"
+            f"{rng.randint(300, 900) * (3 if m == spike else 1)},{p95[m]},{rng.randint(12, 55 + 40 * (m == spike))}"
+            for m in range(length)]
+        inputs[metrics_path] = ("\n".join(rows) + "\n").encode()
+        report["peak_p95_ms"] = max(p95[start:])
+    json_path = f"output/step{ctx.step}_incident.json"
+    fmt_words = ("`<timestamp> <LEVEL> [<component>] <message>`" if style == "plain" else
+                 "`ts=<timestamp> level=<level> component=<component> msg=\"<message>\"`")
+    setting_fmt = ctx.clause("[the variable name as the config spells it|its variable name|named as in the "
+                             "config file]" if fmt == "env" else "[written|spelled|given] as {sk}", sk=_code("section.key"))
+    v = {"svc": _code(svc), "log": _code(f"input/logs/{svc}.log"), "fmt": fmt_words, "deploys": _code(history_path),
+         "config": _code(config_path), "metrics": _code(metrics_path), "n": str(n_min), "json": _code(json_path),
+         "out": _code(out_path), "started": _code("started_at"), "fmt_min": _code("YYYY-MM-DD HH:MM"),
+         "exception": _code("exception"), "deploy": _code("deploy"), "setting": _code("setting"),
+         "setting_fmt": setting_fmt, "old": _code("old_value"), "new": _code("new_value"),
+         "peak": _code("peak_p95_ms")}
+    instruction = _incident_text(ctx, v, metrics=hard)
+    step = f"step{ctx.step}"
+    checks = [ck.json_equal(f"{step}_incident_start", json_path, started, key_path=["started_at"]),
+              ck.json_equal(f"{step}_incident_exception", json_path, culprit.exception, key_path=["exception"]),
+              ck.json_equal(f"{step}_incident_deploy", json_path, cause.ident, key_path=["deploy"]),
+              ck.json_equal(f"{step}_incident_setting", json_path, setting, key_path=["setting"]),
+              ck.json_equal(f"{step}_incident_old_value", json_path, old_value, key_path=["old_value"], tol=0),
+              ck.json_equal(f"{step}_incident_new_value", json_path, bad, key_path=["new_value"], tol=0)]
+    if hard:
+        checks.append(ck.json_equal(f"{step}_incident_peak_p95", json_path, report["peak_p95_ms"],
+                                    key_path=["peak_p95_ms"], tol=0))
+    checks.append(ck.config_equal(f"{step}_config_repaired", out_path, repaired, fmt))
+    text = json.dumps(report, indent=2) + "\n"
+    log_rel = f"input/logs/{svc}.log"
+    count = (f"grep ' ERROR ' {log_rel} | cut -c1-16" if style == "plain" else
+             f"grep 'level=error' {log_rel} | cut -c4-19")
+    oracle = [exec_call(f"{count} | uniq -c"), write_call(json_path, text), write_call(out_path, repaired)]
+    strings = tuple(str(x) for x in (culprit.exception, cause.ident, setting, old_value, bad) if isinstance(x, str))
+    facts = [["the incident start (UTC)", started], ["the deploy that caused it", cause.ident],
+             ["the setting it changed", setting], ["the value to restore", _render_value(old_value)]]
+    return OpStep(
+        op="analyze_logs", instruction=instruction, oracle=oracle, checks=checks,
+        outputs=[OutputSpec(json_path, ("missing", "value", "format"), checked_values=strings),
+                 OutputSpec(out_path, ("missing", "value"), checked_values=(_render_value(old_value),))],
+        artifact=Text(path=json_path, content=text, label="incident report", facts={"described": facts}),
+        input_files=inputs,
+    )
+
+
 class AnalyzeLogs:
-    """Summarise an application log: entries per component, error types, and the last traceback."""
+    """Summarise an application log: entries per component, error types, and the last traceback (builtin-v2,
+    difficulty >= 4: diagnose an incident from the log, the deploy history and the config, and revert its cause)."""
 
     name = "analyze_logs"
     category = "development"
@@ -1346,6 +1700,8 @@ class AnalyzeLogs:
     offline_note = None
 
     def build(self, ctx: OpContext) -> OpStep:
+        if ctx.v2 and ctx.difficulty >= 4:  # builtin-v2's harder variant: an incident diagnosis
+            return _incident_logs(ctx)
         rng = ctx.rng
         svc = rng.choice(_SERVICES)
         style = rng.choice(("plain", "logfmt"))
