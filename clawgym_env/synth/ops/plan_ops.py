@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from clawgym_env.synth import checks as ck
@@ -74,6 +74,8 @@ class SchedulePlan:
     offline_note = None
 
     def build(self, ctx: OpContext) -> OpStep:
+        if ctx.v2 and ctx.difficulty >= 4:
+            return _constrained_plan(ctx)
         rng = ctx.rng
         d = ctx.difficulty
         project = rng.choice(sorted(_PROJECTS))
@@ -420,3 +422,322 @@ def _knowledge_wording(ctx: OpContext, n: int, d: int, path: str, fmt: str, colu
     else:
         tags += "."
     return " ".join((intro, table, counts, tags))
+
+
+# ---------------------------------------------------------------- schedule_plan under constraints (builtin-v2, d >= 4)
+# The skill each task needs, aligned with _PROJECTS.
+_SKILLS: dict[str, tuple[str, ...]] = {
+    "Spring volunteer fair": ("venues", "budgeting", "outreach", "purchasing", "design", "logistics", "web",
+                              "purchasing", "outreach", "venues", "outreach", "logistics"),
+    "Website relaunch": ("research", "writing", "design", "design", "web", "web", "web", "testing", "testing",
+                         "outreach", "writing", "research"),
+    "Office move": ("facilities", "budgeting", "budgeting", "facilities", "purchasing", "logistics", "IT", "IT",
+                    "admin", "logistics", "facilities", "outreach"),
+    "Customer survey": ("research", "writing", "admin", "research", "writing", "outreach", "research", "analysis",
+                        "analysis", "writing", "analysis", "outreach"),
+}
+assert all(len(_SKILLS[p]) == len(_PROJECTS[p]) for p in _PROJECTS)
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_LEAVE = ("annual leave", "training course", "medical appointment", "conference", "moving house", "family event",
+          "jury duty", "volunteering day")
+_CLOSED = ("public holiday", "office closed for maintenance", "company away day", "regional holiday")
+_ROLES = ("coordinator", "assistant", "specialist", "analyst", "officer", "lead")
+_DAY = timedelta(days=1)
+
+
+def _date_text(style: int, d: date) -> str:
+    """One of the ways people write a date in a shared calendar (all unambiguous)."""
+    month = _MONTHS[d.month - 1]
+    return (d.isoformat(), f"{_WEEKDAYS[d.weekday()][:3]} {d.day} {month[:3]} {d.year}", f"{d.day} {month} {d.year}",
+            f"{month} {d.day}, {d.year}", f"{d.year}/{d.month:02d}/{d.day:02d}",
+            f"{d.day:02d}-{month[:3]}-{d.year}")[style % 6]
+
+
+def _long_date(d: date) -> str:
+    return f"{_WEEKDAYS[d.weekday()]} {d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def _place(tasks: list[_Task], start: date, closed: set[date],
+           off: dict[str, set[date]]) -> dict[str, tuple[date, date]]:
+    """Task id -> (first, last) working day: tasks taken one at a time (smallest ready id first), each on
+    its owner's working days only, after its dependencies and after the owner's previously placed task."""
+    placed: dict[str, tuple[date, date]] = {}
+    owner_end: dict[str, date] = {}
+    ordered = sorted(tasks, key=lambda t: t.id)
+    while len(placed) < len(ordered):
+        t = next(t for t in ordered if t.id not in placed and all(x in placed for x in t.depends_on))
+        cur = max([placed[x][1] + _DAY for x in t.depends_on] + [start]
+                  + ([owner_end[t.owner] + _DAY] if t.owner in owner_end else []))
+        days: list[date] = []
+        away = off.get(t.owner, set())
+        while len(days) < t.duration_days:
+            if cur.weekday() < 5 and cur not in closed and cur not in away:
+                days.append(cur)
+            cur += _DAY
+        placed[t.id] = (days[0], days[-1])
+        owner_end[t.owner] = days[-1]
+    return placed
+
+
+def _swapped(tasks: list[_Task], task_id: str, to: str) -> list[_Task]:
+    return [replace(t, owner=to) if t.id == task_id else t for t in tasks]
+
+
+@dataclass
+class _Constrained:
+    """A drawn planning problem and its answer."""
+
+    project: str
+    start: date
+    tasks: list[_Task]
+    skill: dict[str, str]
+    roster: dict[str, list[str]]
+    closed: list[tuple[date, str]]
+    leave: list[tuple[str, date, date, str]]
+    outsider: str
+    sponsor: str
+    milestone: date
+    moved_from: date
+    options: list[tuple[str, str]]
+    """(task id, new owner) in the note's order."""
+    tie: str
+    plan: dict[str, tuple[date, date]]
+    best: tuple[str, str]
+    best_finish: date
+
+    @property
+    def finish(self) -> date:
+        return max(e for _, e in self.plan.values())
+
+    @property
+    def late(self) -> list[str]:
+        return sorted(t for t, (_, e) in self.plan.items() if e > self.milestone)
+
+
+def _draw_constrained(rng: random.Random, d: int) -> _Constrained | None:
+    """One attempt at a problem where every constraint matters: days off move the plan, some tasks miss
+    the milestone and some do not, one allowed re-assignment finishes earlier, and an option the roster
+    forbids would finish earlier still. None when the draw misses one of these."""
+    project = rng.choice(sorted(_PROJECTS))
+    n = min(4 + d + rng.randrange(0, 3), len(_PROJECTS[project]))
+    people = rng.sample(PEOPLE, 7)
+    owners, extras, outsider, sponsor = people[:3], people[3:5], people[5], people[6]
+    ids = [f"T{i:02d}" for i in rng.sample(range(1, n + 1), n)]
+    deps: list[list[int]] = [[]]
+    for i in range(1, n):
+        k = 0 if i <= 3 and rng.random() < 0.3 else (2 if i >= 2 and rng.random() < 0.35 else 1)
+        first = i - 1 if rng.random() < 0.6 else rng.randrange(max(0, i - 4), i)
+        extra = [j for j in range(max(0, i - 4), i) if j != first]
+        deps.append(sorted(([first] + rng.sample(extra, min(k - 1, len(extra)))) if k else []))
+    tasks = sorted((_Task(ids[i], _PROJECTS[project][i], rng.choice(owners), rng.randint(1, 5),
+                          sorted(ids[j] for j in deps[i])) for i in range(n)), key=lambda t: t.id)
+    skill = {ids[i]: _SKILLS[project][i] for i in range(n)}
+    pool = sorted(set(skill.values()))
+    roster = {o: sorted({skill[t.id] for t in tasks if t.owner == o} | set(rng.sample(pool, 1))) for o in owners}
+    roster.update({e: sorted(rng.sample(pool, min(len(pool), rng.randint(2, 3)))) for e in extras})
+
+    start = date(2026, 1, 5) + timedelta(weeks=rng.randrange(0, 40))  # a Monday
+    rough = max(e for _, e in _place(tasks, start, set(), {}).values())
+    span = [start + timedelta(days=i) for i in range(1, (rough - start).days + 12)]
+    weekdays = [x for x in span if x.weekday() < 5]
+    weekend = [x for x in span if x.weekday() >= 5]
+    closed = [(rng.choice(weekdays), rng.choice(_CLOSED)), (rng.choice(weekend), rng.choice(_CLOSED))]
+    leave: list[tuple[str, date, date, str]] = []
+    for person in owners + extras + [outsider]:
+        for _ in range(rng.randint(1, 2)):
+            first = rng.choice(weekdays)
+            last = first + timedelta(days=rng.choice((0, 0, 1, 2, 3)))
+            if not any(who == person and a <= last + _DAY and first <= b + _DAY for who, a, b, _ in leave):
+                leave.append((person, first, last, rng.choice(_LEAVE)))
+    shut = {c for c, _ in closed}
+    off: dict[str, set[date]] = {}
+    for person, first, last, _ in leave:
+        off.setdefault(person, set()).update(first + timedelta(days=i) for i in range((last - first).days + 1))
+
+    plan = _place(tasks, start, shut, off)
+    if plan == _place(tasks, start, shut, {}):
+        return None  # nobody's days off change anything
+    ends = sorted({e for _, e in plan.values()})
+    if len(ends) < 4:
+        return None
+    milestone = rng.choice(ends[len(ends) // 3:-1])
+    finish = ends[-1]
+
+    def finish_with(option: tuple[str, str]) -> date:
+        return max(e for _, e in _place(_swapped(tasks, *option), start, shut, off).values())
+
+    owner_of = {t.id: t.owner for t in tasks}
+    pairs = [(t.id, p) for t in tasks for p in owners + extras if p != t.owner]
+    allowed = [o for o in pairs if skill[o[0]] in roster[o[1]]]
+    forbidden = [o for o in pairs if o not in allowed]
+    scored = {o: finish_with(o) for o in pairs}
+    better = [o for o in allowed if scored[o] < finish]
+    if not better:
+        return None
+    listed = [rng.choice(better)]
+    listed += rng.sample([o for o in allowed if o not in listed], min(rng.randint(1, 2), len(allowed) - 1))
+    best_finish = min(scored[o] for o in listed)
+    traps = [o for o in forbidden if scored[o] < best_finish]
+    if not traps:
+        return None
+    listed.append(rng.choice(traps))
+    others = [o for o in forbidden if o not in listed]
+    if others and rng.random() < 0.5:
+        listed.append(rng.choice(others))
+    rng.shuffle(listed)
+    tie = rng.choice(("listed", "task_id"))
+    rank = (lambda o: listed.index(o)) if tie == "listed" else (lambda o: o)
+    best = min((o for o in listed if o in allowed), key=lambda o: (scored[o], rank(o)))
+    assert owner_of[best[0]] != best[1]
+    return _Constrained(project, start, tasks, skill, roster, closed, leave, outsider, sponsor, milestone,
+                        milestone - timedelta(days=7), listed, tie, plan, best, scored[best])
+
+
+def _constrained_files(rng: random.Random, c: _Constrained) -> dict[str, str]:
+    """The four inputs: the task list (JSON or YAML), the team calendar (CSV or Markdown, dates written
+    several ways), the roster (CSV or Markdown) and the sponsor's note (milestone, options)."""
+    files: dict[str, str] = {}
+    if rng.random() < 0.5:
+        doc = {"project": c.project, "project_start": c.start.isoformat(),
+               "tasks": [{**t.as_dict(), "skill": c.skill[t.id]} for t in c.tasks]}
+        files["input/tasks.json"] = json.dumps(doc, indent=2) + "\n"
+    else:
+        out = [f"project: {c.project}", f"project_start: {c.start.isoformat()}", "tasks:"]
+        for t in c.tasks:
+            out += [f"  - id: {t.id}", f"    name: {t.name}", f"    owner: {t.owner}", f"    skill: {c.skill[t.id]}",
+                    f"    duration_days: {t.duration_days}", f"    depends_on: [{', '.join(t.depends_on)}]"]
+        files["input/tasks.yaml"] = "\n".join(out) + "\n"
+
+    everyone = rng.choice(("Everyone", "All staff", "ALL"))
+    entries = [(day, everyone, day, day, note) for day, note in c.closed]
+    entries += [(first, who, first, last, note) for who, first, last, note in c.leave]
+    entries.sort(key=lambda e: (e[0], e[1]))
+
+    def when(first: date, last: date) -> str:
+        style = rng.randrange(6)
+        if first == last:
+            return _date_text(style, first)
+        return f"{_date_text(style, first)} {rng.choice(('to', 'until', 'through'))} {_date_text(style, last)}"
+
+    if rng.random() < 0.5:
+        rows = ["person,dates,note"] + [f'{who},"{when(a, b)}",{note}' for _, who, a, b, note in entries]
+        files["input/team_calendar.csv"] = "\n".join(rows) + "\n"
+    else:
+        lines = [f"# Team calendar: {c.project}", "", f"Office closures apply to everyone (listed as {everyone}).", "",
+                 "| Who | Dates | Note |", "|---|---|---|"]
+        lines += [f"| {who} | {when(a, b)} | {note} |" for _, who, a, b, note in entries]
+        files["input/team_calendar.md"] = "\n".join(lines) + "\n"
+
+    cap = rng.random() < 0.5  # the roster may capitalize skills the task list writes in lower case
+    people = sorted(c.roster)
+    roles = {p: rng.choice(_ROLES) for p in people}
+    skills = {p: [s if s == "IT" or not cap else s.capitalize() for s in c.roster[p]] for p in people}
+    if rng.random() < 0.5:
+        files["input/roster.csv"] = "name,role,skills\n" + "".join(
+            f'{p},{roles[p]},"{"; ".join(skills[p])}"\n' for p in people)
+    else:
+        files["input/roster.md"] = f"# Roster: {c.project}\n\n" + "".join(
+            f"- **{p}** ({roles[p]}): {', '.join(skills[p])}\n" for p in people)
+
+    names = {t.id: t.name for t in c.tasks}
+    opts = "".join(f"- {tid} ({names[tid]}) {rng.choice(('to', '->', 'over to'))} {to}\n" for tid, to in c.options)
+    files["input/request.md"] = (
+        f"From: {c.sponsor}\nSubject: {c.project}: milestone and one re-assignment\n\n"
+        f"Hi all,\n\nThe milestone review {rng.choice(('has moved', 'was moved', 'is now moved'))} from "
+        f"{_long_date(c.moved_from)} to {_long_date(c.milestone)}; tasks that end after that day miss it.\n\n"
+        f"To speed things up I can approve exactly one of these re-assignments, no more:\n\n{opts}\n"
+        f"{rng.choice(('Let me know which one you recommend.', 'Tell me which one gets us done soonest.'))}\n\n"
+        f"{c.sponsor.split()[0]}\n")
+    return files
+
+
+def _constrained_plan(ctx: OpContext) -> OpStep:
+    """builtin-v2 schedule_plan at difficulty 4-5: the schedule under days off and office closures
+    (a separate calendar, dates written several ways), then a decision: which tasks miss the milestone,
+    when the plan ends, and which one allowed re-assignment (skills in a roster) ends it earliest."""
+    rng = ctx.rng
+    for _ in range(200):
+        c = _draw_constrained(rng, ctx.difficulty)
+        if c is not None:
+            break
+    else:  # pragma: no cover - the draw succeeds within a few tries (tests build hundreds)
+        raise RuntimeError("schedule_plan: no constrained plan drawn")
+    files = _constrained_files(rng, c)
+    src = next(p for p in files if p.startswith("input/tasks."))
+    columns = ["task_id", "name", "owner", "duration_days", "start_date", "end_date"]
+    rows: list[Row] = [{"task_id": t.id, "name": t.name, "owner": t.owner, "duration_days": t.duration_days,
+                        "start_date": c.plan[t.id][0].isoformat(), "end_date": c.plan[t.id][1].isoformat()}
+                       for t in sorted(c.tasks, key=lambda t: (c.plan[t.id][0], t.id))]
+    fmt = rng.choice(("csv", "json"))
+    out = Table(columns=columns, rows=rows, path=f"output/step{ctx.step}_schedule.{fmt}", fmt=fmt,  # type: ignore[arg-type]
+                label="scheduled tasks", key="task_id", numeric=["duration_days"], category="owner")
+    decision_path = f"output/step{ctx.step}_{rng.choice(('decision', 'milestone_review', 'plan_decision'))}.json"
+    owner_of = {t.id: t.owner for t in c.tasks}
+    swap = {"task": c.best[0], "from": owner_of[c.best[0]], "to": c.best[1]}
+    decision = {"late_tasks": c.late, "finish_date": c.finish.isoformat(), "best_swap": swap,
+                "finish_date_after_swap": c.best_finish.isoformat()}
+    step = f"step{ctx.step}"
+    checks = [ck.table_equal(f"{step}_schedule", out),
+              ck.table_equal(f"{step}_schedule_dates", Table(["task_id", "start_date", "end_date"], rows, out.path, fmt),  # type: ignore[arg-type]
+                             ordered=False, exact_columns=False),
+              ck.json_equal(f"{step}_late_tasks", decision_path, decision["late_tasks"], key_path=["late_tasks"]),
+              ck.json_equal(f"{step}_finish_date", decision_path, decision["finish_date"], key_path=["finish_date"]),
+              ck.json_equal(f"{step}_best_swap", decision_path, swap, key_path=["best_swap"]),
+              ck.json_equal(f"{step}_finish_after_swap", decision_path, decision["finish_date_after_swap"],
+                            key_path=["finish_date_after_swap"])]
+    instruction = _constrained_wording(ctx, c, src, out.path, describe_format(fmt), columns, decision_path)
+    checked = tuple(dict.fromkeys([swap["task"], swap["from"], swap["to"], *c.late]))
+    return OpStep(op=SchedulePlan.name, instruction=instruction,
+                  oracle=[write_call(out.path, serialize(out)), write_call(decision_path, json.dumps(decision, indent=2) + "\n")],
+                  checks=checks,
+                  outputs=[OutputSpec(out.path, TABLE_MUTATIONS),
+                           OutputSpec(decision_path, ("missing", "value", "format"), checked_values=checked)],
+                  artifact=out, input_files={p: text.encode() for p, text in files.items()})
+
+
+def _constrained_wording(ctx: OpContext, c: _Constrained, src: str, path: str, fmt: str, columns: list[str],
+                         decision: str) -> str:
+    """The goal, the rules that make a schedule correct, and the output contract; not how to compute it."""
+    v = {"src": src, "path": path, "fmt": fmt, "cols": join_list([f"`{col}`" for col in columns]),
+         "decision": decision, "project": c.project, "sponsor": c.sponsor.split()[0]}
+    parts = [
+        ctx.say("[I need a realistic plan for|Please plan|Help me plan|Work out a realistic plan for] the {project} "
+                "[project|work][ before the milestone review|]: the tasks [are in|sit in|are listed in] `{src}`[, and|"
+                "; ] the team calendar, the [skills roster|roster of skills|team roster] and {sponsor}'s "
+                "[note|request|message] [about|with] the milestone and the re-assignment options [are in|sit in|"
+                "are also in] `input/`.", **v),
+        ctx.say("[Work happens|People work|Working days are] Monday to Friday, [except|but not on] days the whole "
+                "office is closed[, and nobody works|; nobody works|, and no one works] on [their own|their] days off "
+                "([both are|both are listed] in the [team |]calendar)[. |; ]a task [takes|needs|requires] `duration_days` "
+                "[of its owner's working days|working days of its owner|of its owner's own working days][, pausing [when|while] the owner is off and [resuming|going on] the next day they "
+                "work|: work [stops|pauses] [when|while] the owner is off and [resumes|goes on] the next day they work|, "
+                "not counting days the owner is off].", **v),
+        ctx.say("[Place|Schedule] the tasks one at a time: [each time|at every step|repeatedly] [take|pick] the "
+                "smallest `task_id` whose dependencies are all [placed|scheduled][; it|, which] starts on its owner's "
+                "[first|earliest] working day after every dependency [has ended|is over|is finished] and after the "
+                "[owner's previously placed task|last task already placed for the same owner] [has ended|is over] "
+                "([never|not|but never] before `project_start`).", **v),
+        ctx.say("[[Write|Save] the current plan (no re-assignment) [to|in]|Put the current plan (no re-assignment) "
+                "in] `{path}` as {fmt}[ with| using] exactly "
+                "the columns {cols}[,|:] one row per task, [sorted|ordered] by `start_date` [then|and then|with ties "
+                "broken by] `task_id`[, dates as YYYY-MM-DD| (dates in YYYY-MM-DD form)].", **v),
+        ctx.say("[Then|Also|Finally,] [[write|save] [the decision|your recommendation] [to|in]|record [the decision|"
+                "your recommendation] in] `{decision}` as a JSON object with `late_tasks` (the `task_id`s, sorted, of "
+                "the tasks whose end date in the current plan [is after|falls after|comes after] the milestone "
+                "[day|date][|; ending on the day itself is on time|; a task ending on that very day is on time]), "
+                "`finish_date` (the [day|date] the current plan [ends|is finished]), `best_swap` "
+                "(an object with `task`, `from` and `to`: the [one|single] option from the note that [makes the project "
+                "finish earliest|brings the finish date furthest forward], [among those|counting only those] the "
+                "roster allows, [i.e.|that is,] the new owner has the skill the task needs) and "
+                "`finish_date_after_swap` (the finish [date|day] [once the whole plan is redone|after re-planning "
+                "everything] with that swap).", **v),
+        ctx.say("[[If|When] [several|two or more] allowed [options|re-assignments|swaps] [finish|end|would finish]|"
+                "Should [several|two or more] allowed [options|swaps] finish] on the same [day|date], [take|choose|prefer|go with|recommend] "
+                + ("the one [listed first in the note|that comes first in the note|the note lists first|{sponsor} "
+                   "listed first]." if c.tie == "listed" else
+                   "the [one with the smallest|smallest] `task_id`[, then|, and after that| and then] the new owner's "
+                   "name [A to Z|alphabetically|in alphabetical order]."), **v),
+    ]
+    return " ".join(parts)
