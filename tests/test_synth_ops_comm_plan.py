@@ -167,3 +167,192 @@ def test_v2_forwarded_report_may_be_restyled(tmp_path) -> None:  # type: ignore[
     no_date = "\n".join(ln for ln in mail.splitlines() if not ln.startswith("Reply by:"))
     alone = _score(s.task, {report.artifact.path: rep_text, email.outputs[0].path: no_date}, tmp_path / "alone")  # type: ignore[union-attr]
     assert not any(v for k, v in alone.items() if k.startswith(f"step{s.steps.index(email) + 1}_"))
+
+
+# ---------------------------------------------------------------- builtin-v2 schedule_plan under constraints (d >= 4)
+HARD_PLAN = [2, 6, 8, 9, 10, 12, 16, 22, 25, 26]  # indices whose difficulty is 4 or 5
+_DATE_FORMATS = ("%Y-%m-%d", "%a %d %b %Y", "%d %B %Y", "%B %d, %Y", "%Y/%m/%d", "%d-%b-%Y", "%A %d %B %Y")
+
+
+def _day(text: str):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    for f in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), f).date()
+        except ValueError:
+            pass
+    raise AssertionError(f"unreadable date {text!r}")
+
+
+def _calendar(files: dict[str, str]) -> tuple[set, dict]:  # type: ignore[type-arg]
+    """Office closures and each person's days off, read from the team calendar (CSV or Markdown)."""
+    import csv
+    import io
+    import re
+    from datetime import timedelta
+
+    cal = next(p for p in files if "team_calendar" in p)
+    if cal.endswith(".csv"):
+        entries = [(r["person"], r["dates"]) for r in csv.DictReader(io.StringIO(files[cal]))]
+    else:
+        entries = [tuple(c.strip() for c in ln.strip("|").split("|")[:2]) for ln in files[cal].splitlines()
+                   if ln.startswith("| ") and not ln.startswith("| Who")]
+    closed, off = set(), {}  # type: ignore[var-annotated]
+    for who, dates in entries:
+        ends = [_day(x) for x in re.split(r"\s+(?:to|until|through)\s+", dates)]
+        days = {ends[0] + timedelta(days=i) for i in range((ends[-1] - ends[0]).days + 1)}
+        if who in ("Everyone", "All staff", "ALL"):
+            closed |= days
+        else:
+            off.setdefault(who, set()).update(days)
+    return closed, off
+
+
+def _milestones(note: str):  # type: ignore[no-untyped-def]
+    """(old, new) milestone dates of the sponsor's note."""
+    import re
+
+    moved = re.search(r"from (\w+ \d+ \w+ \d{4}) to (\w+ \d+ \w+ \d{4})", note)
+    assert moved
+    return _day(moved[1]), _day(moved[2])
+
+
+def _solve(files: dict[str, str], instruction: str, *, leave: bool = True, skills: bool = True,
+           old_milestone: bool = False) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """An independent solution from the files and the stated rules alone (flags: the cheap mistakes)."""
+    import csv
+    import io
+    import re
+    from datetime import timedelta
+
+    import yaml
+
+    src = next(p for p in files if p.startswith("input/tasks."))
+    doc = json.loads(files[src]) if src.endswith(".json") else yaml.safe_load(files[src])
+    start = _day(str(doc["project_start"]))
+    tasks = {t["id"]: {**t, "depends_on": [str(x) for x in t["depends_on"] or []]} for t in doc["tasks"]}
+    closed, off = _calendar(files)
+    if not leave:
+        off = {}
+    ros = next(p for p in files if "roster" in p)
+    if ros.endswith(".csv"):
+        roster = {r["name"]: {s.strip().lower() for s in r["skills"].split(";")}
+                  for r in csv.DictReader(io.StringIO(files[ros]))}
+    else:
+        roster = {m[1]: {s.strip().lower() for s in m[2].split(",")}
+                  for m in re.finditer(r"^- \*\*(.+?)\*\* \(.+?\): (.+)$", files[ros], re.MULTILINE)}
+    note = files["input/request.md"]
+    milestone = _milestones(note)[0 if old_milestone else 1]
+    options = re.findall(r"^- (T\d\d) \(.+?\) (?:to|->|over to) (.+)$", note, re.MULTILINE)
+
+    def place(owner: dict[str, str]) -> dict[str, tuple]:  # type: ignore[type-arg]
+        placed: dict[str, tuple] = {}  # type: ignore[type-arg]
+        last: dict[str, object] = {}
+        while len(placed) < len(tasks):
+            tid = min(t for t in tasks if t not in placed and all(x in placed for x in tasks[t]["depends_on"]))
+            cur = max([placed[x][1] + timedelta(days=1) for x in tasks[tid]["depends_on"]] + [start]
+                      + ([last[owner[tid]] + timedelta(days=1)] if owner[tid] in last else []))  # type: ignore[operator]
+            days = []
+            while len(days) < tasks[tid]["duration_days"]:
+                if cur.weekday() < 5 and cur not in closed and cur not in off.get(owner[tid], ()):
+                    days.append(cur)
+                cur += timedelta(days=1)
+            placed[tid] = (days[0], days[-1])
+            last[owner[tid]] = days[-1]
+        return placed
+
+    owners = {t: tasks[t]["owner"] for t in tasks}
+    plan = place(owners)
+    rows = [{"task_id": t, "name": tasks[t]["name"], "owner": owners[t], "duration_days": tasks[t]["duration_days"],
+             "start_date": plan[t][0].isoformat(), "end_date": plan[t][1].isoformat()}
+            for t in sorted(plan, key=lambda t: (plan[t][0], t))]
+    fin = {o: max(e for _, e in place({**owners, o[0]: o[1]}).values()) for o in options
+           if not skills or tasks[o[0]]["skill"].lower() in roster[o[1]]}
+    rank = (lambda o: options.index(o)) if "new owner's name" not in instruction else (lambda o: o)
+    best = min(fin, key=lambda o: (fin[o], rank(o)))
+    return rows, {"late_tasks": sorted(t for t in plan if plan[t][1] > milestone),
+                  "finish_date": max(e for _, e in plan.values()).isoformat(),
+                  "best_swap": {"task": best[0], "from": owners[best[0]], "to": best[1]},
+                  "finish_date_after_swap": fin[best].isoformat()}
+
+
+def _hard_plan(index: int):  # type: ignore[no-untyped-def]
+    s = synthesize(index, version=V2, force_ops=["schedule_plan", "filter_rank"])
+    assert s.task.metadata["difficulty"] >= 4
+    return s, s.steps[0], {p: d.decode() for p, d in s.steps[0].input_files.items()}
+
+
+def test_v2_hard_plan_is_solved_from_the_files_and_the_stated_rules() -> None:
+    """An independent reading of the four inputs reaches the oracle's schedule and decision, and every
+    trap is live: days off move the plan, a closure falls on a weekend, some tasks end on or before the
+    milestone and some after, and an option the roster forbids would finish earlier than the answer."""
+    for i in HARD_PLAN:
+        _, step, files = _hard_plan(i)
+        rows, decision = _solve(files, step.instruction)
+        written = json.loads(step.oracle[1]["arguments"]["content"])
+        assert [{k: str(v) for k, v in r.items()} for r in rows] == [{k: str(v) for k, v in r.items()}
+                                                                     for r in step.artifact.rows]  # type: ignore[union-attr]
+        assert written == decision, (i, written, decision)
+        assert 0 < len(decision["late_tasks"]) < len(rows)  # type: ignore[arg-type]
+        old, milestone = _milestones(files["input/request.md"])
+        assert old < milestone and any(r["end_date"] == milestone.isoformat() for r in rows)  # on the day: on time
+        assert _solve(files, step.instruction, leave=False)[0] != rows
+        assert (_solve(files, step.instruction, skills=False)[1]["finish_date_after_swap"]  # type: ignore[operator]
+                < decision["finish_date_after_swap"] < decision["finish_date"])
+        closed, off = _calendar(files)
+        assert any(d.weekday() >= 5 for d in closed) and any(d.weekday() < 5 for d in closed)
+        assert set(off) - {r["owner"] for r in rows}  # days off of people outside the plan
+        assert f"`{step.outputs[1].path}`" in step.instruction and f"`{step.outputs[0].path}`" in step.instruction
+
+
+def test_v2_easier_plans_keep_their_shape() -> None:
+    """Below difficulty 4 builtin-v2 keeps the day-numbered schedule, one output, no calendar."""
+    for i in range(12):
+        s = synthesize(i, version=V2, force_ops=["schedule_plan", "filter_rank"])
+        step = s.steps[0]
+        hard = s.task.metadata["difficulty"] >= 4
+        assert (i in HARD_PLAN) == hard
+        assert len(step.outputs) == (2 if hard else 1)
+        assert ("start_day" in step.artifact.columns) != hard  # type: ignore[union-attr]
+        assert any("team_calendar" in p for p in step.input_files) == hard
+
+
+@pytest.mark.parametrize("index", HARD_PLAN[:3])
+def test_v2_hard_plan_passes_the_gate(index: int) -> None:
+    s = synthesize(index, version=V2, force_ops=["schedule_plan", "filter_rank"])
+    report = gate_task(s.task, [o for st in s.steps for o in st.outputs])
+    assert report.passed, report.to_dict()
+
+
+def test_v2_hard_plan_cheap_answers_score_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ignoring days off, taking the forbidden swap, the old milestone, a copied input or the echoed
+    instruction each lose the checks they touch; the oracle's answer keeps them all."""
+    from clawgym_env.synth.artifacts import Table, serialize
+
+    seen_old = False
+    for i in HARD_PLAN[:6]:
+        s, step, files = _hard_plan(i)
+        table, path = step.outputs[0].path, step.outputs[1].path
+        fmt = table.rsplit(".", 1)[1]
+        mine = [c["name"] for c in step.checks]
+
+        def answer(rows, decision, tag, task=s.task, table=table, path=path, fmt=fmt, mine=mine, i=i):  # type: ignore[no-untyped-def]
+            out = Table(list(rows[0]), rows, table, fmt)
+            got = _score(task, {table: serialize(out), path: json.dumps(decision)}, tmp_path / f"{i}-{tag}")
+            return {n: got[n] for n in mine}
+
+        assert all(answer(*_solve(files, step.instruction), "right").values())
+        no_leave = answer(*_solve(files, step.instruction, leave=False), "leave")
+        assert not no_leave["step1_schedule"] and not no_leave["step1_schedule_dates"]
+        trap = answer(*_solve(files, step.instruction, skills=False), "skills")
+        assert not trap["step1_best_swap"] and not trap["step1_finish_after_swap"] and trap["step1_schedule"]
+        old_rows, old = _solve(files, step.instruction, old_milestone=True)
+        if old["late_tasks"] != _solve(files, step.instruction)[1]["late_tasks"]:
+            seen_old = True
+            assert not answer(old_rows, old, "old")["step1_late_tasks"]
+        src = next(p for p in files if p.startswith("input/tasks."))
+        for tag, text in (("copy", files[src]), ("echo", s.task.user_query)):
+            got = _score(s.task, {table: text, path: text}, tmp_path / f"{i}-{tag}")
+            assert not any(got[n] for n in mine), (tag, got)
+    assert seen_old
