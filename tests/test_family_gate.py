@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TRAIN
 
 from clawgym_env.cli import main
 from clawgym_env.synth.builtin import BuiltinSource
-from clawgym_env.synth.family_gate import StepResult, family_check, recipe_source, summarize, FamilyReport
+from clawgym_env.synth.family_gate import FamilyReport, StepResult, family_check, recipe_source, summarize
 
 
 def test_recipe_script_follows_a_literal_recipe(tmp_path: Path) -> None:
@@ -52,6 +53,5 @@ def test_summary_holds_each_family_to_five_percent() -> None:
 
 
 def test_validate_family_refuses_task_folders() -> None:
-    authors_task = Path(__file__).resolve().parents[2] / "shared/datasets/clawgym-train/task_0001"
     with pytest.raises(SystemExit, match="built-in suites only"):
-        main(["validate", str(authors_task), "--family", "--quiet"])
+        main(["validate", str(TRAIN / "task_0001"), "--family", "--quiet"])
