@@ -398,7 +398,7 @@ def test_fork_bomb_hits_the_pids_limit_and_is_killed_on_timeout(sandbox: ServerS
     assert (cg / "pids.max").read_text().strip() == "256"
     peak = run_fork_bomb(sandbox, lambda: int((cg / "pids.current").read_text()))
     assert 50 < peak <= 256, peak  # the bomb ran, and the cgroup limit held
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15  # reaping 256 processes on a loaded 2-core CI host took over 5 s once
     while int((cg / "pids.current").read_text()) > 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert int((cg / "pids.current").read_text()) <= 3  # the server (+ its helper), nothing of the bomb
