@@ -152,5 +152,8 @@ class NetnsSetup:
             return slirp
         finally:
             os.close(self.info_r)
-            os.write(self.block_w, b"1")  # bwrap goes on (and dies at once if we are failing)
+            try:
+                os.write(self.block_w, b"1")  # bwrap goes on (and dies at once if we are failing)
+            except BrokenPipeError:
+                pass  # bwrap is gone already: the error above, or the launch's own check, says why
             os.close(self.block_w)
