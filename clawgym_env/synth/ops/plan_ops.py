@@ -37,6 +37,18 @@ _PROJECTS: dict[str, tuple[str, ...]] = {
 }
 
 
+
+
+def _random_deps(rng: random.Random, n: int) -> list[list[int]]:
+    """Each of ``n`` tasks' dependencies (indexes of earlier tasks): mostly the step just before
+    (names are in working order), sometimes one a little earlier, now and then none or two."""
+    deps: list[list[int]] = [[]]
+    for i in range(1, n):
+        k = 0 if i <= 3 and rng.random() < 0.3 else (2 if i >= 2 and rng.random() < 0.35 else 1)
+        first = i - 1 if rng.random() < 0.6 else rng.randrange(max(0, i - 4), i)
+        extra = [j for j in range(max(0, i - 4), i) if j != first]
+        deps.append(sorted(([first] + rng.sample(extra, min(k - 1, len(extra)))) if k else []))
+    return deps
 @dataclass
 class _Task:
     id: str
@@ -83,13 +95,7 @@ class SchedulePlan:
         names = _PROJECTS[project][:n]
         owners = rng.sample(PEOPLE, 2 if d <= 2 else 3)
         ids = [f"T{i:02d}" for i in rng.sample(range(1, n + 1), n)]  # filed in random order: ids are not topological
-        deps: list[list[int]] = [[]]
-        for i in range(1, n):
-            k = 0 if i <= 3 and rng.random() < 0.3 else (2 if i >= 2 and rng.random() < 0.35 else 1)
-            # mostly the step just before (names are in working order), sometimes one a little earlier
-            first = i - 1 if rng.random() < 0.6 else rng.randrange(max(0, i - 4), i)
-            extra = [j for j in range(max(0, i - 4), i) if j != first]
-            deps.append(sorted(([first] + rng.sample(extra, min(k - 1, len(extra)))) if k else []))
+        deps = _random_deps(rng, n)
         tasks = sorted((_Task(ids[i], names[i], rng.choice(owners), rng.randint(1, 5), sorted(ids[j] for j in deps[i]))
                         for i in range(n)), key=lambda t: t.id)
 
@@ -525,12 +531,7 @@ def _draw_constrained(rng: random.Random, d: int) -> _Constrained | None:
     people = rng.sample(PEOPLE, 7)
     owners, extras, outsider, sponsor = people[:3], people[3:5], people[5], people[6]
     ids = [f"T{i:02d}" for i in rng.sample(range(1, n + 1), n)]
-    deps: list[list[int]] = [[]]
-    for i in range(1, n):
-        k = 0 if i <= 3 and rng.random() < 0.3 else (2 if i >= 2 and rng.random() < 0.35 else 1)
-        first = i - 1 if rng.random() < 0.6 else rng.randrange(max(0, i - 4), i)
-        extra = [j for j in range(max(0, i - 4), i) if j != first]
-        deps.append(sorted(([first] + rng.sample(extra, min(k - 1, len(extra)))) if k else []))
+    deps = _random_deps(rng, n)
     tasks = sorted((_Task(ids[i], _PROJECTS[project][i], rng.choice(owners), rng.randint(1, 5),
                           sorted(ids[j] for j in deps[i])) for i in range(n)), key=lambda t: t.id)
     skill = {ids[i]: _SKILLS[project][i] for i in range(n)}
