@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,7 @@ class FamilyReport:
                 "steps": [{**asdict(s), "solved": s.solved} for s in self.steps]}
 
 
+@lru_cache(maxsize=1)
 def recipe_source() -> str:
     return resources.files("clawgym_env.synth").joinpath("recipe_script.py").read_text()
 

@@ -88,12 +88,9 @@ _ORDINALS = ("[First,|To start,|First of all,|Start with this:|Step one:|To begi
 
 def _steps(rng: random.Random, instructions: list[str]) -> str:
     style = rng.randrange(4)
-    if style == 0:
-        return "\n".join(f"{i}. {text}" for i, text in enumerate(instructions, 1))
-    if style == 1:
-        return "\n".join(f"{i}) {text}" for i, text in enumerate(instructions, 1))
-    if style == 2:
-        return "\n".join(f"Step {i}: {text}" for i, text in enumerate(instructions, 1))
+    if style < 3:
+        label = ("{i}. ", "{i}) ", "Step {i}: ")[style]
+        return "\n".join(label.format(i=i) + text for i, text in enumerate(instructions, 1))
     out = []
     for i, text in enumerate(instructions):
         slot = _ORDINALS[0 if i == 0 else (3 if i == len(instructions) - 1 else min(i, 2))]

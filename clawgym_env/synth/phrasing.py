@@ -27,7 +27,8 @@ def join_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-_CODE = re.compile(r"`[^`\n]*`")
+_CODE = re.compile(r"(`[^`\n]*`)")
+"""A backticked span (captured, so ``split`` keeps it: odd parts are code, even parts are text)."""
 _GROUP = re.compile(r"\[([^\[\]]*)\]")
 
 
@@ -41,14 +42,8 @@ def expand(rng: random.Random, template: str) -> str:
     ``[|x]`` makes ``x`` optional. A bracket group with no ``|`` and anything inside backticks is
     kept as written (a JSON shape such as ```[{"id": 1}]``` stays literal).
     """
-    spans = _CODE.split(template)
-    codes = _CODE.findall(template)
-    out: list[str] = []
-    for i, part in enumerate(spans):
-        out.append(_expand_plain(rng, part, template))
-        if i < len(codes):
-            out.append(codes[i])
-    return "".join(out)
+    parts = _CODE.split(template)
+    return "".join(p if k % 2 else _expand_plain(rng, p, template) for k, p in enumerate(parts))
 
 
 def _expand_plain(rng: random.Random, text: str, template: str) -> str:
@@ -88,7 +83,7 @@ def say(rng: random.Random, template: str, *, capitalize: bool = True, **values:
     a sentence never changes a task's files or checks.
     """
     text = expand(rng, template).format(**values) if values else expand(rng, template)
-    parts = re.split(r"(`[^`\n]*`)", text)
+    parts = _CODE.split(text)
     for i in range(0, len(parts), 2):  # even parts are outside code spans
         plain = re.sub(r"(?<=\S) {2,}(?=\S)", " ", parts[i])
         plain = _SPACE_BEFORE_MARK.sub("", plain)
