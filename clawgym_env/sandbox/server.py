@@ -37,6 +37,66 @@ def _now():
     return time.monotonic()
 
 
+def _live_processes(belongs):
+    """{pid: state} of the processes in /proc that ``belongs(pid)`` accepts, zombies left out (a
+    zombie runs nothing; the reaper collects it). This server's own pid is never listed."""
+    me = os.getpid()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        p = int(entry)
+        try:
+            if not belongs(p):
+                continue
+            with open("/proc/%d/stat" % p, "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            found[p] = state
+    return found
+
+
+def _signal_all(pids, sig):
+    for p in pids:
+        try:
+            os.kill(p, sig)
+        except OSError:
+            pass
+
+
+def _stop_then_kill(targets, stop_s=5.0, kill_s=5.0):
+    """Kill every process ``targets()`` lists, fork bombs included; returns how many were signalled.
+
+    Killing alone races a fork bomb: the survivors of one pass refill the process table before the
+    next, and on a loaded host the race can be lost for good. So first SIGSTOP every listed process
+    until a pass finds none still running (a stopped process cannot fork), then SIGKILL them all and
+    repeat until none is left. Each phase is bounded; the kill phase runs even if stopping timed out
+    (a process in uninterruptible sleep never shows as stopped).
+    """
+    signalled = set()
+    deadline = _now() + stop_s
+    while True:
+        found = targets()
+        running = [p for p, state in found.items() if state not in (b"T", b"t")]
+        if not running or _now() > deadline:
+            break
+        _signal_all(running, signal.SIGSTOP)
+        signalled.update(running)
+        time.sleep(0.002)
+    deadline = _now() + kill_s
+    while True:
+        found = targets()
+        if not found or _now() > deadline:
+            break
+        _signal_all(found, signal.SIGKILL)
+        _signal_all(found, signal.SIGCONT)  # a stopped process dies of SIGKILL anyway; this is for tracers
+        signalled.update(found)
+        time.sleep(0.005)
+    return len(signalled)
+
+
 class Session(object):
     """One spawned command: its process, captured output and exit status."""
 
@@ -206,45 +266,21 @@ class Server(object):
                 pass
 
     def _session_members(self, pid):
-        """Live processes in the session or process group led by ``pid``."""
-        found = set()
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            p = int(entry)
-            if p == os.getpid():
-                continue
-            try:
-                if os.getsid(p) != pid and os.getpgid(p) != pid:
-                    continue
-                with open(f"/proc/{p}/stat", "rb") as fh:
-                    state = fh.read().rsplit(b")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue
-            if state not in (b"Z", b"X"):
-                found.add(p)
-        return found
+        """Live processes in the session or process group led by ``pid``, with their states."""
+        def belongs(p):
+            return os.getsid(p) == pid or os.getpgid(p) == pid
+        return _live_processes(belongs)
 
-    def _kill_session(self, sess, sig=signal.SIGKILL):
-        """Kill the command and everything it started (its session and process group).
-
-        With SIGKILL, repeat until none is left (at most 2 s): a fork bomb refills the process
-        table as fast as one pass empties it.
-        """
+    def _kill_session(self, sess):
+        """Kill the command and everything it started (its session and process group)."""
         pid = sess.proc.pid
-        deadline = _now() + 2.0
-        while True:
-            targets = self._session_members(pid)
+
+        def targets():
+            found = self._session_members(pid)
             if sess.proc.poll() is None:
-                targets.add(pid)
-            for p in targets:
-                try:
-                    os.kill(p, sig)
-                except OSError:
-                    pass
-            if sig != signal.SIGKILL or not targets or _now() > deadline:
-                return
-            time.sleep(0.005)
+                found.setdefault(pid, b"?")
+            return found
+        _stop_then_kill(targets)
 
     def _start_child(self, argv, **kwargs):
         """Popen, retried for up to SPAWN_RETRY_S while fork fails with EAGAIN: the processes of a
@@ -571,24 +607,7 @@ class Server(object):
     def op_kill_all(self, req):
         """Kill every process in the sandbox but this server (and pid 1, bwrap's init)."""
         me = os.getpid()
-        n = 0
-        deadline = _now() + 2.0
-        while True:  # repeat: a fork bomb refills the process table as fast as one pass empties it
-            found = 0
-            for entry in os.listdir("/proc"):
-                if entry.isdigit() and int(entry) not in (me, 1):
-                    try:
-                        with open("/proc/%s/stat" % entry, "rb") as fh:
-                            if fh.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X"):
-                                continue  # a zombie runs nothing; the reaper collects it
-                        os.kill(int(entry), signal.SIGKILL)
-                        found += 1
-                    except (OSError, IndexError):
-                        pass
-            n += found
-            if not found or _now() > deadline:
-                break
-            time.sleep(0.005)
+        n = _stop_then_kill(lambda: _live_processes(lambda p: p not in (me, 1)))
         self.sessions.clear()
         return {"killed": n}
 
