@@ -392,6 +392,11 @@ def cmd_coverage(args: argparse.Namespace) -> int:
               f"max {ic['max']}  mean {ic['mean']:.0f}")
         print(f"distinct 4-gram ratio: {cov['distinct_4gram_ratio']:.4f}   distinct texts: {cov['distinct_texts']}   "
               f"near-duplicate rate: {cov['near_duplicate_rate']:.4%} ({cov['near_duplicate_pairs']} pairs)")
+        print("\nwork by difficulty (medians):")
+        print("  difficulty  tasks  steps  oracle calls (p90)  input files  instruction chars")
+        for d, w in cov["by_difficulty"].items():
+            print(f"  {d:>10}  {w['tasks']:5d}  {w['steps']:5g}  {w['oracle_calls']:7g} ({w['oracle_calls_p90']:4.0f})      "
+                  f"{w['input_files']:11g}  {w['instruction_chars']:17,.0f}")
         print("\ntasks per category:")
         for k, v in sorted(cov["categories"].items()):
             print(f"  {v:6d}  {k}")

@@ -49,6 +49,7 @@ def coverage(n: int, load: Callable[[int], Any], progress: Callable[[int], None]
     texts: list[str] = []
     chain_lengths: Counter[int] = Counter()
     difficulty: Counter[int] = Counter()
+    work: dict[int, list[tuple[int, int, int, int]]] = {}
     for i in range(n):
         task = load(i)
         meta = task.metadata
@@ -57,6 +58,8 @@ def coverage(n: int, load: Callable[[int], Any], progress: Callable[[int], None]
         ops.update(meta["operations"])
         chain_lengths[len(meta["operations"])] += 1
         difficulty[meta["difficulty"]] += 1
+        work.setdefault(meta["difficulty"], []).append(
+            (len(meta["operations"]), len(task.oracle or ()), len(task.input_files), len(task.user_query)))
         personas.add(meta["persona_index"])
         texts.append(task.user_query)
         if progress:
@@ -67,9 +70,19 @@ def coverage(n: int, load: Callable[[int], Any], progress: Callable[[int], None]
         "subcategories": dict(subs), "subcategories_missing": [s for _, s in SUBCATEGORIES if s not in subs],
         "operations": dict(ops), "operations_missing": [o for o in OPERATIONS if o not in ops],
         "chain_lengths": dict(sorted(chain_lengths.items())), "difficulty": dict(sorted(difficulty.items())),
+        "by_difficulty": {d: _work_profile(rows) for d, rows in sorted(work.items())},
         "personas": len(personas),
         **{k: v for k, v in text_coverage(texts).items() if k != "tasks"},
     }
+
+
+def _work_profile(rows: list[tuple[int, int, int, int]]) -> dict[str, float]:
+    """What a difficulty level asks for, as medians: steps, oracle calls, input files, instruction chars.
+    (Difficulty is the generator's label; measured pass rates come from ``clawgym calibrate``.)"""
+    steps, calls, files, chars = zip(*rows)
+    return {"tasks": len(rows), "steps": statistics.median(steps), "oracle_calls": statistics.median(calls),
+            "oracle_calls_p90": statistics.quantiles(calls, n=10)[-1] if len(calls) > 1 else calls[0],
+            "input_files": statistics.median(files), "instruction_chars": statistics.median(chars)}
 
 
 DIVERSITY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
