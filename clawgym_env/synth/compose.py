@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from clawgym_env.synth.checks import gate_form_checks, parses_values, render_check_py
-from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
 from clawgym_env.synth.instructions import instruction_v2
+from clawgym_env.synth.ops import OpContext, OpStep, Scenario, operations
+from clawgym_env.synth.ops.base import Meaningless
 from clawgym_env.synth.personas import PERSONA_COUNT, persona, persona_for
 from clawgym_env.synth.phrasing import pick
 from clawgym_env.synth.taxonomy import (OPERATION_CATEGORIES, PREFERRED_OPS, SUBCATEGORIES, SUBCATEGORY_OPS,
@@ -74,11 +75,23 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
     steps: list[OpStep] = []
     used: set[str] = set()
     wording = random.Random(f"{version}/{seed}/{index}/wording")
+    options = [name]
     for step_no in range(1, length + 1):
-        ctx = OpContext(rng=rng, persona=who, scenario=scenario, step=step_no,
-                        upstream=steps[-1].artifact if steps else None, difficulty=difficulty, version=version,
-                        phrase_rng=wording)
-        steps.append(ops[name].build(ctx))
+        step = None
+        while step is None and options:
+            ctx = OpContext(rng=rng, persona=who, scenario=scenario, step=step_no,
+                            upstream=steps[-1].artifact if steps else None, difficulty=difficulty, version=version,
+                            phrase_rng=wording)
+            try:
+                step = ops[name].build(ctx)
+            except Meaningless:  # builtin-v2: this table admits no meaningful version of it; try another
+                if force_ops or not steps:
+                    raise
+                options = [n for n in options if n != name]
+                name = _weighted_choice(rng, options, fitting) if options else name
+        if step is None:
+            break
+        steps.append(step)
         used.add(name)
         art = steps[-1].artifact
         if step_no == length or art is None:
@@ -86,7 +99,8 @@ def synthesize(index: int, *, seed: int = 0, version: str = GENERATOR_VERSION, t
         nxt = [n for n, o in ops.items() if art.kind in o.consumes and n not in used]
         if not nxt and not force_ops:
             break
-        name = force_ops[step_no] if force_ops else _weighted_choice(rng, sorted(nxt), fitting)
+        options = sorted(nxt)
+        name = force_ops[step_no] if force_ops else _weighted_choice(rng, options, fitting)
     tid = task_id or f"task-{index:04d}"
     query = instruction_v2(wording, who, scenario, steps) if coherent else _instruction(rng, who, scenario, steps)
     checks = [c for s in steps for c in s.checks]

@@ -96,6 +96,14 @@ class OpStep:
     outputs: list[OutputSpec]
     artifact: Artifact | None
     input_files: dict[str, bytes] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    """What the step chose (columns it grouped, filtered, summed or joined on), for
+    :mod:`clawgym_env.synth.coherence` to judge the chain; never written into the task."""
+
+
+class Meaningless(ValueError):
+    """builtin-v2: the upstream artifact admits no meaningful version of this operation (one group,
+    nothing to total, no record key to join on); compose then picks another next operation."""
 
 
 class Operation(Protocol):

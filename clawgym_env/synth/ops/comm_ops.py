@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, fmt_number, serialize
+from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import PEOPLE
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, write_call
 from clawgym_env.synth.phrasing import join_list, pick
@@ -30,6 +31,8 @@ class StatusReport:
             raise TypeError("status_report needs a non-empty table")
         key = src.key or src.columns[0]
         metric = src.numeric[0] if src.numeric else None
+        if ctx.v2:  # a total only of a column whose total means something (not a code, a level or a count)
+            metric = next((c for c in src.numeric if summable(src, c)), None)
         top = src.rows[: min(3, len(src.rows))]
         title = pick(rng, ("Status update", "Weekly summary", "Review notes", "Situation report"))
         path = f"output/step{ctx.step}_report.md"
@@ -72,6 +75,7 @@ class StatusReport:
                                        rf"Total `?{re.escape(metric)}`?: {re.escape(str(total))}(?![\d]|\.\d)"))
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
+            params={"summed": [metric] if metric else []},
             outputs=[OutputSpec(path, ("missing", "value", "order"),
                                 checked_values=tuple([f"Records reviewed: {len(src.rows)}"] + ([f"Total `{metric}`: {total}"] if metric else [])
                                                      + [str(r[key]) for r in top]))],

@@ -11,9 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
+from clawgym_env.synth import coherence
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
 from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows
-from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
+from clawgym_env.synth.ops.base import (TABLE_MUTATIONS, Meaningless, OpContext, OpStep, OutputSpec, table_step,
+                                        write_call)
 from clawgym_env.synth.phrasing import join_list, pick
 
 
@@ -67,8 +69,15 @@ class FilterRank:
         src = _require_table(ctx)
         if not src.numeric:
             raise TypeError("filter_rank needs a numeric column")
-        filt = rng.choice(src.numeric)
-        rank = rng.choice(src.numeric)
+        if ctx.v2:  # a measured number to cut on (>= 2 rows above its mean) and one to rank by; never a label
+            cuts = [c for c in src.numeric if coherence.rankable(src, c) and coherence.mean_cut(src, c) >= 2]
+            ranks = [c for c in src.numeric if coherence.rankable(src, c)]
+            if not cuts or not ranks:
+                raise Meaningless("filter_rank needs a varying measured column")
+            filt, rank = rng.choice(cuts), rng.choice(ranks)
+        else:
+            filt = rng.choice(src.numeric)
+            rank = rng.choice(src.numeric)
         values = sorted(float(r[filt]) for r in src.rows)  # type: ignore[arg-type]
         threshold = values[len(values) // 3] if values else 0
         threshold = int(threshold) if float(threshold).is_integer() else round(threshold, 2)
@@ -82,6 +91,7 @@ class FilterRank:
         key = src.key or src.columns[0]
         kept.sort(key=lambda r: (-float(r[rank]), str(r[key])))  # type: ignore[arg-type]
         limit = None
+        n_kept = len(kept)
         if ctx.difficulty >= 3 and len(kept) > 3:
             limit = rng.randint(3, min(8, len(kept)))
             kept = kept[:limit]
@@ -99,7 +109,9 @@ class FilterRank:
         ))
         if ctx.v2:
             instruction = _filter_rank_v2(ctx, src, filt, threshold, rank, key, limit, out)
-        return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_ranked_rows", out)])
+        step = table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_ranked_rows", out)])
+        step.params = {"ranked": [filt, rank], "kept": n_kept, "shown": len(kept)}
+        return step
 
 
 def _filter_rank_v2(ctx: OpContext, src: Table, filt: str, thr: float | None, rank: str, key: str, limit: int | None,
@@ -158,8 +170,18 @@ class AggregateStats:
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
         src = _require_table(ctx)
-        group = _group_column(src)
-        col = rng.choice(src.numeric)
+        if ctx.v2:  # several groups, some of several rows, and a column whose total means something
+            group = _group_column(src)
+            if not coherence.groupable(src, group):
+                reserved = set(src.numeric) | {"count", "total", "mean"}
+                group = next((c for c in src.columns if c not in reserved and coherence.groupable(src, c)), "")
+            cols = [c for c in src.numeric if coherence.summable(src, c)]
+            if not group or not cols:
+                raise Meaningless("aggregate_stats needs a grouping and an additive column")
+            col = rng.choice(cols)
+        else:
+            group = _group_column(src)
+            col = rng.choice(src.numeric)
         groups: dict[str, list[float]] = {}
         for r in src.rows:
             groups.setdefault(str(r[group]), []).append(float(r[col]))  # type: ignore[arg-type]
@@ -189,7 +211,7 @@ class AggregateStats:
         if ctx.v2:
             instruction = _aggregate_v2(ctx, src, group, col, path, table)
         return OpStep(
-            op=self.name, instruction=instruction,
+            op=self.name, instruction=instruction, params={"group": group, "summed": [col]},
             oracle=[write_call(path, json.dumps(doc, indent=2) + "\n"), write_call(table.path, serialize(table))],
             checks=[ck.json_equal(f"step{ctx.step}_groups", path, summary, key_path=[f"by_{group}"]),
                     ck.json_equal(f"step{ctx.step}_overall", path, overall, key_path=["overall"]),
@@ -632,6 +654,11 @@ class JoinEnrich:
         rng = ctx.rng
         src = _require_table(ctx)
         on = _join_column(src)
+        if ctx.v2 and not coherence.joinable(src, on):  # an entity the lookup describes, else the record key
+            on = next((c for c in src.columns if c != src.key and coherence.joinable(src, c)
+                       and coherence.groups(src, c) <= 10), src.key or "")
+            if not on or not coherence.joinable(src, on):
+                raise Meaningless("join_enrich needs a column that identifies records or entities")
         values = list(dict.fromkeys(cell(r.get(on)) for r in src.rows))
         nums = [c for c in src.numeric if c in src.columns and src.rows
                 and all(_as_float(r.get(c)) is not None for r in src.rows)]
@@ -725,7 +752,9 @@ class JoinEnrich:
                   ck.table_equal(f"step{ctx.step}_enriched_{owner_col}", _cols(out, base + [owner_col]), exact_columns=False),
                   ck.table_equal(f"step{ctx.step}_enriched_{factor}", _cols(out, base + [factor]), exact_columns=False),
                   ck.table_equal(f"step{ctx.step}_enriched_{derived}", _cols(out, base + [derived]), exact_columns=False)]
-        return table_step(self.name, instruction, out, checks, input_files={lk_path: lk_text.encode()})
+        step = table_step(self.name, instruction, out, checks, input_files={lk_path: lk_text.encode()})
+        step.params = {"on": on, "lookup_keys": [lr[on] for lr in lk_rows]}
+        return step
 
 
 def _join_v2(ctx: OpContext, src: Table, lk_path: str, on: str, owner: str, default: str, mode: str, num: str,

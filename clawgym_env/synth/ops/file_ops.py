@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Table, Text, cell, describe_format, serialize
+from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import make_table
 from clawgym_env.synth.ops.base import (
     TABLE_MUTATIONS,
@@ -163,6 +164,8 @@ class WriteStructured:
         keys = [r.get(key) for r in src.rows]
         if all(isinstance(k, str) and k for k in keys) and len(set(keys)) == len(keys) and len(src.columns) > 1:
             variants.append("keyed")
+        if ctx.v2 and not any(summable(src, c) for c in src.numeric):
+            variants = [v for v in variants if v != "markdown"] or variants  # its share column needs a total
         variant = rng.choice(variants)
         build = {"records": self._records, "markdown": self._markdown, "grouped": self._grouped,
                  "keyed": self._keyed}[variant]
@@ -218,6 +221,8 @@ class WriteStructured:
         path = f"output/step{ctx.step}_{_snake(src.label)}_table.md"
         rows = [dict(r) for r in src.rows]
         sortable = [c for c in src.numeric if all(_is_number(r.get(c)) for r in src.rows)]
+        if ctx.v2:  # each row's share of a total: only of a column whose total means something
+            sortable = [c for c in sortable if summable(src, c)]
         sort_col = rng.choice(sortable) if sortable and ctx.difficulty >= 3 else None
         if sort_col:
             rows.sort(key=lambda r: (-float(r[sort_col]), cell(r.get(key))))  # type: ignore[arg-type]
@@ -274,6 +279,7 @@ class WriteStructured:
                     "[in percent|as a percentage] [rounded to|to] 2 decimals[| (so the column adds up to about 100)].", **v)
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)],
+            params={"summed": [sort_col]} if len(columns) > len(src.columns) else {},
             checks=[ck.heading(f"step{ctx.step}_md_heading", path, title, level=2, exact=True) if ctx.v2 else
                     ck.regex(f"step{ctx.step}_md_heading", path, rf"^## {re.escape(title)}\s*$"),
                     ck.table_equal(f"step{ctx.step}_md_table", out)],
@@ -324,7 +330,7 @@ class WriteStructured:
         return OpStep(
             op=self.name, instruction=instruction,
             oracle=[write_call(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")],
-            checks=checks,
+            checks=checks, params={"group": cat},
             outputs=[OutputSpec(path, ("missing", "value", "format"))],
             artifact=None,
         )
