@@ -187,3 +187,196 @@ def test_v2_wording_varies_and_states_every_output(op: str) -> None:
         assert not re.search(r"[\[\]{}]|  | [.,;:](?:\s|$)", prose), text
         assert text[:1].isupper() or text[:1] == "`"
     assert len({t.split(".")[0] for t in texts}) >= 8  # openings vary
+
+
+# --- builtin-v2 at difficulty >= 4: clean_dedupe reconciles several systems' exports ------------------
+
+
+def _reconcile_step(seed: int, difficulty: int):  # type: ignore[no-untyped-def]
+    import random
+
+    from clawgym_env.synth.ops.base import OpContext, Scenario
+    from clawgym_env.synth.ops.data_ops import CleanDedupe
+    from clawgym_env.synth.personas import persona
+
+    domain = ("a law office", "a food bank", "a city transit agency", "a coffee roastery")[seed % 4]
+    return CleanDedupe().build(OpContext(
+        rng=random.Random(f"reconcile/{seed}"), persona=persona(seed), step=1, upstream=None,
+        scenario=Scenario("Data Analysis", "table and record handling", domain), difficulty=difficulty,
+        version="builtin-v2", phrase_rng=random.Random(f"reconcile-wording/{seed}")))
+
+
+def _solve_reconciliation(step) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """An independent reconciliation from the exports and the policy memo alone: the table's rows by id,
+    the conflicts and cancellations, and what the cheap answers would give (first row per id)."""
+    import csv
+    import io
+    import json
+    from datetime import UTC, datetime
+
+    files = {p: d.decode() for p, d in step.input_files.items()}
+    memo = next(t for p, t in files.items() if p.endswith(".md"))
+    styles = dict(re.findall(r"^- `(\S+)`: (.+)$", memo, re.MULTILINE))
+    key = re.search(r"when their `(\w+)` values match", memo).group(1)
+    cat = re.search(r"; `(\w+)` in lower case", memo).group(1)
+    date_col = (re.search(r"; `(\w+)` as YYYY-MM-DD", memo) or [None, None])[1]
+
+    def when(text: object, style: str) -> datetime:
+        text = str(text)
+        if "epoch" in style:
+            return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None)
+        if "day first" in style:
+            return datetime.strptime(text, "%d/%m/%Y %H:%M")
+        if "ISO" in style:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+        return datetime.strptime(text, "%d %b %Y %H:%M UTC")
+
+    def clean(col: str, value: object) -> object:
+        text = " ".join(str(value).split())
+        if col == key:
+            m = re.match(r"([A-Za-z]+)[^A-Za-z0-9]*(\d+)$", text)
+            return f"{m.group(1).upper()}-{m.group(2)}"
+        if col == cat:
+            return text.lower()
+        if col == date_col:
+            for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d %b %Y"):
+                try:
+                    return datetime.strptime(text, pattern).date().isoformat()
+                except ValueError:
+                    pass
+        try:
+            return float(text.replace("$", "").replace(",", ""))
+        except ValueError:
+            return text
+
+    versions: dict[str, list[tuple[datetime, dict, str]]] = {}  # type: ignore[type-arg]
+    first: dict[str, dict] = {}  # type: ignore[type-arg]
+    for path, text in files.items():
+        if path.endswith(".md"):
+            continue
+        rows = json.loads(text) if path.endswith(".json") else list(csv.DictReader(io.StringIO(text)))
+        for r in rows:
+            values = {c: clean(c, v) for c, v in r.items() if c not in ("updated", "state")}
+            versions.setdefault(values[key], []).append((when(r["updated"], styles[path]), values, r["state"].lower()))
+            first.setdefault(values[key], values)
+    cancelled = sorted(i for i, vs in versions.items() if any(s != "active" for _, _, s in vs))
+    table = {i: max(vs, key=lambda v: v[0])[1] for i, vs in versions.items() if i not in cancelled}
+    conflicts = sorted(i for i in table if len({json.dumps(v, sort_keys=True) for _, v, _ in versions[i]}) > 1)
+    return {"key": key, "table": table, "conflicts": conflicts, "cancelled": cancelled, "first": first}
+
+
+def test_v2_reconciliation_matches_independent_solution() -> None:
+    """builtin-v2 at difficulty >= 4: the oracle's table and report agree with a reconciliation made from the
+    exports and the memo alone, and every trap is there (a stale first-listed version, a cancellation that a
+    later edit elsewhere does not revive, a near-twin under another id, rows repeated inside an export)."""
+    import json
+
+    for seed in range(30):
+        step = _reconcile_step(seed, 4 + seed % 2)
+        got = _solve_reconciliation(step)
+        report_path = step.outputs[1].path
+        writes = {c["arguments"]["path"]: c["arguments"]["content"] for c in step.oracle if c["name"] == "write"}
+        report = json.loads(writes[report_path])
+        assert report == {"conflicts": got["conflicts"], "cancelled": got["cancelled"]}, (seed, report, got)
+        rows = step.artifact.rows
+        assert [r[got["key"]] for r in rows] == sorted(got["table"]), seed
+        for r in rows:
+            mine = got["table"][r[got["key"]]]
+            assert all(mine[c] == r[c] or mine[c] == float(r[c]) for c in r), (seed, r, mine)
+        assert any(got["first"][i] != got["table"][i] for i in got["conflicts"])  # keeping the first row is wrong
+        assert len(got["cancelled"]) == 1 + seed % 2 and len(got["conflicts"]) >= 2
+        names = [r[step.artifact.columns[1]] for r in rows]
+        assert len(names) > len(set(names))  # at least the near-twin shares a name with a kept record
+        assert sum(len(d.splitlines()) for p, d in step.input_files.items() if p.endswith(".csv")) > len(rows)
+
+
+def test_v2_reconciliation_cheap_answers_score_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Concatenating the exports, keeping the first row of each id, copying one export, echoing the
+    instruction or empty outputs earn nothing on the step's checks; the oracle earns all of them."""
+    import csv
+    import io
+    import json
+
+    from clawgym_env.synth.checks import engine_source, gate_form_checks
+
+    ns: dict = {"__name__": "check"}  # type: ignore[type-arg]
+    exec(compile(engine_source("builtin-v2"), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
+    run = ns["run"]
+    for seed in range(6):
+        step = _reconcile_step(seed, 4 + seed % 2)
+        spec = {"checks": gate_form_checks(step.checks)}
+        table_path, report_path = (o.path for o in step.outputs)
+        got = _solve_reconciliation(step)
+        cols = step.artifact.columns
+        exports = [d for p, d in step.input_files.items() if p.endswith(".csv")]
+
+        def as_table(rows: list[dict], table_path: str = table_path, cols: list[str] = cols) -> bytes:  # type: ignore[type-arg]
+            if table_path.endswith(".json"):
+                return json.dumps(rows).encode()
+            buf = io.StringIO()
+            w = csv.DictWriter(buf, cols, extrasaction="ignore", lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+            return buf.getvalue().encode()
+
+        everything = [r for d in exports for r in csv.DictReader(io.StringIO(d.decode()))]
+        first = [got["first"][i] for i in sorted(got["first"])]
+        ids = sorted(got["first"])
+        cheap = {"concatenate": (as_table(everything), json.dumps({"conflicts": [], "cancelled": []})),
+                 "first_row": (as_table(first), json.dumps({"conflicts": ids, "cancelled": []})),
+                 "copy": (exports[0], exports[0].decode()),
+                 "echo": (step.instruction.encode(), step.instruction),
+                 "empty": (as_table([]), json.dumps({"conflicts": [], "cancelled": []}))}
+        for name, (table, report) in cheap.items():
+            ws = tmp_path / f"{name}{seed}"
+            _materialize({**step.input_files, table_path: table, report_path: report.encode()}, ws)
+            assert not any(run(spec, ws).values()), (name, seed, run(spec, ws))
+        ws = tmp_path / f"oracle{seed}"
+        _materialize(step.input_files, ws)
+        _run_calls(ws, step.oracle)
+        assert all(run(spec, ws).values()), run(spec, ws)
+
+
+def test_v2_reconciliation_passes_the_gate() -> None:
+    """The real gate on builtin-v2 tasks whose first step is the reconciliation, chained to what reads it."""
+    done = 0
+    for index in range(80):
+        s = synthesize(index, version="builtin-v2", force_ops=["clean_dedupe", "aggregate_stats"])
+        if s.task.metadata["difficulty"] < 4:
+            continue
+        assert "_reconciled." in s.steps[0].outputs[0].path
+        report = gate_task(s.task)
+        assert report.passed, report.to_dict()
+        done += 1
+        if done == 3:
+            break
+    assert done == 3
+
+
+def test_builtin_v1_and_easier_v2_clean_dedupe_unchanged() -> None:
+    """The variant is builtin-v2's at difficulty >= 4 only: builtin-v1 at every difficulty, and builtin-v2
+    below 4, still clean one raw export (builtin-v1's bytes are pinned by test_synth_suite's digest)."""
+    import random
+
+    from clawgym_env.synth.ops.base import OpContext, Scenario
+    from clawgym_env.synth.ops.data_ops import CleanDedupe
+    from clawgym_env.synth.personas import persona
+
+    for seed in range(8):
+        for difficulty in range(1, 6):
+            def build(version: str, seed: int = seed, difficulty: int = difficulty):  # type: ignore[no-untyped-def]
+                return CleanDedupe().build(OpContext(
+                    rng=random.Random(seed), persona=persona(seed), step=1, upstream=None,
+                    scenario=Scenario("Data Analysis", "table and record handling", "a law office"),
+                    difficulty=difficulty, version=version, phrase_rng=random.Random(seed)))
+            v1, v2 = build(""), build("builtin-v2")
+            assert any(p.endswith("_raw.csv") for p in v1.input_files)
+            assert any(p.endswith("_raw.csv") for p in v2.input_files) == (difficulty < 4)
+            assert any(c["name"] == "step1_report_rows_read" for c in v2.checks) == (difficulty < 4)
+            assert ("_reconciled." in v2.outputs[0].path) == (difficulty >= 4)
+
+
+def _materialize(files: dict, ws) -> None:  # type: ignore[no-untyped-def,type-arg]
+    for rel, data in files.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_bytes(data)

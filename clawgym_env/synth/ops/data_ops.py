@@ -7,17 +7,16 @@ import io
 import json
 import random
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth import coherence
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
 from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows
-from clawgym_env.synth.ops.base import (TABLE_MUTATIONS, Meaningless, OpContext, OpStep, OutputSpec, table_step,
-                                        write_call)
+from clawgym_env.synth.ops.base import (TABLE_MUTATIONS, Meaningless, OpContext, OpStep, OutputSpec, exec_call,
+                                        table_step, write_call)
 from clawgym_env.synth.phrasing import join_list, pick
-
 
 # ---------------------------------------------------------------- builtin-v2 wording helpers
 # Templates are ctx.say grammars (see clawgym_env.synth.phrasing). Values arrive already in backticks
@@ -833,7 +832,8 @@ def _messy_number(rng: Any, v: Any, is_money: bool, p: float) -> str:
 
 class CleanDedupe:
     """Clean a dirty export by explicit rules (ids, case, spacing, dates, numbers, blanks), drop
-    duplicates, and report what was removed and filled."""
+    duplicates, and report what was removed and filled (builtin-v2, difficulty >= 4: reconcile several
+    systems' exports under a policy memo and report the conflicts and cancellations)."""
 
     name = "clean_dedupe"
     category = "data_analysis"
@@ -842,6 +842,8 @@ class CleanDedupe:
     offline_note = None
 
     def build(self, ctx: OpContext) -> OpStep:
+        if ctx.v2 and ctx.difficulty >= 4:  # builtin-v2's harder variant: a reconciliation of several exports
+            return _reconcile(ctx)
         rng = ctx.rng
         schema = ctx.schema()
         n = 8 + 3 * ctx.difficulty + rng.randrange(3)
@@ -996,3 +998,235 @@ def _clean_v2(ctx: OpContext, src_path: str, label: str, key: str, cat: str, dat
     parts = ctx.say(intro, **v).split(". ", 1)
     head = ". ".join(parts[:1] + [p[:1].upper() + p[1:] for p in parts[1:]])
     return f"{head}{bullets}\n   {ctx.say(report, **v)}"
+
+
+# ---------------------------------------------------------------- clean_dedupe, builtin-v2 difficulty >= 4
+# A reconciliation: the same records exported by two systems (three at difficulty 5) that drifted apart.
+# Ids differ in case and punctuation, amounts carry currency signs and thousands separators, dates and
+# update times come in each system's own notation (one writes them day first), a record edited later in one
+# system, a record cancelled in one system (and edited later in another: the cancellation still wins), rows
+# repeated inside an export, and a near-twin (same name and numbers, another id and date) that is a different
+# record. A policy memo beside the exports states the rules; the instruction states the goal and the outputs.
+
+_SYSTEMS = ("crm", "erp", "billing", "backoffice", "ops_sheet", "legacy_portal", "field_app")
+_STAMPS = {"iso": "ISO 8601 in UTC (like `2026-03-07T14:05:00Z`)",
+           "dayfirst": "day first, in UTC (`DD/MM/YYYY HH:MM`)",
+           "epoch": "Unix epoch seconds (UTC)",
+           "words": "like `7 Mar 2026 14:05 UTC`"}
+_DROPPED = ("cancelled", "void", "deleted")
+
+
+def _stamp(style: str, at: datetime) -> str:
+    if style == "iso":
+        return at.strftime("%Y-%m-%dT%H:%M:00Z")
+    if style == "dayfirst":
+        return at.strftime("%d/%m/%Y %H:%M")
+    if style == "words":
+        return f"{at.day} {at.strftime('%b %Y %H:%M')} UTC"
+    return str(int(at.replace(tzinfo=UTC).timestamp()))
+
+
+def _messy_id(rng: random.Random, ident: str, p: float) -> str:
+    if rng.random() >= p:
+        return ident
+    prefix, num = ident.split("-", 1)
+    return rng.choice((f"{prefix.lower()}-{num}", f"{prefix} {num}", f"{prefix}{num}", f"{prefix.lower()}_{num}",
+                       f" {ident} ", f"{prefix.capitalize()}-{num}"))
+
+
+def _near_id(rng: random.Random, ident: str, taken: set[str]) -> str:
+    """Another id that looks like ``ident`` (one digit off, or two digits swapped)."""
+    prefix, num = ident.split("-", 1)
+    swapped = num[:-2] + num[-1] + num[-2]
+    options = [f"{prefix}-{int(num) + d}" for d in (1, -1, 2, -2, 10, -10) if 1000 <= int(num) + d <= 9999]
+    options += [f"{prefix}-{swapped}"] if swapped[0] != "0" else []
+    return rng.choice([o for o in options if o not in taken and o != ident])
+
+
+def _reconcile(ctx: OpContext) -> OpStep:
+    """clean_dedupe at builtin-v2 difficulty >= 4: reconcile several systems' exports by a stated policy."""
+    rng, hard = ctx.rng, ctx.difficulty >= 5
+    schema = ctx.schema()
+    cols = [c.name for c in schema.columns]
+    key, cat = schema.key, schema.category
+    numeric = [c.name for c in schema.columns if c.numeric]
+    n = 9 + 3 * hard + rng.randrange(3)
+    truth = make_rows(rng, schema, n)
+    money = {c for c in numeric if any(isinstance(r[c], float) for r in truth)}
+    date_col = next((c for c in cols if all(_ISO.match(str(r[c])) for r in truth)), None)
+    name_col = next(c for c in cols if c not in (key, cat, date_col) and c not in numeric)
+    for r in truth:
+        r[cat] = str(r[cat]).lower()
+    # the near-twin: a different record with the same name, category and numbers, a near-miss id
+    orig = truth[rng.randrange(n)]
+    twin = dict(orig, **{key: _near_id(rng, str(orig[key]), {str(r[key]) for r in truth})})
+    if date_col:
+        twin[date_col] = (date.fromisoformat(str(twin[date_col])) + timedelta(days=rng.randint(1, 40))).isoformat()
+    truth.insert(rng.randint(0, n), twin)
+    n += 1
+    k = 3 if hard else 2
+    systems = rng.sample(_SYSTEMS, k)
+    styles = ["dayfirst"] + rng.sample(("iso", "epoch", "words"), k - 1)
+    rng.shuffle(styles)
+    as_json = [hard and s == k - 1 for s in range(k)]
+    # who holds which record: everyone at least once; the special records in two or more systems
+    pool = [i for i, r in enumerate(truth) if r is not twin and r is not orig]
+    n_conf, n_cancel = (3 + rng.randrange(2), 2) if hard else (2, 1)
+    special = rng.sample(pool, n_conf + n_cancel)
+    conflicts, cancelled = special[:n_conf], special[n_conf:]
+    held: dict[int, list[int]] = {}
+    for i in range(n):
+        if i in special:
+            held[i] = sorted(rng.sample(range(k), rng.randint(2, k)))
+        else:
+            held[i] = [s for s in range(k) if rng.random() < 0.7] or [rng.randrange(k)]
+    # versions: (system, values, updated, state)
+    p = 0.3 + 0.08 * ctx.difficulty
+    versions: list[tuple[int, Row, datetime, str]] = []
+    for i in range(n):
+        base = datetime(2026, rng.randint(1, 10), rng.randint(1, 28), rng.randint(6, 20), rng.randint(0, 59))
+        offsets = sorted(rng.sample(range(30, 60 * 24 * 20), len(held[i])))
+        order = list(held[i])
+        rng.shuffle(order)  # order[-1] holds the newest version
+        if i in conflicts[:2]:  # the newest in the last system that holds it, then in the first: keeping the
+            want = (max, min)[conflicts.index(i)](held[i])  # first or the last row seen is wrong either way
+            order.remove(want)
+            order.append(want)
+        for rank, s in enumerate(order):
+            values = dict(truth[i])
+            state = "active"
+            if i in conflicts and rank < len(order) - 1:  # an older version holds a stale value
+                field = numeric[0] if conflicts.index(i) == 0 or rank == 0 else rng.choice(numeric + [cat])
+                values[field] = _stale(rng, schema, field, values[field], money)
+            if i in cancelled and rank == (0 if cancelled.index(i) == 0 else len(order) - 1):
+                state = rng.choice(_DROPPED)  # the first one is edited later elsewhere: the cancellation still wins
+            versions.append((s, values, base + timedelta(minutes=offsets[rank]), state))
+    # rows repeated inside one export (same version, written another way)
+    repeats = rng.sample([v for v in versions if v[3] == "active"], 1 + hard)
+    versions += repeats
+    rng.shuffle(versions)
+    # ---- the answer
+    dropped = sorted(str(truth[i][key]) for i in cancelled)
+    kept = sorted((r for i, r in enumerate(truth) if i not in cancelled), key=lambda r: str(r[key]))
+    disagreed = sorted(str(truth[i][key]) for i in conflicts)
+    # ---- the files
+    base_name = schema.base_name
+    folder = f"input/{base_name}_exports"
+    files: dict[str, bytes] = {}
+    header = cols + ["updated", "state"]
+    for s, system in enumerate(systems):
+        mine = [v for v in versions if v[0] == s]
+        rows_out: list[dict[str, Any]] = []
+        for _s, values, at, state in mine:
+            row: dict[str, Any] = {key: _messy_id(rng, str(values[key]), p),
+                                   name_col: _messy_text(rng, str(values[name_col]), p),
+                                   cat: _messy_text(rng, _messy_case(rng, str(values[cat]), p), p / 2)}
+            for c in cols:
+                if c in row:
+                    continue
+                if c == date_col:
+                    row[c] = _messy_date(rng, str(values[c]))
+                elif c in numeric:
+                    row[c] = _messy_number(rng, values[c], c in money, p)
+                    if as_json[s] and rng.random() < 0.5 and not row[c].strip().startswith("$"):
+                        row[c] = values[c]
+                else:
+                    row[c] = _messy_text(rng, str(values[c]), p)
+            stamp = _stamp(styles[s], at)
+            row["updated"] = int(stamp) if as_json[s] and styles[s] == "epoch" else stamp
+            row["state"] = _messy_case(rng, state, p / 2) if state != "active" or rng.random() < 0.8 else "ACTIVE"
+            rows_out.append(row)
+        if as_json[s]:
+            files[f"{folder}/{system}.json"] = (json.dumps(rows_out, indent=2) + "\n").encode()
+        else:
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(header)
+            w.writerows([[r[c] for c in header] for r in rows_out])
+            files[f"{folder}/{system}.csv"] = buf.getvalue().encode()
+    names = list(files)
+    memo_path = f"{folder}/{rng.choice(('POLICY.md', 'README.md', 'reconciliation_policy.md'))}"
+    prefix = str(truth[0][key]).split("-", 1)[0]
+    example = str(truth[0][key])
+    num = example.split("-", 1)[1]
+    lines = [f"# Reconciling the {schema.label} exports", "",
+             f"The {schema.label} are kept in {join_list([f'`{s}`' for s in systems])}, which drifted apart. "
+             f"Each export has the columns of the record plus `updated` (when that system last changed the row) "
+             "and `state`.", "",
+             "## Policy", "",
+             f"1. **Same record**: two rows are one record when their `{key}` values match once case, spaces and "
+             f"punctuation are ignored (`{example}`, `{prefix.lower()} {num}` and `{prefix}_{num}` are one record). "
+             f"Rows that share a `{name_col}` but not an id are different records: keep each of them.",
+             "2. **Newest wins**: when the exports disagree about a record, take all of its values from the "
+             "version with the latest `updated` time.",
+             "3. **Cancellation wins**: a record that any export marks `cancelled`, `void` or `deleted` "
+             "(any case) is dropped, even when another system changed it later.",
+             f"4. **Clean values**: `{key}` as `{prefix}-NNNN` (upper case, one hyphen); `{cat}` in lower case; "
+             "text trimmed with single spaces inside"
+             + (f"; `{date_col}` as YYYY-MM-DD (the exports mix YYYY-MM-DD, DD/MM/YYYY and forms like `7 Mar 2026`)"
+                if date_col else "")
+             + "; numbers as plain numbers, without currency symbols or thousands separators.", "",
+             "## How each system writes `updated`", ""]
+    lines += [f"- `{name}`: {_STAMPS[styles[s]]}" for s, name in enumerate(names)]
+    files[memo_path] = ("\n".join(lines) + "\n").encode()
+    # ---- outputs, checks, wording
+    fmt = pick_fmt(rng)
+    out = Table(columns=cols, rows=kept, path=f"output/step{ctx.step}_{base_name}_reconciled.{fmt}", fmt=fmt,
+                label=schema.label, key=key, numeric=numeric, category=cat)
+    report_path = f"output/step{ctx.step}_{rng.choice(('reconciliation', 'discrepancies', 'sync_report'))}.json"
+    report = {"conflicts": disagreed, "cancelled": dropped}
+    step = f"step{ctx.step}"
+    checks = table_checks(ctx.step, "reconciled", out)
+    if date_col:
+        checks.append(ck.table_equal(f"{step}_reconciled_{date_col}", _cols(out, [key, date_col]), exact_columns=False))
+    checks += [ck.json_equal(f"{step}_report_conflicts", report_path, disagreed, key_path=["conflicts"]),
+               ck.json_equal(f"{step}_report_cancelled", report_path, dropped, key_path=["cancelled"])]
+    instruction = _reconcile_wording(ctx, schema.label, folder, memo_path, len(systems), out, key, report_path)
+    look = f"grep -i -n -E '{'|'.join(_DROPPED)}' {folder}/*"
+    oracle = [exec_call(look), write_call(out.path, serialize(out)),
+              write_call(report_path, json.dumps(report, indent=2) + "\n")]
+    return OpStep(
+        op=CleanDedupe.name, instruction=instruction, oracle=oracle, checks=checks,
+        outputs=[OutputSpec(out.path, TABLE_MUTATIONS),
+                 OutputSpec(report_path, ("missing", "value", "format"), checked_values=tuple(disagreed + dropped))],
+        artifact=out, input_files=files,
+    )
+
+
+def _stale(rng: random.Random, schema: Any, field: str, value: Any, money: set[str]) -> Any:
+    """An older value of ``field``: another category, or a number a little off."""
+    if field == schema.category:
+        make = next(c.make for c in schema.columns if c.name == field)
+        return rng.choice(sorted({str(make(random.Random(x), 0)).lower() for x in range(40)} - {value}))
+    if field in money:
+        return round(float(value) + rng.choice((-1, 1)) * rng.uniform(5, 120), 2) if float(value) > 130 else \
+            round(float(value) + rng.uniform(1, 9), 2)
+    step = rng.choice((1, 2, 3, 5, 10))
+    return int(value) - step if int(value) >= step and rng.random() < 0.5 else int(value) + step
+
+
+def _reconcile_wording(ctx: OpContext, label: str, folder: str, memo: str, k: int, out: Table, key: str,
+                       report: str) -> str:
+    """The goal and the output contract; the rules live in the memo."""
+    v = dict(label=label, folder=tick(folder + "/"), memo=tick(memo), k="two" if k == 2 else "three",
+             out=tick(out.path), cols=ticks(out.columns), key=tick(key), report=tick(report),
+             conflicts=tick("conflicts"), cancelled=tick("cancelled"))
+    intro = ctx.say(
+        "[Our|The] {label} [live in|are kept in|are tracked in] {k} systems that [no longer agree|have drifted "
+        "apart|disagree with each other][, and I need one version of the truth|; I need a single clean list|]. "
+        "[Their exports are in|Each system's export is in|The exports sit in] {folder}[, and|; ] [[the "
+        "reconciliation policy|the policy for reconciling them|our reconciliation policy] is|the rules we agreed on "
+        "are] [written down |spelled out |]in {memo}.", **v)
+    table = ctx.say(
+        "[Reconcile them|Merge the exports|Bring them together] [following|according to|by] [the policy|the memo's "
+        "rules|what the policy says] and [[save|write] the result to|store the result in|put the merged table in] {out} as " + FMT_SAY[out.fmt] + "[ with| using] "
+        "[exactly |]the columns {cols}[,|:] one row per [real |]record, [sorted by|ordered by] {key}[| ascending].",
+        **v)
+    rep = ctx.say(
+        "[Also|Then|Finally,] [write|save|produce] {report}, a JSON object with {conflicts} ([the|all the] "
+        "{key} values, sorted, of the [kept |]records whose exports disagreed on [at least one|some] value "
+        "[once cleaned|after cleaning|after the values are normalised]; a [mere |]difference in formatting is not "
+        "a disagreement) and {cancelled} (the {key} values, [sorted|in sorted order|sorted A to Z], of the records "
+        "[dropped|removed] "
+        "[because they were cancelled|as cancelled]).", **v)
+    return f"{intro} {table} {rep}"
