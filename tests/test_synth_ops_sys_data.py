@@ -206,9 +206,10 @@ def _reconcile_step(seed: int, difficulty: int):  # type: ignore[no-untyped-def]
         version="builtin-v2", phrase_rng=random.Random(f"reconcile-wording/{seed}")))
 
 
-def _solve_reconciliation(step) -> dict:  # type: ignore[no-untyped-def,type-arg]
+def _solve_reconciliation(step, month_first: bool = False) -> dict:  # type: ignore[no-untyped-def,type-arg]
     """An independent reconciliation from the exports and the policy memo alone: the table's rows by id,
-    the conflicts and cancellations, and what the cheap answers would give (first row per id)."""
+    the conflicts and cancellations, and what the cheap answers would give (first row per id).
+    ``month_first``: read day-first update times month first where that is a valid date (the memo unread)."""
     import csv
     import io
     import json
@@ -226,6 +227,11 @@ def _solve_reconciliation(step) -> dict:  # type: ignore[no-untyped-def,type-arg
         if "epoch" in style:
             return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None)
         if "day first" in style:
+            if month_first:
+                try:
+                    return datetime.strptime(text, "%m/%d/%Y %H:%M")
+                except ValueError:
+                    pass
             return datetime.strptime(text, "%d/%m/%Y %H:%M")
         if "ISO" in style:
             return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
@@ -267,8 +273,9 @@ def _solve_reconciliation(step) -> dict:  # type: ignore[no-untyped-def,type-arg
 
 def test_v2_reconciliation_matches_independent_solution() -> None:
     """builtin-v2 at difficulty >= 4: the oracle's table and report agree with a reconciliation made from the
-    exports and the memo alone, and every trap is there (a stale first-listed version, a cancellation that a
-    later edit elsewhere does not revive, a near-twin under another id, rows repeated inside an export)."""
+    exports and the memo alone, and every trap is there (a stale first-listed version, a day-first update time
+    that read month first picks the stale version, a cancellation that a later edit elsewhere does not revive,
+    a near-twin under another id, rows repeated inside an export)."""
     import json
 
     for seed in range(30):
@@ -284,6 +291,7 @@ def test_v2_reconciliation_matches_independent_solution() -> None:
             mine = got["table"][r[got["key"]]]
             assert all(mine[c] == r[c] or mine[c] == float(r[c]) for c in r), (seed, r, mine)
         assert any(got["first"][i] != got["table"][i] for i in got["conflicts"])  # keeping the first row is wrong
+        assert _solve_reconciliation(step, month_first=True)["table"] != got["table"]  # so is reading dates US-style
         assert len(got["cancelled"]) == 1 + seed % 2 and len(got["conflicts"]) >= 2
         names = [r[step.artifact.columns[1]] for r in rows]
         assert len(names) > len(set(names))  # at least the near-twin shares a name with a kept record

@@ -1080,6 +1080,8 @@ def _reconcile(ctx: OpContext) -> OpStep:
             held[i] = sorted(rng.sample(range(k), rng.randint(2, k)))
         else:
             held[i] = [s for s in range(k) if rng.random() < 0.7] or [rng.randrange(k)]
+    day_first = styles.index("dayfirst")  # the first conflict is between it and one other system (see _misread)
+    held[conflicts[0]] = sorted([day_first, rng.choice([s for s in range(k) if s != day_first])])
     # versions: (system, values, updated, state)
     p = 0.3 + 0.08 * ctx.difficulty
     versions: list[tuple[int, Row, datetime, str]] = []
@@ -1092,6 +1094,7 @@ def _reconcile(ctx: OpContext) -> OpStep:
             want = (max, min)[conflicts.index(i)](held[i])  # first or the last row seen is wrong either way
             order.remove(want)
             order.append(want)
+        trap = _misread(rng, order[-1] == day_first) if i == conflicts[0] else None
         for rank, s in enumerate(order):
             values = dict(truth[i])
             state = "active"
@@ -1100,7 +1103,10 @@ def _reconcile(ctx: OpContext) -> OpStep:
                 values[field] = _stale(rng, schema, field, values[field], money)
             if i in cancelled and rank == (0 if cancelled.index(i) == 0 else len(order) - 1):
                 state = rng.choice(_DROPPED)  # the first one is edited later elsewhere: the cancellation still wins
-            versions.append((s, values, base + timedelta(minutes=offsets[rank]), state))
+            at = base + timedelta(minutes=offsets[rank])
+            if trap:
+                at = trap[s != day_first]
+            versions.append((s, values, at, state))
     # rows repeated inside one export (same version, written another way)
     repeats = rng.sample([v for v in versions if v[3] == "active"], 1 + hard)
     versions += repeats
@@ -1191,6 +1197,19 @@ def _reconcile(ctx: OpContext) -> OpStep:
                  OutputSpec(report_path, ("missing", "value", "format"), checked_values=tuple(disagreed + dropped))],
         artifact=out, input_files=files,
     )
+
+
+def _misread(rng: random.Random, day_first_newer: bool) -> tuple[datetime, datetime]:
+    """Update times for two versions, (day-first system's, the other's), whose order flips when the day-first
+    date is read month first: whoever reads it the American way takes the stale version."""
+    small, big = sorted(rng.sample(range(1, 13), 2))
+    day, month = (small, big) if day_first_newer else (big, small)
+    true, misread = date(2026, month, day), date(2026, day, month)
+    lo, hi = sorted((true, misread))
+    between = lo + timedelta(days=rng.randint(1, (hi - lo).days - 1))
+    clock = timedelta(hours=rng.randint(6, 20), minutes=rng.randint(0, 59))
+    return (datetime.combine(true, datetime.min.time()) + clock,
+            datetime.combine(between, datetime.min.time()) + clock + timedelta(minutes=rng.randint(1, 50)))
 
 
 def _stale(rng: random.Random, schema: Any, field: str, value: Any, money: set[str]) -> Any:
