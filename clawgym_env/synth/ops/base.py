@@ -26,6 +26,7 @@ from clawgym_env.synth.checks import parses_values
 from clawgym_env.synth.datagen import Schema, schema_for
 from clawgym_env.synth.personas import Persona
 from clawgym_env.synth.phrasing import say
+from clawgym_env.synth.vocab import Vocab, vocab_for
 
 Mutation = Literal["missing", "value", "format", "order"]
 
@@ -66,6 +67,10 @@ class OpContext:
     def schema(self) -> Schema:
         """A record kind for the task's data: builtin-v2 draws one the persona's workplace keeps."""
         return schema_for(self.rng, self.scenario.domain if self.v2 else None)
+
+    def vocab(self) -> Vocab:
+        """The words of the persona's workplace for text inputs (builtin-v2 only: v1 text is pinned)."""
+        return vocab_for(self.scenario.domain)
 
     def say(self, template: str, **values: Any) -> str:
         """One wording of a phrasing grammar (see :func:`clawgym_env.synth.phrasing.say`)."""

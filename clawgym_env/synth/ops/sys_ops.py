@@ -16,6 +16,7 @@ from clawgym_env.synth.datagen import COMPANIES
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.ops.data_ops import pick_fmt, table_checks
 from clawgym_env.synth.phrasing import join_list, pick
+from clawgym_env.synth.vocab import Vocab
 
 
 def _day(rng: Any) -> str:
@@ -35,16 +36,17 @@ _SENTENCES = (
 )
 
 
-def _prose(rng: Any, lines: int) -> str:
-    return "\n".join(rng.choice(_SENTENCES) for _ in range(lines))
+def _prose(rng: Any, lines: int, notes: tuple[str, ...] = _SENTENCES) -> str:
+    return "\n".join(rng.choice(notes) for _ in range(lines))
 
 
-def _file_body(rng: Any, name: str, kind: str) -> str:
-    """Plausible text for a file of this kind (binary formats are text stand-ins), varied in length."""
+def _file_body(rng: Any, name: str, kind: str, notes: tuple[str, ...] = _SENTENCES) -> str:
+    """Plausible text for a file of this kind (binary formats are text stand-ins), varied in length;
+    prose lines come from ``notes`` (builtin-v2 passes the workplace's, see :mod:`..vocab`)."""
     if kind == "md":
-        return f"# {name.rsplit('.', 1)[0].replace('_', ' ').title()}\n\n{_prose(rng, rng.randint(2, 14))}\n"
+        return f"# {name.rsplit('.', 1)[0].replace('_', ' ').title()}\n\n{_prose(rng, rng.randint(2, 14), notes)}\n"
     if kind == "txt":
-        return _prose(rng, rng.randint(1, 10)) + "\n"
+        return _prose(rng, rng.randint(1, 10), notes) + "\n"
     if kind == "csv":
         rows = [f"{_day(rng)},{rng.choice(COMPANIES).replace(' & ', ' and ')},{rng.uniform(10, 900):.2f}"
                 for _ in range(rng.randint(3, 40))]
@@ -303,6 +305,7 @@ class OrganizeFiles:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
+        notes = ctx.vocab().notes if ctx.v2 else _SENTENCES
         rule = rng.choice(("extension", "date", "client"))
         n = 5 + 2 * ctx.difficulty + rng.randrange(2)
         n_stay = (ctx.difficulty >= 3) + (ctx.difficulty >= 5)
@@ -320,7 +323,7 @@ class OrganizeFiles:
                 name = f"{stem}.{shown}"
                 if name in files:
                     continue
-                files[name] = _file_body(rng, name, ext if ext in ("md", "txt", "csv") else "bin")
+                files[name] = _file_body(rng, name, ext if ext in ("md", "txt", "csv") else "bin", notes)
                 if not stay:
                     dest[name] = next(g for g, es in _EXT_GROUPS.items() if ext in es)
             groups = "; ".join(f"`{g}/`: {', '.join('.' + e for e in es)}" for g, es in _EXT_GROUPS.items())
@@ -341,7 +344,7 @@ class OrganizeFiles:
                     name = rng.choice((f"{kind}_{d}_{who}.{ext}", f"{d}_{kind}.{ext}", f"{who}_{kind}_{d}.{ext}"))
                 if name in files:
                     continue
-                files[name] = _file_body(rng, name, ext if ext in ("md", "txt", "csv") else "bin")
+                files[name] = _file_body(rng, name, ext if ext in ("md", "txt", "csv") else "bin", notes)
                 if not stay:
                     dest[name] = re.search(r"\d{4}-\d{2}", name).group(0)  # type: ignore[union-attr]
             rule_text = (f"by the date in the file name (YYYY-MM-DD) into `{root}/<YYYY-MM>/`, the year and month of "
@@ -360,7 +363,7 @@ class OrganizeFiles:
                 client = rng.choice(clients)
                 head = (f"Internal memo — not for a client\nDate: {_day(rng)}\n" if stay else
                         f"Client: {client}\nDate: {_day(rng)}\nReference: {kind.upper()[:3]}-{rng.randint(1000, 9999)}\n")
-                files[name] = head + "\n" + _prose(rng, rng.randint(1, 6)) + "\n"
+                files[name] = head + "\n" + _prose(rng, rng.randint(1, 6), notes) + "\n"
                 if not stay:
                     dest[name] = _slug(client)
             rule_text = (f"by client into `{root}/<client-folder>/`: each file names its client on a `Client:` line, "
@@ -567,7 +570,7 @@ class ArchiveFiles:
         script that parsed it passed every archive check)."""
         rng = ctx.rng
         src, kind, archive, prefix = _bundle_plan(ctx)
-        docs = _handoff_docs(rng, ctx.difficulty)
+        docs = _handoff_docs(rng, ctx.difficulty, ctx.vocab())
         base = src.path.rsplit("/", 1)[-1]
         sources: dict[str, str] = {prefix + base: src.path}
         sources.update({f"{prefix}attachments/{name}": f"{docs.folder}/{name}" for name in docs.picked})
@@ -713,15 +716,16 @@ def _show_date(rng: Any, d: date, varied: bool) -> str:
                        f"{_MONTH_NAMES[d.month - 1]} {d.day}, {d.year}"))
 
 
-def _handoff_docs(rng: Any, difficulty: int) -> _HandoffDocs:
+def _handoff_docs(rng: Any, difficulty: int, vocab: Vocab) -> _HandoffDocs:
     """Candidate documents of which a known proper subset (at least two, never all) meets every
     criterion; each other one fails at least one. From difficulty 3 dates and statuses are written
-    in mixed styles and other documents cite near-miss reference codes."""
+    in mixed styles and other documents cite near-miss reference codes. Their prose and reference codes
+    are the workplace's (``vocab``)."""
     kinds = sorted(rng.sample(("status", "date", "ref"), 1 + (difficulty >= 4)))
     n = 4 + difficulty + rng.randrange(2)
     chosen = set(rng.sample(range(n), rng.randint(2, n - 2)))
     cutoff = date(2026, 1, 1) + timedelta(days=rng.randrange(60, 240))
-    letters = rng.choice(("HX", "PR", "OPS", "FAC", "GR", "IT", "EV"))
+    letters = rng.choice(vocab.codes)
     num = rng.randint(100, 899)
     code = f"{letters}-{num}"
     near = [f"{letters}-{num + d}" for d in (1, 10, 100)] + [
@@ -747,7 +751,7 @@ def _handoff_docs(rng: Any, difficulty: int) -> _HandoffDocs:
         if varied:
             status = rng.choice((status, status.capitalize(), status.upper()))
         cited = code if ok["ref"] else (rng.choice(near) if varied or rng.random() < 0.5 else None)
-        body = [rng.choice(_SENTENCES) for _ in range(rng.randint(2, 6))]
+        body = [rng.choice(vocab.notes) for _ in range(rng.randint(2, 6))]
         if cited:
             body.insert(rng.randrange(len(body) + 1), rng.choice(_MENTIONS).format(code=cited))
         title = name.rsplit(".", 1)[0].replace("_", " ").capitalize()
@@ -885,7 +889,8 @@ class UpdateConfig:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        service = rng.choice(("billing-api", "booking-service", "inventory-sync", "notify-worker", "reports-web"))
+        service = rng.choice(ctx.vocab().services if ctx.v2 else ("billing-api", "booking-service", "inventory-sync",
+                                                                   "notify-worker", "reports-web"))
         fmt = rng.choice(("yaml", "ini", "json", "env"))
         version = [rng.randint(1, 4), rng.randint(0, 12), rng.randint(0, 9)]
         feats = rng.sample(_FEATURES, 3)
