@@ -13,6 +13,7 @@ from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import PEOPLE
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, write_call
 from clawgym_env.synth.phrasing import join_list, pick
+from clawgym_env.synth.vocab import TOPICS, MeetingTopic, Vocab
 
 
 class StatusReport:
@@ -516,9 +517,10 @@ def _money(rng: random.Random, lo: int, hi: int) -> str:
     return f"${rng.randrange(lo, hi) + rng.choice((0, 0.5, 0.25, 0.9)):,.2f}"
 
 
-def _message_scenario(rng: random.Random, iso_dates: bool,
-                      exclude: tuple[str, ...]) -> tuple[str, bool, str, list[_Point]]:
-    """(subject, addressed to a team?, recipient, points) for one kind of message."""
+def _message_scenario(rng: random.Random, iso_dates: bool, exclude: tuple[str, ...],
+                      vocab: Vocab | None = None) -> tuple[str, bool, str, list[_Point]]:
+    """(subject, addressed to a team?, recipient, points) for one kind of message; builtin-v2 passes
+    the workplace's ``vocab`` (its systems and meetings)."""
     kind = rng.randrange(4)
     recipient, colleague = _other_people(rng, 2, exclude)
     when = _some_date(rng, 40, 330)
@@ -542,7 +544,8 @@ def _message_scenario(rng: random.Random, iso_dates: bool,
                    "handling the shipment day to day and knows all the details."),
         ]
     if kind == 1:
-        system = rng.choice(("billing portal", "shared drive", "room booking system", "VPN gateway", "HR system"))
+        system = rng.choice(vocab.systems if vocab else ("billing portal", "shared drive", "room booking system",
+                                                          "VPN gateway", "HR system"))
         start = rng.randrange(17, 22)
         window = f"{start:02d}:00-{start + 2:02d}:30"
         ticket = f"CHG-{rng.randrange(1000, 9999)}"
@@ -564,7 +567,8 @@ def _message_scenario(rng: random.Random, iso_dates: bool,
                    "coordinating the work with the vendor."),
         ]
     if kind == 2:
-        meeting = rng.choice(("quarterly budget review", "project kickoff", "supplier review", "board prep session"))
+        meeting = rng.choice(vocab.meetings if vocab else ("quarterly budget review", "project kickoff",
+                                                           "supplier review", "board prep session"))
         room = rng.choice(("Room 3.12", "the Harbor meeting room", "Room B204", "the second-floor lounge"))
         time = f"{rng.randrange(9, 16):02d}:{rng.choice(('00', '15', '30', '45'))}"
         return f"New date for the {meeting}", True, recipient, [
@@ -654,7 +658,7 @@ class RewriteMessage:
         rng = ctx.rng
         me = ctx.persona.name
         iso_dates = ctx.difficulty >= 3
-        subject, to_team, recipient, points = _message_scenario(rng, iso_dates, ())
+        subject, to_team, recipient, points = _message_scenario(rng, iso_dates, (), ctx.vocab() if ctx.v2 else None)
         if ctx.difficulty <= 2:
             points = points[:3]
         thread = to_team and rng.random() < 0.5
@@ -744,15 +748,7 @@ class RewriteMessage:
 
 
 # ---------------------------------------------------------------- action_items
-@dataclass(frozen=True)
-class _Topic:
-    name: str
-    prefix: str
-    tasks: tuple[tuple[str, tuple[str, ...]], ...]
-    """(task as said in the meeting, words one of which any fair summary keeps)."""
-    decision: str
-    options: tuple[str, ...]
-
+_Topic = MeetingTopic
 
 _TOPICS = (
     _Topic("Budget", "BUD", (("send the revised budget to finance", ("budget",)),
@@ -794,6 +790,21 @@ _TOPICS = (
 )
 _MEETINGS = ("Weekly ops sync", "Planning meeting", "Team check-in", "Monthly coordination call",
              "Project steering meeting")
+
+
+_OFFICE_TOPICS = ("Budget", "Hiring", "Training", "Security", "Vendors")
+"""Topics any workplace's meeting may raise (the others of :data:`_TOPICS` belong to some workplaces only)."""
+
+
+def _v2_topics(rng: random.Random, vocab: Vocab, k: int) -> list[_Topic]:
+    """builtin-v2: the workplace's own agenda topics, then office topics, in a random order."""
+    own = list(TOPICS[vocab.family])
+    office = [t for t in _TOPICS if t.name in _OFFICE_TOPICS]
+    return rng.sample(own + rng.sample(office, k - len(own)), k)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @dataclass
@@ -870,8 +881,8 @@ class ActionItems:
         d = ctx.difficulty
         day = _some_date(rng, 10, 280)
         day -= timedelta(days=max(0, day.weekday() - 4))  # meetings happen on weekdays
-        title = rng.choice(_MEETINGS)
-        topics = rng.sample(_TOPICS, min(3 + d // 2, 5))
+        title = rng.choice(_MEETINGS) if not ctx.v2 else _capital(rng.choice(ctx.vocab().meetings))
+        topics = _v2_topics(rng, ctx.vocab(), min(3 + d // 2, 5)) if ctx.v2 else rng.sample(_TOPICS, min(3 + d // 2, 5))
         attendees = _other_people(rng, 3 + d // 2)
         by_first = {p.split()[0]: p for p in attendees}
         firsts = list(by_first)

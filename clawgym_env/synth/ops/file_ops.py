@@ -26,6 +26,7 @@ from clawgym_env.synth.ops.base import (
 from clawgym_env.synth.ops.data_ops import FMT_SAY, choose, tick, ticks
 from clawgym_env.synth.personas import FIRST_NAMES, LAST_NAMES
 from clawgym_env.synth.phrasing import join_list, pick
+from clawgym_env.synth.vocab import Vocab
 
 
 class ReadExtract:
@@ -420,9 +421,20 @@ def _misspell(rng: random.Random, name: str) -> str:
     return f"{first} {wrong}"
 
 
-def _event_brief(rng: random.Random) -> _Doc:
-    event = rng.choice(("Spring volunteer summit", "Regional data workshop", "Annual partner day",
-                        "Customer advisory meeting", "Team offsite"))
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _context_line(rng: random.Random, vocab: Vocab | None) -> str:
+    """builtin-v2: one line of the workplace's own news, so the document reads as theirs (none in v1).
+    Lines naming a weekday are left out: a runbook's maintenance day is a fact an edit replaces."""
+    if vocab is None:
+        return ""
+    return rng.choice([n for n in vocab.notes if not any(d in n for d in _WEEKDAYS)]) + "\n"
+
+
+def _event_brief(rng: random.Random, vocab: Vocab | None = None) -> _Doc:
+    event = rng.choice(vocab.events if vocab else ("Spring volunteer summit", "Regional data workshop",
+                                                   "Annual partner day", "Customer advisory meeting", "Team offsite"))
     owner = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     d_old = _iso(rng, date(2026, 3, 2), 60)
     d_new = (date.fromisoformat(d_old) + timedelta(days=7 * rng.randint(1, 3))).isoformat()
@@ -438,7 +450,7 @@ def _event_brief(rng: random.Random) -> _Doc:
     text = (
         f"# {event} — planning brief\n\nLast updated: {upd_old}\nOwner: {typo}\n\n"
         f"## Overview\nThe {event.lower()} brings together about {n} participants for a day of talks and workshops.\n"
-        f"Please send questions about logistics to the owner by email.\n\n"
+        f"Please send questions about logistics to the owner by email.\n{_context_line(rng, vocab)}\n"
         f"## Date and venue\n- Date: {d_old}\n- Doors open: {t_old}\n- Venue: {v_old}, 14 Canal Street\n\n"
         f"## Budget\n- Approved budget: ${b_old:,}\n- Catering: {c_old} (lunch and two coffee breaks)\n\n"
         f"## Agenda\n1. Welcome and introductions\n2. Keynote and open questions\n3. Breakout sessions\n"
@@ -457,22 +469,23 @@ def _event_brief(rng: random.Random) -> _Doc:
          ("Dress code", "Business casual; name badges are handed out at registration.")])
 
 
-def _onboarding(rng: random.Random) -> _Doc:
-    team = rng.choice(("Operations", "Data", "Customer Support", "Finance", "Platform"))
+def _onboarding(rng: random.Random, vocab: Vocab | None = None) -> _Doc:
+    team = rng.choice(vocab.teams if vocab else ("Operations", "Data", "Customer Support", "Finance", "Platform"))
     manager = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     buddy_old, buddy_new = _two(rng, tuple(f"{f} {l}" for f, l in zip(FIRST_NAMES[::3], LAST_NAMES[1::2])))
     start_old = _iso(rng, date(2026, 4, 1), 50)
     start_new = (date.fromisoformat(start_old) + timedelta(days=rng.choice((7, 14)))).isoformat()
     p_old, p_new = _two(rng, ("IT desk, floor 2", "Room B12", "front reception", "east wing service point"))
     s_old, s_new = _two(rng, ("09:15", "09:30", "10:00", "10:15"))
-    slug = team.lower().replace(" ", "-")
+    slug = re.sub(r"[^a-z0-9]+", "-", team.lower()).strip("-")
     ch_old, ch_new = f"#{slug}-team", f"#{slug}-{rng.choice(('crew', 'hub', 'desk'))}"
     x_old, x_new = str(rng.randrange(4100, 4500)), str(rng.randrange(4600, 4999))
     typo = _misspell(rng, manager)
     upd_old, upd_new = _iso(rng, date(2026, 1, 5), 40), _iso(rng, date(2026, 2, 20), 10)
     text = (
         f"# Onboarding guide: {team} team\n\nLast updated: {upd_old}\nPrepared by: {typo}\n\n"
-        f"## Welcome\nWelcome to the {team} team! Your manager is {typo}, and your onboarding buddy is {buddy_old}.\n\n"
+        f"## Welcome\nWelcome to the {team} team! Your manager is {typo}, and your onboarding buddy is {buddy_old}.\n"
+        f"{_context_line(rng, vocab)}\n"
         f"## First week\n- Start date: {start_old}\n- Laptop pickup: {p_old} on your first morning\n"
         f"- Team stand-up: every weekday at {s_old}\n\n"
         f"## Tools and access\n- Chat channel: {ch_old}\n- Request access through the IT portal; approvals usually take "
@@ -492,8 +505,9 @@ def _onboarding(rng: random.Random) -> _Doc:
          ("Time off", "Request leave in the HR portal at least two weeks ahead.")])
 
 
-def _runbook(rng: random.Random) -> _Doc:
-    service = rng.choice(("billing-api", "search-indexer", "auth-gateway", "report-builder", "media-store"))
+def _runbook(rng: random.Random, vocab: Vocab | None = None) -> _Doc:
+    service = rng.choice(vocab.services if vocab else ("billing-api", "search-indexer", "auth-gateway",
+                                                       "report-builder", "media-store"))
     lead = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
     r_old, r_new = _two(rng, ("eu-west-1", "eu-central-1", "us-east-2", "ap-southeast-1"))
     day_old, day_new = _two(rng, ("Sunday", "Saturday", "Tuesday", "Wednesday"))
@@ -505,7 +519,8 @@ def _runbook(rng: random.Random) -> _Doc:
     typo = _misspell(rng, lead)
     text = (
         f"# Runbook: {service}\n\nLast updated: {upd_old}\nService lead: {typo}\n\n"
-        f"## Overview\nThe {service} service runs in {r_old} and is deployed from the main branch after review.\n\n"
+        f"## Overview\nThe {service} service runs in {r_old} and is deployed from the main branch after review.\n"
+        f"{_context_line(rng, vocab)}\n"
         f"## Dashboards\n- Metrics: open the {service} board in the monitoring tool\n"
         f"- Logs: filter on service={service} in the log viewer\n\n"
         f"## Maintenance window\nPlanned maintenance happens every {day_old} between {w_old} UTC.\n\n"
@@ -525,7 +540,8 @@ def _runbook(rng: random.Random) -> _Doc:
          ("Owners", "The platform team reviews this runbook every quarter.")])
 
 
-DOC_TEMPLATES: tuple[Callable[[random.Random], _Doc], ...] = (_event_brief, _onboarding, _runbook)
+DOC_TEMPLATES: tuple[Callable[[random.Random, Vocab | None], _Doc], ...] = (_event_brief, _onboarding, _runbook)
+"""Documents to edit; builtin-v2 passes the workplace's vocabulary (its events, teams, services)."""
 
 
 def _remove_section(text: str, heading: str) -> str:
@@ -549,7 +565,7 @@ class EditDocument:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        doc = rng.choice(DOC_TEMPLATES)(rng)
+        doc = rng.choice(DOC_TEMPLATES)(rng, ctx.vocab() if ctx.v2 else None)
         src_path = f"input/{doc.stem}.md"
         path = f"output/step{ctx.step}_{doc.stem}.md"
         k = 2 + (ctx.difficulty >= 3) + (ctx.difficulty >= 5)
