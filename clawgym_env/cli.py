@@ -84,7 +84,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     """Write ``--n`` synthesized tasks (indices start..start+n-1 of seed ``--seed``) as task folders."""
     from clawgym_env.progress import progress_bar
-    from clawgym_env.synth.builtin import SUITE_VERSION, task_name
+    from clawgym_env.synth.builtin import task_name
     from clawgym_env.synth.compose import synthesize
 
     out = Path(args.out)
@@ -92,12 +92,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     with progress_bar("synthesizing", args.n, enabled=not args.quiet) as advance:
         for i in range(args.start, args.start + args.n):
-            write_task(synthesize(i, seed=args.seed, version=SUITE_VERSION, task_id=task_name(i)).task, out,
+            write_task(synthesize(i, seed=args.seed, version=args.version, task_id=task_name(i)).task, out,
                        overwrite=args.overwrite)
             advance()
     secs = time.perf_counter() - start
     print(f"wrote {args.n} tasks to {out} in {secs:.2f} s ({args.n / secs:.0f} tasks/s; seed {args.seed}, "
-          f"suite version {SUITE_VERSION})")
+          f"suite version {args.version})")
     return 0
 
 
@@ -543,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True, help="output folder")
     sp.add_argument("--overwrite", action="store_true")
     sp.add_argument("--quiet", action="store_true")
+    sp.add_argument("--version", default=SUITE_VERSION, choices=SUITE_VERSIONS,
+                    help=f"built-in suite version to write (default {SUITE_VERSION})")
     sp.set_defaults(fn=cmd_synth)
 
     def gate_opts(sp: argparse.ArgumentParser) -> None:

@@ -108,7 +108,7 @@ def test_v2_check_py_is_standalone_and_v1_unchanged(tmp_path: Path) -> None:
     the engine alone."""
     v2 = BuiltinSource(version="builtin-v2").load("task-0007")
     assert b"check_engine_v2.py" in v2.reward_files["check.py"]
-    assert b"check_engine_v2.py" not in BuiltinSource().load("task-0007").reward_files["check.py"]
+    assert b"check_engine_v2.py" not in BuiltinSource(version="builtin-v1").load("task-0007").reward_files["check.py"]
     script = tmp_path / "check.py"
     script.write_bytes(v2.reward_files["check.py"])
     out = subprocess.run([sys.executable, "-I", str(script), str(tmp_path)], capture_output=True, text=True, check=True)

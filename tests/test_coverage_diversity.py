@@ -83,7 +83,7 @@ def test_cli_puts_the_builtin_sample_beside_a_task_folder(tmp_path: Path, capsys
     assert "built-in suite: 50 tasks" in out  # the built-in coverage figures come with the built-in column
     table = out[out.index("text diversity"):].splitlines()
     header = table[1]
-    assert "builtin-v1 (first 50)" in header and "authors-sample" in header
+    assert "builtin-v2 (first 50)" in header and "authors-sample" in header  # the default version
     tasks_row = table[2].split()
     assert tasks_row == ["tasks", "50", "4"]
     openings = next(r for r in table if r.startswith("distinct openings"))

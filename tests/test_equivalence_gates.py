@@ -273,7 +273,7 @@ def test_perturb_text_changes_every_number_and_checked_value() -> None:
 
 
 def test_strategies_build_what_they_say() -> None:
-    task = open_source("builtin").load("task-0270")
+    task = open_source("builtin-v1").load("task-0270")
     outputs, source = expected_outputs(task)
     assert source == "oracle" and outputs == [o["path"] for o in task.oracle_outputs or []]
     assert set(outputs) <= set(instruction_paths(task))
@@ -307,7 +307,7 @@ def test_empty_csv_header_from_the_instruction_without_an_oracle() -> None:
 # --- end to end, through the real env and a bwrap sandbox --------------------------------------------
 
 def test_equivalence_gate_on_a_builtin_task() -> None:
-    report = eq.equivalence_check(open_source("builtin").load("task-0270"))
+    report = eq.equivalence_check(open_source("builtin-v1").load("task-0270"))
     assert report.errors == [] and report.skipped is None and report.oracle_reward == 1.0
     assert report.copies == []
     pairs = report.pairs()
@@ -324,7 +324,7 @@ def test_equivalence_gate_on_a_builtin_task() -> None:
 def test_equivalence_rewrites_an_archived_output_with_its_archive_and_manifest() -> None:
     """task-0675 zips output/step1_inventory.json and lists its size and SHA-256 in a manifest: the
     rewritten file travels into both, so a harmless rewrite keeps 1.0."""
-    report = eq.equivalence_check(open_source("builtin").load("task-0675"), rewrites=["trailing_newline"])
+    report = eq.equivalence_check(open_source("builtin-v1").load("task-0675"), rewrites=["trailing_newline"])
     assert report.errors == [] and report.oracle_reward == 1.0
     inventory = [r for r in report.results if r["output"] == "output/step1_inventory.json"]
     assert inventory and inventory[0]["also"] == ["output/step2_bundle.zip", "output/step2_bundle_manifest.csv"]
@@ -334,14 +334,14 @@ def test_equivalence_rewrites_an_archived_output_with_its_archive_and_manifest()
 def test_equivalence_leaves_a_downloaded_copy_alone() -> None:
     """task-10125 downloads a CSV from a local mirror: an exact copy is the point, so it is not
     rewritten; the report that quotes it is."""
-    report = eq.equivalence_check(open_source("builtin").load("task-10125"), rewrites=["trailing_newline"])
+    report = eq.equivalence_check(open_source("builtin-v1").load("task-10125"), rewrites=["trailing_newline"])
     assert report.errors == [] and report.copies == ["downloads/invoices_2026-Q3.csv"]
     assert "downloads/invoices_2026-Q3.csv" not in {r["output"] for r in report.results}
     assert report.results and report.pairs() == {"trailing_newline": 1.0}
 
 
 def test_adversarial_gate_on_a_builtin_task() -> None:
-    report = adversarial_check(open_source("builtin").load("task-0270"))
+    report = adversarial_check(open_source("builtin-v1").load("task-0270"))
     assert report.errors == [] and report.outputs_from == "oracle"
     assert set(report.rewards) == {"instruction_echo", "empty_valid", "copy_input", "perturbed_values"}
     assert report.rewards["instruction_echo"] < 0.5 and report.rewards["empty_valid"] < 0.5

@@ -29,7 +29,7 @@ def test_recipe_script_follows_a_literal_recipe(tmp_path: Path) -> None:
 def test_family_gate_on_a_recipe_task_of_builtin_v1() -> None:
     """builtin-v1's task 1 opens with a literal projection (read_extract): the script solves that
     step, and not the join that follows it (it needs a case-insensitive lookup)."""
-    report = family_check(BuiltinSource(), "task-0001")
+    report = family_check(BuiltinSource(version="builtin-v1"), "task-0001")
     assert not report.errors
     by_op = {s.op: s for s in report.steps}
     assert by_op["read_extract"].solved and by_op["read_extract"].family == "file_content"
@@ -39,7 +39,7 @@ def test_family_gate_on_a_recipe_task_of_builtin_v1() -> None:
 def test_family_gate_solves_builtin_v1_archives_as_the_audit_did() -> None:
     """builtin-v1's archive step dictates the README lines, the member names and the manifest, so
     the script that only reads the instruction passes all four of its checks."""
-    [_, archive] = family_check(BuiltinSource(), "task-0002").steps
+    [_, archive] = family_check(BuiltinSource(version="builtin-v1"), "task-0002").steps
     assert archive.op == "archive_files" and archive.solved and archive.checks == 4
 
 

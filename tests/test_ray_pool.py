@@ -101,7 +101,7 @@ def test_fifty_builtin_tasks_through_the_pool_equal_the_local_run(pool: RayEnvPo
 
 def test_task_references_are_small() -> None:
     task = SOURCE.load("task-0007")
-    assert task_ref(SOURCE, task) == TaskRef(kind="builtin", id="task-0007", suite_version="builtin-v1")
+    assert task_ref(SOURCE, task) == TaskRef(kind="builtin", id="task-0007", suite_version="builtin-v2")
     assert task_ref(None, task) == TaskRef.inline(task)  # an unknown source: the Task itself travels
 
 

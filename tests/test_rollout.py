@@ -310,7 +310,9 @@ def test_record_holds_the_whole_episode(oracle_record: tuple[TrajectoryRecord, P
     assert len(r.tool_calls) == 2 + n_oracle
     first, failed = r.tool_calls[0], r.tool_calls[1]
     assert first.name == "exec" and json.loads(first.arguments) == {"command": "ls -R"} and first.ok
-    assert "input" in first.result and first.duration_s is not None and first.duration_s > 0
+    shown = [Path(p).name for p in task.input_files if not any(part.startswith(".") for part in Path(p).parts)]
+    assert shown and all(name in first.result for name in shown)  # the listing the agent saw (ls -R hides dotfiles)
+    assert first.duration_s is not None and first.duration_s > 0
     assert failed.result.endswith("(Command exited with code 3)")
     # each tool call's result is the tool message the model saw
     tool_msgs = {m["tool_call_id"]: m["content"] for m in r.messages if m["role"] == "tool"}

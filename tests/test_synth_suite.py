@@ -21,7 +21,7 @@ from clawgym_env.synth.gate import gate_many
 from clawgym_env.synth.ops import operations
 from clawgym_env.synth.personas import PERSONA_COUNT, persona
 from clawgym_env.synth.taxonomy import OPERATIONS, SUBCATEGORIES
-from clawgym_env.tasks import load_task, write_task
+from clawgym_env.tasks import load_task, open_source, write_task
 
 
 def test_import_registers_every_builtin_id_without_generating_any() -> None:
@@ -49,7 +49,8 @@ def test_same_id_same_task_and_distinct_ids_differ() -> None:
     assert synthesize(43).task.user_query != a.user_query
     assert synthesize(42, seed=1).task.user_query != a.user_query
     src = BuiltinSource()
-    assert src.load("task-0042").metadata["generator_version"] == "builtin-v1"
+    assert src.load("task-0042").metadata["generator_version"] == "builtin-v2"  # the default version
+    assert BuiltinSource(version="builtin-v1").load("task-0042").metadata["generator_version"] == "builtin-v1"
     with pytest.raises(KeyError, match="no built-in task"):
         src.load(f"task-{SUITE_SIZE}")
 
@@ -77,13 +78,13 @@ def test_builtin_v1_stays_reproducible() -> None:
     """builtin-v1 is what published results were measured on: the same ids give the same tasks,
     byte for byte, on every machine and at every later commit (the digest is from the suite as it
     was when issue 12 landed). A change here needs a new suite version, not a new digest."""
-    assert BuiltinSource().version == "builtin-v1"
-    assert _suite_digest(BuiltinSource()) == BUILTIN_V1_DIGEST
+    assert open_source("builtin-v1").version == "builtin-v1"
+    assert _suite_digest(BuiltinSource(version="builtin-v1")) == BUILTIN_V1_DIGEST
 
 
 def test_synthesized_folders_are_official_format_and_round_trip(tmp_path: Path) -> None:
-    res = subprocess.run(["clawgym", "synth", "--n", "5", "--start", "100", "--out", str(tmp_path), "--quiet"],
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run(["clawgym", "synth", "--n", "5", "--start", "100", "--out", str(tmp_path), "--quiet",
+                          "--version", "builtin-v1"], capture_output=True, text=True, check=True)
     assert "wrote 5 tasks" in res.stdout
     folder = tmp_path / "task-0102"
     entry = json.loads((folder / "data_entry.json").read_text())

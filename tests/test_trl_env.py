@@ -140,7 +140,8 @@ def test_infra_errors_are_not_zeros(tmp_path: Path) -> None:
             assert math.isnan(reward) if math.isnan(infra_reward) else reward == infra_reward
             # the next episode gets a fresh env and scores normally
             env.reset(task_id="ClawGym/task-0042")
-            assert env.infra_error is None and env.exec(command="ls") == "input"
+            top = sorted({p.split("/")[0] for p in BuiltinSource().load("task-0042").input_files})
+            assert env.infra_error is None and env.exec(command="ls") == "\n".join(top)
             assert env.get_reward() == 0.0
         finally:
             env.close()
@@ -253,14 +254,15 @@ def test_grpo_script_runs_on_cpu(tiny_model: Path, tmp_path: Path) -> None:
 
 def test_grpo_step_runs_trl_tool_loop_through_the_env(tiny_model: Path, tmp_path: Path) -> None:
     """One GRPO step whose two generations are scripted (the tiny model cannot call tools): generation 0
-    plays the oracle of ClawGym/task-0042 as Qwen-style <tool_call> text, one call per turn, then stops;
+    plays the oracle of builtin-v1's task-0042 (four calls: it fits the completion budget of a CPU
+    step) as Qwen-style <tool_call> text, one call per turn, then stops;
     generation 1 makes one turn with two calls (a missing file and a tool that does not exist), then stops.
     TRL parses the calls, runs them through ClawGymTRLEnv (the real env), feeds the results back, and
     get_reward's verifier scores come back as rewards 1 and 0."""
     from trl import GRPOTrainer
 
     module = _load_script()
-    task = BuiltinSource().load("task-0042")
+    task = BuiltinSource(version="builtin-v1").load("task-0042")
     oracle = task.oracle or []
     calls_seen: list[list[str]] = []
 
@@ -287,7 +289,7 @@ def test_grpo_step_runs_trl_tool_loop_through_the_env(tiny_model: Path, tmp_path
             return [tok(t, add_special_tokens=False)["input_ids"] for t in texts], None
 
     args = module.build_parser().parse_args([
-        "--model", str(tiny_model), "--tasks", "ClawGym/task-0042", "--output", str(tmp_path / "run"),
+        "--model", str(tiny_model), "--tasks", "builtin-v1:task-0042", "--output", str(tmp_path / "run"),
         "--max-steps", "1", "--num-generations", "2", "--batch-size", "2", "--grad-accum", "1",
         "--max-completion-length", "4096", "--no-save"])
     start = time.monotonic()

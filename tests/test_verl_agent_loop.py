@@ -61,7 +61,7 @@ assert len(TASK_IDS) == 16
 SAMPLING = {"temperature": 1.0, "top_p": 1.0, "top_k": -1, "repetition_penalty": 1.0, "logprobs": True}
 FINAL = "Done: the requested files are in place."
 PROMPT_LENGTH = 16384
-RESPONSE_LENGTH = 16384
+RESPONSE_LENGTH = 49152  # prompt + response = 65,536, ClawGym RL's context: builtin-v2's oracles read their inputs first
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -712,7 +712,7 @@ def test_rl_parquet_builtin_and_folder_rows(cfg: Any, tok: Any, tmp_path: Path) 
     builtin_row, folder_row = ds[0], ds[1]
     assert builtin_row["data_source"] == "clawgym" and builtin_row["reward_model"]["ground_truth"] == ""
     assert json.loads(builtin_row["extra_info"]["task_ref"]) == {"kind": "builtin", "id": "task-0042",
-                                                                 "suite_version": "builtin-v1"}
+                                                                 "suite_version": "builtin-v2"}
     assert [r["index"] for r in (builtin_row, folder_row)] == [0, 1] and folder_row["extra_info"]["split"] == "val"
     original = clawgym_env.load_task(folder)
     assert json.loads(folder_row["extra_info"]["task_ref"])["kind"] == "inline"

@@ -18,7 +18,7 @@ One row per task, the columns ``RLHFDataset`` expects:
 ``task_ref`` is the JSON of a :class:`~clawgym_env.tasks.TaskRef` (all forms: docs/task-sources.md);
 the builder writes one of
 
-- ``{"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v1"}``: a built-in task,
+- ``{"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v2"}``: a built-in task,
   regenerated where the rollout runs (a millisecond; refused if the suite version differs);
 - ``{"kind": "inline", "task": {...}}``: the whole task folder, files base64-encoded. The default
   for folders: the parquet is self-contained, so every node of a Ray cluster can run it;

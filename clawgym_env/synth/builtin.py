@@ -14,13 +14,14 @@ from clawgym_env.tasks.ref import TaskRef
 from clawgym_env.tasks.registry import TaskSourceKind
 
 SUITE_SIZE = 13_500
-SUITE_VERSION = "builtin-v1"
+SUITE_VERSION = "builtin-v2"
 """The default version (``builtin``, ``ClawGym/task-NNNN``), recorded in every task's metadata
 (``generator_version``). A change to the generated tasks needs a new version: builtin-v1 is pinned
-(tests/test_synth_suite.py)."""
+(tests/test_synth_suite.py) and stays loadable as ``builtin-v1``."""
 SUITE_VERSIONS = ("builtin-v1", "builtin-v2")
-"""builtin-v2 is in progress (issue 13): tolerant checks (``check_engine_v2.py``); open it as
-``builtin-v2``."""
+"""builtin-v1: the first suite (raw-text checks, two-to-four sentence templates). builtin-v2 (issue
+13): checks that parse values, proven by the equivalence, adversarial and family gates; worded by
+grammars; persona, data and operations that fit the scenario."""
 
 
 def task_name(index: int) -> str:
@@ -101,12 +102,19 @@ SOURCE_KIND = TaskSourceKind("builtin", BuiltinSource, takes_path=False)
 """Registered under ``clawgym.task_sources``: ``open_source("builtin")``, ``builtin:task-0042``."""
 
 
+def _open_v1(**params: object) -> BuiltinSource:
+    return BuiltinSource(**params, version="builtin-v1")  # type: ignore[arg-type]
+
+
 def _open_v2(**params: object) -> BuiltinSource:
     return BuiltinSource(**params, version="builtin-v2")  # type: ignore[arg-type]
 
 
+SOURCE_KIND_V1 = TaskSourceKind("builtin-v1", _open_v1, takes_path=False)
+"""``open_source("builtin-v1")``, ``builtin-v1:task-0042``: the first suite, kept reproducible (and
+what a reference written by an older clawgym, ``builtin`` at ``builtin-v1``, loads)."""
 SOURCE_KIND_V2 = TaskSourceKind("builtin-v2", _open_v2, takes_path=False)
-"""``open_source("builtin-v2")``, ``builtin-v2:task-0042``: the suite being built for issue 13."""
+"""``open_source("builtin-v2")``, ``builtin-v2:task-0042``: the current suite by its version."""
 
 
 @lru_cache(maxsize=256)

@@ -3,7 +3,7 @@
 The veRL parquet rows, Ray env workers, gym registrations and the ``clawgym`` command line all name
 tasks with it. Its JSON forms (see docs/task-sources.md)::
 
-    {"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v1"}   a task of a suite in code
+    {"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v2"}   a task of a suite in code
     {"kind": "source", "path": "/abs/suite", "id": "task_0009"}             a task in a folder or
                                                                             PinchBench checkout (the
                                                                             format is detected)
@@ -12,7 +12,9 @@ tasks with it. Its JSON forms (see docs/task-sources.md)::
                                                                             (``folder``, ``pinchbench``,
                                                                             a plugin's), named explicitly
 
-``suite_version`` (optional on any kind) is checked against the source's ``version``; ``params``
+``suite_version`` (optional on any kind) is checked against the source's ``version``; where a kind
+of that name exists (``builtin-v1``: the suite keeps its older versions), the reference loads from it,
+so data written before the default version moved on still names the same tasks. ``params``
 (optional) are the source's constructor arguments (e.g. the built-in suite's ``seed``).
 """
 
@@ -201,6 +203,13 @@ class TaskRef(BaseModel):
                                  f"a registered task source kind)")
             src = cached_kind_source(self.kind, self.path, self.params)
         have = getattr(src, "version", None)
+        if self.suite_version is not None and have != self.suite_version and self.kind != self.suite_version:
+            # a suite that keeps its older versions registers each as a kind of that name (builtin-v1):
+            # a reference written before the default moved on still loads the tasks it was made from
+            older = source_kind(self.suite_version)
+            if older is not None and not older.takes_path:
+                src = cached_kind_source(self.suite_version, None, self.params)
+                have = getattr(src, "version", None)
         if self.suite_version is not None and have != self.suite_version:
             raise ValueError(f"task_ref names {self.kind} task {self.id!r} of suite {self.suite_version!r}, but "
                              f"this clawgym generates {have!r}; rebuild the parquet with this version")

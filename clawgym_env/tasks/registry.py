@@ -41,6 +41,7 @@ IN_TREE: dict[str, str] = {
     "folder": "clawgym_env.tasks.folder:SOURCE_KIND",
     "pinchbench": "clawgym_env.tasks.pinchbench:SOURCE_KIND",
     "builtin": "clawgym_env.synth.builtin:SOURCE_KIND",
+    "builtin-v1": "clawgym_env.synth.builtin:SOURCE_KIND_V1",
     "builtin-v2": "clawgym_env.synth.builtin:SOURCE_KIND_V2",
 }
 """The kinds this package ships (also declared as entry points in pyproject.toml)."""
