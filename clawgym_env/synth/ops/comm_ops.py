@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from clawgym_env.synth import checks as ck
+from clawgym_env.synth import coherence
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, fmt_number, serialize
 from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import PEOPLE
@@ -200,6 +201,8 @@ class _EmailPlan:
     """Words of leeway above the oracle's length."""
     mutable: list[str] = field(default_factory=list)
     """More text the gate may alter (beyond ``facts``) that the checks depend on."""
+    numeric_col: str | None = None
+    """The table column the email totals (for the coherence check)."""
 
 
 class DraftMessage:
@@ -260,8 +263,10 @@ class DraftMessage:
         # a value the gate alters must occur once, or the copy it leaves would still satisfy the check
         targets = tuple(v for v in facts + plan.mutable + [f"Reply by: {iso}"]
                         if content.lower().count(v.lower()) == 1)
+        summed = [plan.numeric_col] if plan.numeric_col else []
         return OpStep(
             op=self.name, instruction=instruction, oracle=[write_call(path, content)], checks=checks,
+            params={"summed": summed} if summed else {},
             outputs=[OutputSpec(path, ("missing", "value"), checked_values=targets)],
             artifact=Text(path=path, content=content, label=f"email to {recipient}",
                           facts={"facts": facts + [iso],
@@ -295,6 +300,8 @@ class DraftMessage:
         described = [[f"the number of {src.label}", str(n)]]
         asks = [f"`{count_label}: <number of {src.label} in {src.path}>`"]
         numeric = [c for c in src.numeric if all(_is_number(r.get(c)) for r in src.rows)]
+        if ctx.v2:  # a total only of a column whose total means something (not a mean, a share, a code or a count)
+            numeric = [c for c in numeric if coherence.summable(src, c)]
         if numeric:
             col = rng.choice(numeric)
             values = [float(r[col]) for r in src.rows]  # type: ignore[arg-type]
@@ -322,7 +329,8 @@ class DraftMessage:
                              "Tell me if you need the full file."))
         body = "\n".join([intro, "", *facts, f"Reply by: {iso}", "", closing])
         if ctx.v2:
-            return _EmailPlan(subject, body, facts, described, _table_asks(ctx, src, count_label, numeric_ask))
+            return _EmailPlan(subject, body, facts, described, _table_asks(ctx, src, count_label, numeric_ask),
+                              numeric_col=numeric_ask[0] if numeric_ask else None)
         lead = pick(rng, ("In the body, after a short greeting and intro, put these lines using exactly these labels: ",
                           "The body must contain, besides a greeting, these labelled lines: "))
         return _EmailPlan(subject, body, facts, described, lead + "; ".join(asks) + f" (all from `{src.path}`).")
