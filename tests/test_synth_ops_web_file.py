@@ -124,3 +124,57 @@ def test_v2_wording_varies_and_states_every_output(op: str) -> None:
         prose = re.sub(r"`[^`]*`", "X", text)
         assert not re.search(r"[\[\]{}]|  | [.,;:](?:\s|$)", prose), text
     assert len({t.split(".")[0] for t in texts}) >= 8
+
+
+# --- builtin-v2: a described input beside a near-miss decoy (issue 13, part 4) --------------------------
+
+
+def _decoy_task(op: str, start: int = 0):  # type: ignore[no-untyped-def]
+    """A builtin-v2 task at difficulty >= 3 whose first step (``op``) describes its input beside a decoy."""
+    for i in range(start, start + 200):
+        s = synthesize(i, version="builtin-v2", force_ops=[op])
+        if s.task.metadata["difficulty"] >= 3 and len(s.steps[0].input_files) == 2:
+            return s
+    raise AssertionError(f"no builtin-v2 {op} task with a decoy")
+
+
+def _from_file(path, out) -> str:  # type: ignore[no-untyped-def]
+    """The step's answer worked out from the file at ``path``: the records the oracle kept (by key), with
+    the output's columns, in the output's format -- what an agent that used that file would write."""
+    from clawgym_env.synth.artifacts import Table, serialize
+    from clawgym_env.synth.recipe_script import read_table
+
+    _, rows = read_table(str(path))
+    by_key = {str(r[out.key]): r for r in rows}
+    picked = [{c: by_key[str(o[out.key])][c] for c in out.columns} for o in out.rows if str(o[out.key]) in by_key]
+    return serialize(Table(list(out.columns), picked, out.path, out.fmt))
+
+
+def _score(task, files: dict[str, str], ws) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """The task's own reward/check.py on a workspace holding ``files``."""
+    ns: dict[str, object] = {"__name__": "check"}
+    exec(compile(task.reward_files["check.py"].decode(), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
+    for rel, text in files.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text(text)
+    return ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("op, start", [("read_extract", 0), ("read_extract", 40)])
+def test_v2_described_input_beside_a_decoy(op: str, start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """builtin-v2 at difficulty >= 3: the instruction points at its input by a property (not its path),
+    the workspace holds a near-miss file, and the answer worked out from that file earns none of the
+    step's checks, while the same work on the right file earns them all; the oracle passes the gate."""
+    s = _decoy_task(op, start)
+    step = s.steps[0]
+    right, decoy = list(step.input_files)
+    assert right not in step.instruction and decoy not in step.instruction and "`input/`" in step.instruction
+    for rel, data in s.task.input_files.items():
+        (tmp_path / "src" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / rel).write_bytes(data)
+    out, mine = step.artifact, [c["name"] for c in step.checks]
+    good = _score(s.task, {out.path: _from_file(tmp_path / "src" / right, out)}, tmp_path / "good")
+    bad = _score(s.task, {out.path: _from_file(tmp_path / "src" / decoy, out)}, tmp_path / "bad")
+    assert all(good[n] for n in mine), good
+    assert not any(bad[n] for n in mine), bad
+    assert gate_task(s.task).passed

@@ -14,6 +14,7 @@ from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Table, Text, cell, describe_format, serialize
 from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import make_table
+from clawgym_env.synth.ops import decoys
 from clawgym_env.synth.ops.base import (
     TABLE_MUTATIONS,
     Mutation,
@@ -66,10 +67,19 @@ class ReadExtract:
             f"Take the {src.label} in `{src.path}` and copy just the fields {cols} of each one, keeping the file's "
             f"order, to `{out.path}` ({describe_format(out_fmt)}; columns in that order, nothing else).",
         ))
+        inputs: dict[str, bytes] = {}
         if ctx.v2:
             which, chosen = _selection_v2(ctx, src)
             out.rows = [{c: r[c] for c in out.columns} for r in chosen]
-            v = dict(src=tick(src.path), n=n, label=src.label, cols=ticks(keep), out=tick(out.path), which=which)
+            named = tick(src.path)
+            if decoys.wanted(ctx):  # the file is described, beside a near-miss the agent must not use
+                side = decoys.side_rng(ctx, self.name)
+                spot = decoys.place(ctx, side, "input", schema.base_name, ext, src.label)
+                src.path, named = spot.path, spot.phrase
+                stale = Table(columns=src.columns, rows=decoys.stale_rows(side, src.rows, src.numeric),
+                              path=spot.decoy, fmt=src.fmt)
+                inputs[spot.decoy] = serialize(stale).encode()
+            v = dict(src=named, n=n, label=src.label, cols=ticks(keep), out=tick(out.path), which=which)
             fin = {"csv": "[a CSV file|a CSV]", "tsv": "[a tab-separated file|a TSV file]", "json": "[a JSON "
                    "array|a JSON file]", "jsonl": "[a JSON Lines file|JSONL]"}[in_fmt]
             fout = FMT_SAY[out_fmt]
@@ -89,7 +99,7 @@ class ReadExtract:
             instruction = ctx.say(instruction, **v)
             instruction = instruction.replace(". please ", ". Please ")
         return table_step(self.name, instruction, out, [ck.table_equal(f"step{ctx.step}_extracted", out)],
-                          input_files={src.path: serialize(src).encode()})
+                          input_files={src.path: serialize(src).encode(), **inputs})
 
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
