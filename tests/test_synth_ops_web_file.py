@@ -133,7 +133,8 @@ def _decoy_task(op: str, start: int = 0):  # type: ignore[no-untyped-def]
     """A builtin-v2 task at difficulty >= 3 whose first step (``op``) describes its input beside a decoy."""
     for i in range(start, start + 200):
         s = synthesize(i, version="builtin-v2", force_ops=[op])
-        if s.task.metadata["difficulty"] >= 3 and len(s.steps[0].input_files) == 2:
+        files = list(s.steps[0].input_files)
+        if s.task.metadata["difficulty"] >= 3 and len(files) == 2 and not files[0].endswith(".html"):
             return s
     raise AssertionError(f"no builtin-v2 {op} task with a decoy")
 
@@ -160,7 +161,8 @@ def _score(task, files: dict[str, str], ws) -> dict[str, bool]:  # type: ignore[
     return ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
 
 
-@pytest.mark.parametrize("op, start", [("read_extract", 0), ("read_extract", 40)])
+@pytest.mark.parametrize("op, start", [("read_extract", 0), ("read_extract", 40), ("search_results", 0),
+                                       ("search_results", 30)])
 def test_v2_described_input_beside_a_decoy(op: str, start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """builtin-v2 at difficulty >= 3: the instruction points at its input by a property (not its path),
     the workspace holds a near-miss file, and the answer worked out from that file earns none of the

@@ -16,13 +16,14 @@ import json
 import random
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, fmt_number, serialize
 from clawgym_env.synth.datagen import Schema, make_rows, make_table
+from clawgym_env.synth.ops import decoys
 from clawgym_env.synth.ops.base import (
     TABLE_MUTATIONS,
     OpContext,
@@ -309,7 +310,18 @@ class SearchResults:
                      "`title`, `url`, `source`, `published`, `type`, `sponsored`, `domain_rating` and `snippet`)")
         rules = join_list([c.text for c in crits])
         cols = ",".join(SEARCH_COLUMNS)
-        instruction = _search_words(ctx, topic.query, as_html, rules, out) if ctx.v2 else pick(rng, (
+        inputs = {src_path: raw.encode()}
+        spot = None
+        if decoys.wanted(ctx):  # two saves of the search: the right one is the newer, the older lacks a hit
+            side = decoys.side_rng(ctx, self.name)
+            earlier = (date.fromisoformat(saved) - timedelta(days=side.randrange(7, 40))).isoformat()
+            ext = src_path.rsplit(".", 1)[1]
+            spot = decoys.saved_on(ctx, "input", "search_results", ext, saved, earlier, "save")
+            stale = _older_search(side, results, chosen)
+            old_raw = _results_html(topic.query, stale, earlier) if as_html else _results_json(topic.query, stale,
+                                                                                                earlier)
+            inputs = {spot.path: raw.encode(), spot.decoy: old_raw.encode()}
+        instruction = _search_words(ctx, topic.query, as_html, rules, out, spot) if ctx.v2 else pick(rng, (
             f"I already ran a web search for “{topic.query}”; there is no internet here, but {where}. Select the "
             f"results that {rules}. Write them in their original position order to `{out.path}` as "
             f"{describe_format(fmt)} with the columns `{cols}` (dates as YYYY-MM-DD, `domain_rating` as a number).",
@@ -320,7 +332,18 @@ class SearchResults:
         checks = [ck.table_equal(f"step{ctx.step}_selected_results", _keys_only(out), ordered=False,
                                  exact_columns=False),
                   ck.table_equal(f"step{ctx.step}_results_table", out)]
-        return table_step(self.name, instruction, out, checks, input_files={src_path: raw.encode()})
+        return table_step(self.name, instruction, out, checks, input_files=inputs)
+
+
+def _older_search(rng: random.Random, results: list[_Result], chosen: list[_Result]) -> list[_Result]:
+    """An earlier save of the same search: one of the wanted results had not appeared yet (so the
+    selection from it misses a hit), positions follow from that, and domain ratings have moved."""
+    gone = rng.choice(chosen).url
+    old = [replace(r) for r in results if r.url != gone]
+    for i, r in enumerate(old, 1):
+        r.position = i
+        r.domain_rating = max(1, min(99, r.domain_rating + rng.choice((-3, -2, -1, 1, 2, 3))))
+    return old
 
 
 # ================================================================= extract_webpage
@@ -607,18 +630,21 @@ def _offline(part: Callable[..., str]) -> str:
                 "no network access]")
 
 
-def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Table) -> str:
-    """builtin-v2's wording of search_results: the same source, rules and output, every sentence a grammar."""
+def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Table,
+                  spot: decoys.Placement | None = None) -> str:
+    """builtin-v2's wording of search_results: the same source, rules and output, every sentence a grammar.
+    With ``spot`` the saved file is described (the newest of two saves) instead of named."""
     say, part = ctx.say, ctx.clause
+    src = "a file in `input/`" if spot else f"`input/search_results.{'html' if as_html else 'json'}`"
     if as_html:
         where = part("the results page was [saved|stored|kept] [to|as] {src} (each result is an {li} with {attrs} "
                      "[attributes|data attributes], [the title link|a title link], a {source} span, a {time} date "
-                     "and a {dr} domain rating)", src="`input/search_results.html`", li='`<li class="result">`',
+                     "and a {dr} domain rating)", src=src, li='`<li class="result">`',
                      attrs="`data-position`, `data-type` and `data-sponsored`", source="`source`",
                      time="`<time datetime>`", dr="`DR <n>`")
     else:
         where = part("the results were [exported|saved|dumped] to {src} ([a {res} array with|a {res} list whose "
-                     "items have|a {res} array of objects with] {keys})", src="`input/search_results.json`",
+                     "items have|a {res} array of objects with] {keys})", src=src,
                      res="`results`", keys="`position`, `title`, `url`, `source`, `published`, `type`, "
                      "`sponsored`, `domain_rating` and `snippet`")
     q = f"\u201c{query}\u201d"
@@ -626,6 +652,9 @@ def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Ta
                 "{where}.|[Work from|Use|Stick to] the saved search for {q} [instead of searching live|rather than "
                 "searching again|-- no need to search again]: {where}.|[No need to search|Do not search] [again|"
                 "live] for {q}[; {off}|]: {where}.]", q=q, off=_offline(part), where=where)
+    if spot:
+        first += " " + say("[It was saved twice|There are two saves of it|That search was saved more than once]; "
+                           "[use|work from|take] {which}.", which=spot.phrase)
     cols = ",".join(SEARCH_COLUMNS)
     second = say("[[Select|Keep|Pick] [only |]the results that {rules}, and [write|save|put] them [in their "
                  "original position order|ordered by {pos}|sorted by {pos} ascending] [to|in|into] {out} ({fmt}) "
