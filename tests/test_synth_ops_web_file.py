@@ -134,9 +134,58 @@ def _decoy_task(op: str, start: int = 0):  # type: ignore[no-untyped-def]
     for i in range(start, start + 200):
         s = synthesize(i, version="builtin-v2", force_ops=[op])
         files = list(s.steps[0].input_files)
-        if s.task.metadata["difficulty"] >= 3 and len(files) == 2 and not files[0].endswith(".html"):
+        if s.task.metadata["difficulty"] >= 3 and len(files) == 2 and (op == "extract_webpage") == files[0].endswith(".html"):
             return s
     raise AssertionError(f"no builtin-v2 {op} task with a decoy")
+
+
+def _page_records(text: str) -> list[list[object]]:
+    """The records of a saved page as a reader sees them: the body rows of its first table, or its
+    cards (heading first), with money separators dropped and '4 Mar 2026' read as 2026-03-04."""
+    from datetime import datetime
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.records: list[list[str]] = []
+            self.tbodies = 0
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+            if tag == "tbody":
+                self.tbodies += 1
+            if (tag == "tr" and self.tbodies == 1) or (tag == "article" and ("class", "record") in attrs):
+                self.records.append([])
+            if tag in ("td", "h3", "dd") and self.records and (self.tbodies == 1 or tag != "td"):
+                self.cell = []
+
+        def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+            if tag == "tbody" and self.tbodies == 1:
+                self.tbodies = 2
+            if tag in ("td", "h3", "dd") and self.cell is not None:
+                self.records[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data):  # type: ignore[no-untyped-def]
+            if self.cell is not None:
+                self.cell.append(data)
+
+    def value(cell: str) -> object:
+        plain = cell.replace(",", "")
+        for kind in (int, float):
+            try:
+                return kind(plain)
+            except ValueError:
+                pass
+        try:
+            return datetime.strptime(cell, "%d %b %Y").date().isoformat()
+        except ValueError:
+            return cell
+
+    page = Page()
+    page.feed(text)
+    return [[value(c) for c in r] for r in page.records if r]
 
 
 def _from_file(path, out) -> str:  # type: ignore[no-untyped-def]
@@ -145,7 +194,10 @@ def _from_file(path, out) -> str:  # type: ignore[no-untyped-def]
     from clawgym_env.synth.artifacts import Table, serialize
     from clawgym_env.synth.recipe_script import read_table
 
-    _, rows = read_table(str(path))
+    if str(path).endswith(".html"):
+        rows = [dict(zip(out.columns, cells)) for cells in _page_records(path.read_text())]
+    else:
+        _, rows = read_table(str(path))
     by_key = {str(r[out.key]): r for r in rows}
     picked = [{c: by_key[str(o[out.key])][c] for c in out.columns} for o in out.rows if str(o[out.key]) in by_key]
     return serialize(Table(list(out.columns), picked, out.path, out.fmt))
@@ -162,7 +214,8 @@ def _score(task, files: dict[str, str], ws) -> dict[str, bool]:  # type: ignore[
 
 
 @pytest.mark.parametrize("op, start", [("read_extract", 0), ("read_extract", 40), ("search_results", 0),
-                                       ("search_results", 30)])
+                                       ("search_results", 30), ("extract_webpage", 0), ("extract_webpage", 2),
+                                       ("extract_webpage", 40)])
 def test_v2_described_input_beside_a_decoy(op: str, start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """builtin-v2 at difficulty >= 3: the instruction points at its input by a property (not its path),
     the workspace holds a near-miss file, and the answer worked out from that file earns none of the
