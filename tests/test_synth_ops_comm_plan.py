@@ -356,3 +356,61 @@ def test_v2_hard_plan_cheap_answers_score_nothing(tmp_path) -> None:  # type: ig
             got = _score(s.task, {table: text, path: text}, tmp_path / f"{i}-{tag}")
             assert not any(got[n] for n in mine), (tag, got)
     assert seen_old
+
+
+# --- builtin-v2: the live notes folder beside a dated backup (issue 13, part 4) --------------------------
+
+
+def _vault_answer(files: dict[str, bytes], folder: str, table_path: str, order: list[str]) -> dict[str, str]:
+    """The index and tag index worked out from the notes in ``folder`` alone, as an agent that chose that
+    folder would write them (rows in the order of ``order``'s titles, unknown titles last)."""
+    import re
+
+    from clawgym_env.synth.artifacts import Table, serialize
+
+    notes = {}
+    for path, data in files.items():
+        if path.startswith(folder + "/"):
+            text = data.decode()
+            head = text.split("---")[1]
+            meta = dict(re.findall(r"^(title|area|created): (.+)$", head, re.M))
+            inline = re.search(r"^tags: \[(.*)\]$", head, re.M)
+            tags = inline.group(1).split(", ") if inline else re.findall(r"^  - (.+)$", head, re.M)
+            links = {m.strip() for m in re.findall(r"\[\[([^\]|]+)(?:\|[^\]]*)?\]\]", text)}
+            notes[meta["title"]] = (meta, tags, links)
+    titles = set(notes)
+    rows = [{"title": t, "area": m["area"], "created": m["created"], "links_out": len((ln & titles) - {t}),
+             "backlinks": sum(1 for u, (_, _, lu) in notes.items() if u != t and t in lu)}
+            for t, (m, _, ln) in notes.items()]
+    rank = {t: i for i, t in enumerate(order)}
+    rows.sort(key=lambda r: rank.get(r["title"], len(rank)))
+    fmt = table_path.rsplit(".", 1)[1]
+    tags_index = {tag: sorted(t for t, (_, tg, _) in notes.items() if tag in tg)
+                  for tag in sorted({x for _, tg, _ in notes.values() for x in tg})}
+    broken = sorted({x for _, _, ln in notes.values() for x in ln} - titles)
+    index_path = table_path.replace("_notes_index." + fmt, "_tag_index.json")
+    return {table_path: serialize(Table(list(rows[0]), rows, table_path, fmt)),  # type: ignore[arg-type]
+            index_path: json.dumps({"tags": tags_index, "broken_links": broken})}
+
+
+@pytest.mark.parametrize("start", [0, 5, 30])
+def test_v2_knowledge_backup_folder_earns_nothing(start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """builtin-v2 at difficulty >= 3: the instruction does not name the notes folder, a dated backup of
+    it sits beside it, and the index worked out from the backup earns none of the step's checks while
+    the same work on the live folder earns them all; the oracle passes the gate."""
+    for i in range(start, start + 200):
+        s = synthesize(i, version=V2, force_ops=["organize_knowledge"])
+        if s.task.metadata["difficulty"] >= 3:
+            break
+    step = s.steps[0]
+    backups = {p.split("/")[1] for p in step.input_files if p.startswith("input/notes_backup_")}
+    assert len(backups) == 1 and "input/notes/" not in step.instruction and "`input/`" in step.instruction
+    table = step.artifact
+    order = [str(r["title"]) for r in table.rows]  # type: ignore[union-attr]
+    mine = [c["name"] for c in step.checks]
+    good = _score(s.task, _vault_answer(step.input_files, "input/notes", table.path, order), tmp_path / "good")
+    bad = _score(s.task, _vault_answer(step.input_files, f"input/{backups.pop()}", table.path, order),
+                 tmp_path / "bad")
+    assert all(good[n] for n in mine), good
+    assert not any(bad[n] for n in mine), bad
+    assert gate_task(s.task).passed

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, describe_format, serialize
 from clawgym_env.synth.datagen import PEOPLE
+from clawgym_env.synth.ops import decoys
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, table_step, write_call
 from clawgym_env.synth.phrasing import join_list, pick
 
@@ -297,8 +298,19 @@ class OrganizeKnowledge:
         if d >= 3:
             index_doc["broken_links"] = broken_links
 
+        backup = None
+        linked = [nt for nt in notes if backlinks[nt.title]]
+        if decoys.wanted(ctx) and linked:  # the vault is described, beside an older backup of it
+            side = decoys.side_rng(ctx, self.name)
+            cut = max(nt.created for nt in linked)  # the backup predates the newest linked note: links to it
+            taken = cut - timedelta(days=side.randint(1, 9))  # are broken there, counts differ
+            backup = taken.isoformat()
+            kept = {f"input/notes/{_slug(nt.title)}.md" for nt in notes if nt.created <= taken}
+            files.update({f"input/notes_backup_{backup}/{path.removeprefix('input/notes/')}": data
+                          for path, data in list(files.items()) if path in kept})
         if ctx.v2:
-            instruction = _knowledge_wording(ctx, n, d, table.path, describe_format(fmt), columns, order, index_path)
+            instruction = _knowledge_wording(ctx, n, d, table.path, describe_format(fmt), columns, order, index_path,
+                                             backup is not None)
         intro = "" if ctx.v2 else pick(rng, (
             f"The folder `input/notes/` holds {n} Markdown notes, each with a front-matter block (`title`, `area`, "
             f"`tags`, `created`); notes link to each other by title as `[[Note Title]]`"
@@ -404,11 +416,16 @@ _ORDER_TEXT = {
 
 
 def _knowledge_wording(ctx: OpContext, n: int, d: int, path: str, fmt: str, columns: list[str], order: str,
-                       index_path: str) -> str:
-    """builtin-v2's organize_knowledge instruction: the notes, the index table, the tag index."""
+                       index_path: str, described: bool = False) -> str:
+    """builtin-v2's organize_knowledge instruction: the notes, the index table, the tag index. ``described``:
+    the live notes folder is told apart from a dated backup beside it, not named."""
     v = {"n": n, "path": path, "fmt": fmt, "cols": join_list([f"`{c}`" for c in columns]), "index": index_path}
     alias = (" or `[[Note Title|shown text]]`" if d >= 4 else "")
-    intro = ctx.say("[The folder|The directory|My notes folder] `input/notes/` [holds|contains|has] {n} Markdown notes"
+    where = ("[The folder|The directory|My notes folder] `input/notes/` [holds|contains|has]" if not described else
+             "[My current notes|The live notes|My working notes] [are in|sit in|live in] a folder [in|under] "
+             "`input/` ([not the dated backup copy beside it|the dated backup next to it is out of date|ignore the "
+             "older backup folder]): [it holds|it has|there are]")
+    intro = ctx.say(where + " {n} Markdown notes"
                  ", each with [a front-matter block|front matter|a YAML header] (`title`, `area`, `tags`, `created`)"
                  "[;|, and] [notes link to each other|they link to one another|links between notes are written] by "
                  "title as `[[Note Title]]`" + alias + "[| in the text| anywhere in the body].", **v)
