@@ -388,3 +388,64 @@ def _materialize(files: dict, ws) -> None:  # type: ignore[no-untyped-def,type-a
     for rel, data in files.items():
         (ws / rel).parent.mkdir(parents=True, exist_ok=True)
         (ws / rel).write_bytes(data)
+
+
+# --- builtin-v2: the live folder beside a dated snapshot of it (issue 13, part 4) --------------------------
+
+
+def _inventory_of(files: dict[str, bytes], root: str, columns: list[str], order: str) -> tuple[list[dict], dict]:
+    """The inventory and summary worked out from the files under ``root`` alone (hidden ones skipped)."""
+    rows = []
+    for path in sorted(p for p in files if p.startswith(root + "/")):
+        if any(part.startswith(".") for part in path.split("/")):
+            continue
+        name = path.rsplit("/", 1)[1]
+        dated = re.search(r"\d{4}-\d{2}-\d{2}", name)
+        row = {"path": path, "folder": path.rsplit("/", 1)[0], "extension": name.rsplit(".", 1)[1].lower()
+               if "." in name else "", "size_bytes": len(files[path]), "date": dated.group(0) if dated else ""}
+        rows.append({c: row[c] for c in columns})
+    sorts = {"path": lambda r: r["path"], "size": lambda r: (-r["size_bytes"], r["path"]),
+             "ext": lambda r: (r["extension"], -r["size_bytes"], r["path"])}
+    rows.sort(key=sorts[order])
+    by_ext: dict[str, dict[str, int]] = {}
+    for r in rows:
+        slot = by_ext.setdefault(r["extension"] or "(none)", {"files": 0, "bytes": 0})
+        slot["files"] += 1
+        slot["bytes"] += r["size_bytes"]
+    largest = min(rows, key=sorts["size"])["path"]
+    return rows, {"root": root, "total_files": len(rows), "total_bytes": sum(r["size_bytes"] for r in rows),
+                  "by_extension": dict(sorted(by_ext.items())), "largest_file": largest}
+
+
+@pytest.mark.parametrize("start", [0, 7])
+def test_v2_inventory_of_the_snapshot_earns_nothing(start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """builtin-v2 at difficulty >= 3: the instruction describes the live folder without naming it, a
+    dated snapshot copy sits beside it, and the inventory of the snapshot earns none of the step's checks
+    while the same work on the live folder earns them all; the oracle passes the gate."""
+    import json
+
+    from clawgym_env.synth.artifacts import Table, serialize
+
+    s = next(x for i in range(start, start + 200)
+             if (x := synthesize(i, version="builtin-v2", force_ops=["inspect_directory"])).task.metadata[
+                 "difficulty"] >= 3)
+    step = s.steps[0]
+    tops = sorted({p.split("/")[0] for p in step.input_files})
+    assert len(tops) == 2 and tops[1].startswith(tops[0] + "_snapshot_")
+    assert not any(f"`{t}" in step.instruction or f"{t}/" in step.instruction for t in tops)
+    inv = step.artifact
+    order = next(o for o in ("path", "size", "ext")
+                 if _inventory_of(step.input_files, tops[0], inv.columns, o)[0] == inv.rows)  # type: ignore[union-attr]
+    summary_path = inv.path.rsplit(".", 1)[0] + "_summary.json"  # type: ignore[union-attr]
+    ns: dict[str, object] = {"__name__": "check"}
+    exec(compile(s.task.reward_files["check.py"].decode(), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
+    mine = [c["name"] for c in step.checks]
+    for tag, root, want in (("good", tops[0], True), ("bad", tops[1], False)):
+        rows, summary = _inventory_of(step.input_files, root, inv.columns, order)  # type: ignore[union-attr]
+        ws = tmp_path / tag
+        (ws / "output").mkdir(parents=True)
+        (ws / inv.path).write_text(serialize(Table(inv.columns, rows, inv.path, inv.fmt)))  # type: ignore[union-attr]
+        (ws / summary_path).write_text(json.dumps(summary))
+        got = ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
+        assert [got[n] for n in mine] == [want] * len(mine), (tag, got)
+    assert gate_task(s.task).passed

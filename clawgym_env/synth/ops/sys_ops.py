@@ -13,6 +13,7 @@ from typing import Any
 from clawgym_env.synth import checks as ck
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, serialize
 from clawgym_env.synth.datagen import COMPANIES
+from clawgym_env.synth.ops import decoys
 from clawgym_env.synth.ops.base import TABLE_MUTATIONS, OpContext, OpStep, OutputSpec, exec_call, write_call
 from clawgym_env.synth.ops.data_ops import pick_fmt, table_checks
 from clawgym_env.synth.phrasing import join_list, pick
@@ -171,8 +172,17 @@ class InspectDirectory:
             col_notes.append("`date` (a YYYY-MM-DD date that appears in the file name, else empty)")
         skip = (" Skip hidden files and anything inside hidden folders (names starting with a dot)." if hidden else "")
         cols_text = join_list(col_notes)
+        inputs = {p: c.encode() for p, c in files.items()}
+        described = decoys.wanted(ctx)
+        if described:  # the live folder is described, beside a dated snapshot of it that lacks a file
+            side = decoys.side_rng(ctx, self.name)
+            gone = side.choice(visible)
+            named = [m.group(0) for p in visible if p != gone for m in [re.search(r"\d{4}-\d{2}-\d{2}", p)] if m]
+            taken = date.fromisoformat(max(named, default="2026-03-01")) + timedelta(days=side.randint(1, 20))
+            snap = f"{root}_snapshot_{taken.isoformat()}"  # taken after the newest file it holds
+            inputs.update({snap + p.removeprefix(root): c.encode() for p, c in files.items() if p != gone})
         instruction = _inventory_words(ctx, root, bool(hidden), inv, summary_path, order, with_folder,
-                                       with_date) if ctx.v2 else pick(rng, (
+                                       with_date, described) if ctx.v2 else pick(rng, (
             f"Take an inventory of every file under `{root}/` (all subfolders, regular files only).{skip} Save it to "
             f"`{inv.path}` as {describe_format(fmt)} with the columns {cols_text}, sorted {order_text}. Also write "
             f"`{summary_path}`: a JSON object with `root` (`\"{root}\"`), `total_files`, `total_bytes`, `by_extension` "
@@ -195,18 +205,25 @@ class InspectDirectory:
             outputs=[OutputSpec(inv.path, TABLE_MUTATIONS),
                      OutputSpec(summary_path, ("missing", "value", "format"))],
             artifact=inv,
-            input_files={p: c.encode() for p, c in files.items()},
+            input_files=inputs,
         )
 
 
 
 def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summary_path: str, order: str,
-                     with_folder: bool, with_date: bool) -> str:
-    """builtin-v2's wording of inspect_directory: every sentence a grammar, the same facts stated."""
+                     with_folder: bool, with_date: bool, described: bool = False) -> str:
+    """builtin-v2's wording of inspect_directory: every sentence a grammar, the same facts stated.
+    ``described``: the folder is told apart from a dated snapshot copy of it, not named."""
     say, part = ctx.say, ctx.clause
-    r = f"`{root}/`"
+    r, root_val, start = f"`{root}/`", f'`"{root}"`', f"`{root}/`"
+    if described:
+        drive = {"shared": "shared drive", "team_drive": "team drive", "project_share": "project share"}[root]
+        r = part("the [live|current] {drive} folder [in the workspace|at the top of the workspace]", drive=drive)
+        root_val = part("[the folder's name|that folder's name|its name]")
+        start = part("[that folder's name|the folder's name|the {drive} folder's name] followed by a slash",
+                     drive=drive)
     cols = [part("{c} ([relative to the workspace, starting with|the workspace-relative path, beginning with] {r})",
-                 c="`path`", r=r)]
+                 c="`path`", r=start)]
     if with_folder:
         cols.append(part("{c} ([the directory part of|the folder part of|the folder holding the file, i.e. the "
                          "directory part of] {p})", c="`folder`", p="`path`"))
@@ -237,6 +254,11 @@ def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summar
                  "files only, not folders|, counting regular files only|].|I [need to|want to|would like to] know [what is in|"
                  "what sits in|exactly what is stored in] {r}: [list|go through and list] [every|each] file in it "
                  "and [in |]its subfolders[, recursively|].]", r=r)]
+    if described:
+        parts.append(say("[A dated snapshot copy of it sits beside it; [leave that alone|ignore that copy]|There is "
+                         "also a dated snapshot of it next to it, which is out of date: [ignore it|do not list it]|Its "
+                         "dated snapshot copy [next to it|beside it] is [stale|out of date]; [ignore it|leave it "
+                         "out]]."))
     if hidden:
         parts.append(say("[Skip|Leave out|Ignore|Do not list] hidden files and [anything|everything|whatever "
                          "sits] [inside|under|in] hidden folders ([names|files and folders whose names are] "
@@ -255,7 +277,7 @@ def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summar
     parts.append(say("[[Also|Then|In addition], [write|save|create] {sp}: a JSON object with|[Summarise|Sum up] "
                      "[it|the inventory|the listing] in {sp} as [JSON|a JSON object] [with the keys|holding|with]] "
                      "{root_key} ({root_val}), {tf}, {tb}, {be} ({ext_map}) and {lf} ({largest}).",
-                     sp=f"`{summary_path}`", root_key="`root`", root_val=f'`"{root}"`', tf="`total_files`",
+                     sp=f"`{summary_path}`", root_key="`root`", root_val=root_val, tf="`total_files`",
                      tb="`total_bytes`", be="`by_extension`", ext_map=ext_map, lf="`largest_file`", largest=largest))
     return " ".join(parts)
 
