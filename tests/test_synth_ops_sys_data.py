@@ -449,3 +449,42 @@ def test_v2_inventory_of_the_snapshot_earns_nothing(start: int, tmp_path) -> Non
         got = ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
         assert [got[n] for n in mine] == [want] * len(mine), (tag, got)
     assert gate_task(s.task).passed
+
+
+def _log_requests(text: str, levels: tuple[str, ...]) -> list[dict]:
+    """The request lines of a service log at ``levels``, as the instruction describes the columns."""
+    pat = re.compile(r"^(\S+ \S+),\d{3} (\w+)\s+\[(\w+)\] request_id=(\S+) \S+ \S+ status=(\d+) duration_ms=(\d+)")
+    rows = []
+    for line in text.splitlines():
+        m = pat.match(line)
+        if m and m.group(2) in levels:
+            rows.append({"timestamp": m.group(1), "level": m.group(2), "service": m.group(3),
+                         "request_id": m.group(4), "status": int(m.group(5)), "duration_ms": int(m.group(6))})
+    return rows
+
+
+@pytest.mark.parametrize("start", [0, 20, 60])
+def test_v2_extract_records_from_the_decoy_log_earns_nothing(start: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """builtin-v2 at difficulty >= 3: a service log is described (not named) beside another log of its
+    kind; the records extracted from that other log earn none of the step's checks, the same extraction
+    from the described log earns them all, and the oracle passes the gate."""
+    from clawgym_env.synth.artifacts import Table, serialize
+
+    s = next(x for i in range(start, start + 300)
+             if (x := synthesize(i, version="builtin-v2", force_ops=["extract_records"])).task.metadata[
+                 "difficulty"] >= 3 and list(x.steps[0].input_files)[0].endswith(".log"))
+    step = s.steps[0]
+    right, decoy = list(step.input_files)
+    assert right not in step.instruction and decoy not in step.instruction and "`input/`" in step.instruction
+    levels = ("WARN", "ERROR") if "`WARN`" in step.instruction else ("ERROR",)
+    out = step.artifact
+    ns: dict[str, object] = {"__name__": "check"}
+    exec(compile(s.task.reward_files["check.py"].decode(), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
+    mine = [c["name"] for c in step.checks if c.get("path") == out.path]  # type: ignore[union-attr]
+    for tag, path, want in (("good", right, True), ("bad", decoy, False)):
+        rows = _log_requests(step.input_files[path].decode(), levels)
+        (tmp_path / tag / "output").mkdir(parents=True)
+        (tmp_path / tag / out.path).write_text(serialize(Table(list(out.columns), rows, out.path, out.fmt)))  # type: ignore[union-attr]
+        got = ns["run"](ns["SPEC"], str(tmp_path / tag))  # type: ignore[operator]
+        assert [got[n] for n in mine] == [want] * len(mine), (tag, got)
+    assert gate_task(s.task).passed

@@ -7,6 +7,7 @@ import io
 import json
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from clawgym_env.synth import checks as ck
 from clawgym_env.synth import coherence
 from clawgym_env.synth.artifacts import Row, Table, cell, describe_format, fmt_number, serialize, to_csv
 from clawgym_env.synth.datagen import CITIES, COMPANIES, PEOPLE, make_rows
+from clawgym_env.synth.ops import decoys
 from clawgym_env.synth.ops.base import (TABLE_MUTATIONS, Meaningless, OpContext, OpStep, OutputSpec, exec_call,
                                         table_step, write_call)
 from clawgym_env.synth.phrasing import join_list, pick
@@ -567,7 +569,8 @@ class ExtractRecords:
 
     def build(self, ctx: OpContext) -> OpStep:
         rng = ctx.rng
-        ex = rng.choice((_log_source, _html_source, _email_source))(ctx)
+        make = rng.choice((_log_source, _html_source, _email_source))
+        ex = make(ctx)
         fmt = pick_fmt(rng)
         stem = ex.table.label.replace(" ", "_")
         out = ex.table
@@ -579,8 +582,17 @@ class ExtractRecords:
             f"Pull the {out.label} out of `{ex.src}` ({ex.what}): {ex.rules}. Write them, in file order, to "
             f"`{out.path}` ({describe_format(fmt)}; columns {cols} and nothing else).",
         ))
+        inputs = {ex.src: ex.content.encode()}
+        named = tick(ex.src)
+        if decoys.wanted(ctx):  # the source is described, beside another of its kind with other records
+            side = decoys.side_rng(ctx, self.name)
+            other = make(replace(ctx, rng=side, phrase_rng=random.Random(0)))
+            stem, ext = ex.src.removeprefix("input/").rsplit(".", 1)
+            spot = decoys.place(ctx, side, "input", stem, ext, _SOURCE_WORDS[make.__name__])
+            inputs = {spot.path: ex.content.encode(), spot.decoy: other.content.encode()}
+            named = spot.phrase
         if ctx.v2:
-            v = dict(src=tick(ex.src), what=ex.what, label=out.label, out=tick(out.path), cols=cols)
+            v = dict(src=named, what=ex.what, label=out.label, out=tick(out.path), cols=cols)
             intro = ctx.say(pick(ctx.phrase_rng or rng, (
                 "{src} is {what}[, and I need| and I'd like| and I want|; I need] the {label} [in it|it mentions|it "
                 "contains|it lists] [as a proper table|in a clean table|as a table I can work with|as structured "
@@ -597,8 +609,12 @@ class ExtractRecords:
                            "row for each record] [in the order they appear in the file|in file order|in the order "
                            "the file gives them].", **v)
             instruction = " ".join([intro, *ex.said, save])
-        return table_step(self.name, instruction, out, table_checks(ctx.step, "records", out),
-                          input_files={ex.src: ex.content.encode()})
+        return table_step(self.name, instruction, out, table_checks(ctx.step, "records", out), input_files=inputs)
+
+
+_SOURCE_WORDS = {"_log_source": "service log", "_html_source": "catalog page",
+                 "_email_source": "purchase-request thread"}
+"""How a described extract_records source is called (builtin-v2, beside its decoy)."""
 
 
 # ---------------------------------------------------------------- join_enrich

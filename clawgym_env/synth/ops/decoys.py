@@ -57,12 +57,12 @@ def place(ctx: OpContext, rng: random.Random, folder: str, stem: str, ext: str, 
                             "{label} export in {d}]", label=label, d=d, month=MONTHS[m - 1])
     elif kind == "old":
         right, decoy = f"{folder}/{stem}.{ext}", f"{folder}/{stem}_old.{ext}"
-        phrase = ctx.clause("the [current|up-to-date] {label} file in {d}[ rather than its {old} copy|, not the "
-                            "stale {old} copy| (not the {old} one)]", label=label, d=d, old="`_old`")
+        phrase = ctx.clause("the [current|up-to-date] {label} file in {d}[ rather than its {old} copy| rather "
+                            "than the stale {old} one|]", label=label, d=d, old="`_old`")
     elif kind == "draft":
         right, decoy = f"{folder}/{stem}_final.{ext}", f"{folder}/{stem}_draft.{ext}"
-        phrase = ctx.clause("[the final {label} file in {d}[, not the draft| (not the draft)]|the final version of "
-                            "the {label} in {d}[, not the draft|]]", label=label, d=d)
+        phrase = ctx.clause("[the final {label} file in {d}|the final version of the {label} in {d}][ rather than "
+                            "the draft|]", label=label, d=d)
     else:
         team, other = rng.sample(TEAMS, 2)
         right, decoy = f"{folder}/{team}_{stem}.{ext}", f"{folder}/{other}_{stem}.{ext}"
