@@ -74,8 +74,8 @@ def place(ctx: OpContext, rng: random.Random, folder: str, stem: str, ext: str, 
 def saved_on(ctx: OpContext, folder: str, stem: str, ext: str, day: str, earlier: str, what: str) -> Placement:
     """Two saves of the same thing told apart by the date in their names; the right one is the newer."""
     d = f"`{folder}/`"
-    phrase = ctx.clause("the [newest|latest|most recent] {what} in {d}[| (the file names carry the save date)]",
-                        what=what, d=d)
+    phrase = ctx.clause("the [newest|latest|most recent] {what} in {d}[| (the file names carry the save date)| (the "
+                        "save date is in the file name)| (its file name has the later date)]", what=what, d=d)
     return Placement(f"{folder}/{stem}_{day}.{ext}", f"{folder}/{stem}_{earlier}.{ext}", phrase)
 
 

@@ -255,10 +255,12 @@ def _inventory_words(ctx: OpContext, root: str, hidden: bool, inv: Table, summar
                  "what sits in|exactly what is stored in] {r}: [list|go through and list] [every|each] file in it "
                  "and [in |]its subfolders[, recursively|].]", r=r)]
     if described:
-        parts.append(say("[A dated snapshot copy of it sits beside it; [leave that alone|ignore that copy]|There is "
-                         "also a dated snapshot of it next to it, which is out of date: [ignore it|do not list it]|Its "
-                         "dated snapshot copy [next to it|beside it] is [stale|out of date]; [ignore it|leave it "
-                         "out]]."))
+        parts.append(say("[A dated snapshot [copy |]of it sits [beside it|next to it|in the workspace too]|There is "
+                         "also a dated snapshot of it [next to it|beside it|at the same level][, which is out of date|]|"
+                         "Its dated snapshot [copy |][next to it|beside it] is [stale|out of date|an old backup]|"
+                         "Someone [left|kept] an older, dated snapshot of it [next to it|beside it|in the workspace]]"
+                         "[;|:| --] [leave that alone|ignore that copy|ignore it|do not list it|leave it out|it is not "
+                         "part of the inventory|none of its files belong in the list]."))
     if hidden:
         parts.append(say("[Skip|Leave out|Ignore|Do not list] hidden files and [anything|everything|whatever "
                          "sits] [inside|under|in] hidden folders ([names|files and folders whose names are] "

@@ -671,8 +671,10 @@ def _search_words(ctx: OpContext, query: str, as_html: bool, rules: str, out: Ta
                 "searching again|-- no need to search again]: {where}.|[No need to search|Do not search] [again|"
                 "live] for {q}[; {off}|]: {where}.]", q=q, off=_offline(part), where=where)
     if spot:
-        first += " " + say("[It was saved twice|There are two saves of it|That search was saved more than once]; "
-                           "[use|work from|take] {which}.", which=spot.phrase)
+        first += " " + say("[It was saved twice|There are two saves of it|That search was saved more than once|I "
+                           "saved it on two different days|Two saves of that search exist][;|:| --] [use|work from|"
+                           "take|go by|rely on] {which}[| and ignore the older one|; the older save is out of date|, "
+                           "since the other one is stale].", which=spot.phrase)
     cols = ",".join(SEARCH_COLUMNS)
     second = say("[[Select|Keep|Pick] [only |]the results that {rules}, and [write|save|put] them [in their "
                  "original position order|ordered by {pos}|sorted by {pos} ascending] [to|in|into] {out} ({fmt}) "
@@ -717,8 +719,10 @@ def _page_words(ctx: OpContext, page_path: str, label: str, layout: str, table_i
                 "downloaded] the [web |]page [to|as] {page}[ earlier| beforehand|][, so no browsing is needed|; "
                 "{off}|].]", page="a file in `input/`" if spot else f"`{page_path}`", off=_offline(part))
     if spot:
-        first += " " + say("[It was saved twice|There are two saved copies of it|I saved it more than once]; "
-                           "[use|scrape|work from] {which}.", which=spot.phrase)
+        first += " " + say("[It was saved twice|There are two saved copies of it|I saved it more than once|Two "
+                           "copies of it were saved on different days|It got saved on two different days][;|:| --] "
+                           "[use|scrape|work from|go by|read] {which}[| and leave the older copy alone|; the older "
+                           "copy is out of date|, since the other one is stale].", which=spot.phrase)
     cols = ",".join(out.columns)
     second = say(
         "[[Scrape|Extract|Pull out|Copy out] the {label} in {where} -- {rows}, [in page order|keeping the page's "
