@@ -158,6 +158,10 @@ def test_markdown_rewrites_keep_what_the_document_shows() -> None:
     table = eq.md_table_no_outer_pipes("r.md", MD_DOC)
     assert table is not None and "id | weight\n---|---\nSHP-1000 | 101.53" in table
     assert _md_html(table) == _md_html(MD_DOC)
+    blank = "| ext | bytes |\n|---|---|\n| md | 1138 |\n|  | 350 |\n"  # a file without an extension
+    unpiped = eq.md_table_no_outer_pipes("r.md", blank)
+    assert unpiped == "ext | bytes\n---|---\nmd | 1138\n|  | 350 |\n"  # the empty cell keeps its pipes
+    assert _md_html(unpiped) == _md_html(blank)
     bullets = eq.md_bullets("r.md", MD_DOC)
     assert bullets is not None and "* Records reviewed: 12" in bullets and "- not a bullet" in bullets
     assert _md_html(bullets) == _md_html(MD_DOC)

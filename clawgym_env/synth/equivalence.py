@@ -326,7 +326,8 @@ def md_heading_case(path: str, text: str) -> str | None:
 
 
 def md_table_no_outer_pipes(path: str, text: str) -> str | None:
-    """GFM tables without their outer pipes (``a | b`` rows), tables of two or more columns."""
+    """GFM tables without their outer pipes (``a | b`` rows), tables of two or more columns. A row
+    whose first or last cell is empty keeps its pipes: without them GFM would read one cell fewer."""
     lines = _md_lines(path, text)
     if lines is None:
         return None
@@ -340,7 +341,9 @@ def md_table_no_outer_pipes(path: str, text: str) -> str | None:
         block = [lines[k][0].strip() for k in range(i, j)]
         if len(block) >= 2 and re.fullmatch(r"\|(\s*:?-+:?\s*\|){2,}", block[1]):
             for k in range(i, j):
-                out[k] = lines[k][0].strip()[1:-1].strip()
+                cells = lines[k][0].strip()[1:-1].split("|")
+                if cells[0].strip() and cells[-1].strip():
+                    out[k] = "|".join(cells).strip()
         i = max(j, i + 1)
     new = "\n".join(out)
     return new if new != text else None
