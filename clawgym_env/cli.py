@@ -300,14 +300,12 @@ def _split_categories(values: list[str] | None) -> list[str]:
     return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    """Evaluate an agent on a suite through the rollout engine; write records and reports to --out."""
+def _eval_config(args: argparse.Namespace, out: str) -> Any:
+    """The EvalConfig ``clawgym eval`` and ``clawgym calibrate`` build from the same options."""
     import os
 
-    from clawgym_env.bench.runner import EvalConfig, format_summary, run_eval
+    from clawgym_env.bench.runner import EvalConfig
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or str(Path("runs") / f"eval-{Path(args.suite).name}-{args.agent}-{stamp}")
     agent_options: dict[str, Any] = {}
     if args.agent_option:
         for item in args.agent_option:
@@ -332,6 +330,58 @@ def cmd_eval(args: argparse.Namespace) -> int:
         wandb=args.wandb, wandb_project=args.wandb_project, wandb_name=args.wandb_name, progress=not args.quiet,
         ray=args.ray, ray_workers=args.ray_workers,
     )
+    return config
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Per-task pass rates of an agent (``clawgym eval`` with repeats, then the calibration table)."""
+    from clawgym_env.bench.calibrate import CALIBRATION_FILE, calibrate, format_calibration, write_calibration
+    from clawgym_env.bench.runner import run_eval
+    from clawgym_env.rollout.records import latest_by_key, read_records
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or str(Path("runs") / f"calibrate-{Path(args.suite).name}-{args.agent}-{stamp}")
+    config = _eval_config(args, out)
+    try:
+        results = run_eval(config)
+    except ValueError as exc:
+        raise SystemExit(f"clawgym calibrate: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"clawgym calibrate: interrupted; finished episodes are in {Path(out) / 'records.jsonl'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    source = open_source(args.suite)
+    records = list(latest_by_key(read_records(Path(out) / "records.jsonl", slim=True)).values())
+    agent = args.agent + (f":{args.model}" if args.model else "")
+    rows = calibrate(records, agent=agent, difficulty_of=lambda t: _stated_difficulty(source.load(t).metadata))
+    written = [write_calibration(rows, Path(out) / CALIBRATION_FILE)]
+    if args.into_suite:
+        if not Path(args.suite).is_dir():
+            raise SystemExit(f"clawgym calibrate: --into-suite needs a suite folder, not {args.suite!r}")
+        written.append(write_calibration(rows, Path(args.suite) / CALIBRATION_FILE))
+    print(format_calibration(rows))
+    print("calibration: " + ", ".join(str(p) for p in written) + f"  (report: {Path(out) / 'report.html'})")
+    return 1 if results["summary"]["infra_errors"] else 0
+
+
+def _stated_difficulty(metadata: dict[str, Any]) -> int | None:
+    """``metadata.difficulty`` as an int: ours is 1-5, the authors' is that or ``{"score": n, ...}``."""
+    value = metadata.get("difficulty")
+    if isinstance(value, dict):
+        value = value.get("score")
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate an agent on a suite through the rollout engine; write records and reports to --out."""
+    from clawgym_env.bench.runner import format_summary, run_eval
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or str(Path("runs") / f"eval-{Path(args.suite).name}-{args.agent}-{stamp}")
+    config = _eval_config(args, out)
     try:
         results = run_eval(config)
     except ValueError as exc:
@@ -571,54 +621,68 @@ def build_parser() -> argparse.ArgumentParser:
     gate_opts(sp)
     sp.set_defaults(fn=cmd_validate)
 
+    def eval_opts(sp: argparse.ArgumentParser, *, repeats: int) -> None:
+        """The agent, budget, run and backend options ``eval`` and ``calibrate`` share."""
+        sp.add_argument("--agent", default="oracle", choices=["oracle", "openai", "hf", "replay", "scripted"],
+                        help="oracle: the task's oracle (synthesized tasks); openai: an OpenAI-compatible endpoint; "
+                        "hf: a local transformers model; replay: recorded trajectories (--replay); scripted: the same "
+                        "--actions on every task (none: a no-op agent)")
+        sp.add_argument("--model", help="served model name (openai) or model path / hub id (hf)")
+        sp.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
+        sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
+        sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+        sp.add_argument("--temperature", type=float, help="sampling temperature (agent default if not given)")
+        sp.add_argument("--max-tokens", type=int, help="generation limit per turn")
+        sp.add_argument("--agent-option", action="append", metavar="KEY=VALUE",
+                        help="extra agent constructor option (value parsed as JSON when it can be), repeatable")
+        sp.add_argument("--actions", help="scripted agent: JSON list (or JSONL) of actions played on every task")
+        sp.add_argument("--replay", help="replay agent: trajectory JSONL (e.g. an earlier records.jsonl), by task_id")
+        sp.add_argument("--concurrency", "--jobs", type=int, default=8, help="episodes in flight at once")
+        sp.add_argument("--repeats", type=int, default=repeats, help="episodes per task (pass@k and pass rates use "
+                        f"them; default {repeats})")
+        sp.add_argument("--limit", type=int, default=0, help="only the first N selected tasks")
+        sp.add_argument("--sample", type=int, default=0, help="N tasks spread evenly over the suite")
+        sp.add_argument("--categories", action="append", help="only tasks whose metadata.category is one of these "
+                        "(comma-separated, case-insensitive; repeatable)")
+        sp.add_argument("--max-steps", type=int, default=0, help="assistant turns per episode (default: the env's, 64)")
+        sp.add_argument("--episode-timeout", type=float, default=0, help="wall seconds per episode (0: none)")
+        sp.add_argument("--max-episode-tokens", type=int, default=0,
+                        help="total tokens (prompt + completion, summed over turns) per episode (0: none)")
+        sp.add_argument("--no-score-truncated", action="store_true",
+                        help="do not score the workspace of an episode cut by --episode-timeout/--max-episode-tokens")
+        sp.add_argument("--seed", type=int, default=0, help="run seed; each episode's seed derives from it")
+        sp.add_argument("--out", help="output folder (records.jsonl, results.json, report.md, report.html); "
+                        "rerun with the same folder to resume")
+        sp.add_argument("--retry-infra-errors", action="store_true", help="on resume, redo episodes that had an infra error")
+        sp.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the rubric judge")
+        sp.add_argument("--judge-model", help="rubric judge model")
+        sp.add_argument("--judge-api-key", help="judge API key (default: $CLAWGYM_JUDGE_API_KEY, else $OPENAI_API_KEY)")
+        sp.add_argument("--network", action="store_true", help="let sandboxes reach the network")
+        sp.add_argument("--wandb", action="store_true", help="log to Weights & Biases (WANDB_MODE=offline works offline)")
+        sp.add_argument("--wandb-project", default="clawgym")
+        sp.add_argument("--wandb-name", help="wandb run name (default: the output folder's name)")
+        sp.add_argument("--quiet", action="store_true", help="no progress bar")
+        sp.add_argument("--ray", metavar="ADDRESS", help="run the sandboxes on Ray env workers (pip install "
+                        "'clawgym[ray]'): 'auto' (the cluster of `ray start`), ray://HOST:10001, or 'local' "
+                        "(a Ray started here); the agent stays in this process")
+        sp.add_argument("--ray-workers", type=int, default=0, metavar="N",
+                        help="Ray env workers (default: one per alive node)")
+        env_opts(sp)
+
     sp = sub.add_parser("eval", help="evaluate an agent on a suite: concurrent rollouts, records, reports (resumable)")
     sp.add_argument("--suite", default="builtin",
                     help="builtin, a ClawGym task folder (or a folder of them), or a PinchBench checkout")
-    sp.add_argument("--agent", default="oracle", choices=["oracle", "openai", "hf", "replay", "scripted"],
-                    help="oracle: the task's oracle (synthesized tasks); openai: an OpenAI-compatible endpoint; "
-                    "hf: a local transformers model; replay: recorded trajectories (--replay); scripted: the same "
-                    "--actions on every task (none: a no-op agent)")
-    sp.add_argument("--model", help="served model name (openai) or model path / hub id (hf)")
-    sp.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
-    sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
-    sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    sp.add_argument("--temperature", type=float, help="sampling temperature (agent default if not given)")
-    sp.add_argument("--max-tokens", type=int, help="generation limit per turn")
-    sp.add_argument("--agent-option", action="append", metavar="KEY=VALUE",
-                    help="extra agent constructor option (value parsed as JSON when it can be), repeatable")
-    sp.add_argument("--actions", help="scripted agent: JSON list (or JSONL) of actions played on every task")
-    sp.add_argument("--replay", help="replay agent: trajectory JSONL (e.g. an earlier records.jsonl), by task_id")
-    sp.add_argument("--concurrency", "--jobs", type=int, default=8, help="episodes in flight at once")
-    sp.add_argument("--repeats", type=int, default=1, help="episodes per task (pass@k uses them)")
-    sp.add_argument("--limit", type=int, default=0, help="only the first N selected tasks")
-    sp.add_argument("--sample", type=int, default=0, help="N tasks spread evenly over the suite")
-    sp.add_argument("--categories", action="append", help="only tasks whose metadata.category is one of these "
-                    "(comma-separated, case-insensitive; repeatable)")
-    sp.add_argument("--max-steps", type=int, default=0, help="assistant turns per episode (default: the env's, 64)")
-    sp.add_argument("--episode-timeout", type=float, default=0, help="wall seconds per episode (0: none)")
-    sp.add_argument("--max-episode-tokens", type=int, default=0,
-                    help="total tokens (prompt + completion, summed over turns) per episode (0: none)")
-    sp.add_argument("--no-score-truncated", action="store_true",
-                    help="do not score the workspace of an episode cut by --episode-timeout/--max-episode-tokens")
-    sp.add_argument("--seed", type=int, default=0, help="run seed; each episode's seed derives from it")
-    sp.add_argument("--out", help="output folder (records.jsonl, results.json, report.md, report.html); "
-                    "rerun with the same folder to resume")
-    sp.add_argument("--retry-infra-errors", action="store_true", help="on resume, redo episodes that had an infra error")
-    sp.add_argument("--judge-base-url", help="OpenAI-compatible endpoint of the rubric judge")
-    sp.add_argument("--judge-model", help="rubric judge model")
-    sp.add_argument("--judge-api-key", help="judge API key (default: $CLAWGYM_JUDGE_API_KEY, else $OPENAI_API_KEY)")
-    sp.add_argument("--network", action="store_true", help="let sandboxes reach the network")
-    sp.add_argument("--wandb", action="store_true", help="log to Weights & Biases (WANDB_MODE=offline works offline)")
-    sp.add_argument("--wandb-project", default="clawgym")
-    sp.add_argument("--wandb-name", help="wandb run name (default: the output folder's name)")
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
-    sp.add_argument("--ray", metavar="ADDRESS", help="run the sandboxes on Ray env workers (pip install "
-                    "'clawgym[ray]'): 'auto' (the cluster of `ray start`), ray://HOST:10001, or 'local' "
-                    "(a Ray started here); the agent stays in this process")
-    sp.add_argument("--ray-workers", type=int, default=0, metavar="N",
-                    help="Ray env workers (default: one per alive node)")
-    env_opts(sp)
+    eval_opts(sp, repeats=1)
     sp.set_defaults(fn=cmd_eval)
+
+    sp = sub.add_parser("calibrate", help="measured difficulty: per-task pass rates of an agent over repeated "
+                        "episodes (resumable), written as calibration.jsonl")
+    sp.add_argument("suite", help="builtin, a ClawGym task folder (or a folder of them), or a PinchBench checkout")
+    eval_opts(sp, repeats=4)
+    sp.add_argument("--into-suite", action="store_true",
+                    help="also write calibration.jsonl into the suite folder (it ships beside the tasks)")
+    sp.set_defaults(fn=cmd_calibrate)
+
 
     sp = sub.add_parser("export-session", help="write trajectory records as OpenClaw session JSONL files")
     sp.add_argument("records", help="a records.jsonl written by clawgym eval / the rollout engine")

@@ -34,7 +34,7 @@ No veRL import here: writing the parquet needs pyarrow only.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +121,15 @@ def rl_row(task: Task, ref: TaskRef | Mapping[str, Any], *, index: int, split: s
 
 def build_rl_parquet(specs: Sequence[str] | str, out_path: str | os.PathLike[str], *, split: str = "train",
                      data_source: str = DATA_SOURCE, inline: bool = True, offset: int = 0,
-                     limit: int = 0) -> int:
+                     limit: int = 0, keep: Callable[[str], bool] | None = None,
+                     counts: dict[str, int] | None = None) -> int:
     """Write the RL parquet for the tasks ``specs`` name (see :func:`resolve_tasks`), skipping the
     first ``offset`` and keeping at most ``limit`` (0 = all). Returns the number of rows.
 
     ``inline`` embeds folder tasks in the rows (self-contained, multi-node safe); ``False`` stores
-    their path instead. Built-in tasks are always stored by id.
+    their path instead. Built-in tasks are always stored by id. ``keep(task_id)``, when given, must
+    accept a task before offset and limit apply (``clawgym rl build-data --pass-rate``: tasks whose
+    measured pass rate is in range); ``counts`` receives ``seen`` and ``filtered_out``.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -134,14 +137,23 @@ def build_rl_parquet(specs: Sequence[str] | str, out_path: str | os.PathLike[str
     if isinstance(specs, str):
         specs = [specs]
     rows: list[dict[str, Any]] = []
-    for n, (task, ref) in enumerate(resolve_tasks(specs, inline=inline)):
+    tally = counts if counts is not None else {}
+    tally.update(seen=0, filtered_out=0)
+    n = -1
+    for task, ref in resolve_tasks(specs, inline=inline):
+        tally["seen"] += 1
+        if keep is not None and not keep(task.task_id):
+            tally["filtered_out"] += 1
+            continue
+        n += 1
         if n < offset:
             continue
         if limit and len(rows) >= limit:
             break
         rows.append(rl_row(task, ref, index=len(rows), split=split, data_source=data_source))
     if not rows:
-        raise ValueError(f"no tasks in {list(specs)} (offset {offset}, limit {limit})")
+        why = f", {tally['filtered_out']} of {tally['seen']} filtered out" if keep is not None else ""
+        raise ValueError(f"no tasks in {list(specs)} (offset {offset}, limit {limit}{why})")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
