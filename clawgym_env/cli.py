@@ -333,22 +333,32 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
     return config
 
 
+def _run_eval(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any] | None]:
+    """Run (or resume) the evaluation the options describe; returns its folder and results, or
+    None for the results after a Ctrl-C (the finished episodes stay in its records)."""
+    from clawgym_env.bench.runner import run_eval
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or str(Path("runs") / f"{command}-{Path(args.suite).name}-{args.agent}-{stamp}")
+    try:
+        return out, run_eval(_eval_config(args, out))
+    except ValueError as exc:
+        raise SystemExit(f"clawgym {command}: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"clawgym {command}: interrupted; finished episodes are in {Path(out) / 'records.jsonl'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return out, None
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Per-task pass rates of an agent (``clawgym eval`` with repeats, then the calibration table)."""
     from clawgym_env.bench.calibrate import CALIBRATION_FILE, calibrate, format_calibration, write_calibration
-    from clawgym_env.bench.runner import run_eval
     from clawgym_env.rollout.records import latest_by_key, read_records
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or str(Path("runs") / f"calibrate-{Path(args.suite).name}-{args.agent}-{stamp}")
-    config = _eval_config(args, out)
-    try:
-        results = run_eval(config)
-    except ValueError as exc:
-        raise SystemExit(f"clawgym calibrate: {exc}") from None
-    except KeyboardInterrupt:
-        print(f"clawgym calibrate: interrupted; finished episodes are in {Path(out) / 'records.jsonl'}; "
-              "rerun the same command to resume", file=sys.stderr)
+    if args.into_suite and not Path(args.suite).is_dir():
+        raise SystemExit(f"clawgym calibrate: --into-suite needs a suite folder, not {args.suite!r}")
+    out, results = _run_eval(args, "calibrate")
+    if results is None:
         return 130
     source = open_source(args.suite)
     records = list(latest_by_key(read_records(Path(out) / "records.jsonl", slim=True)).values())
@@ -356,8 +366,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     rows = calibrate(records, agent=agent, difficulty_of=lambda t: _stated_difficulty(source.load(t).metadata))
     written = [write_calibration(rows, Path(out) / CALIBRATION_FILE)]
     if args.into_suite:
-        if not Path(args.suite).is_dir():
-            raise SystemExit(f"clawgym calibrate: --into-suite needs a suite folder, not {args.suite!r}")
         written.append(write_calibration(rows, Path(args.suite) / CALIBRATION_FILE))
     print(format_calibration(rows))
     print("calibration: " + ", ".join(str(p) for p in written) + f"  (report: {Path(out) / 'report.html'})")
@@ -377,18 +385,10 @@ def _stated_difficulty(metadata: dict[str, Any]) -> int | None:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Evaluate an agent on a suite through the rollout engine; write records and reports to --out."""
-    from clawgym_env.bench.runner import format_summary, run_eval
+    from clawgym_env.bench.runner import format_summary
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or str(Path("runs") / f"eval-{Path(args.suite).name}-{args.agent}-{stamp}")
-    config = _eval_config(args, out)
-    try:
-        results = run_eval(config)
-    except ValueError as exc:
-        raise SystemExit(f"clawgym eval: {exc}") from None
-    except KeyboardInterrupt:
-        print(f"clawgym eval: interrupted; finished episodes are in {Path(out) / 'records.jsonl'}; "
-              "rerun the same command to resume", file=sys.stderr)
+    out, results = _run_eval(args, "eval")
+    if results is None:
         return 130
     print(format_summary(results))
     print(f"report: {Path(out) / 'report.html'}  (also report.md, results.json, records.jsonl)")
@@ -540,7 +540,10 @@ def _add_sandbox_commands(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clawgym_env.synth.builtin import SUITE_VERSION, SUITE_VERSIONS  # light: no generator until a task is made
+    from clawgym_env.synth.builtin import (  # light: no generator until a task is made
+        SUITE_VERSION,
+        SUITE_VERSIONS,
+    )
 
     p = argparse.ArgumentParser(prog="clawgym", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)

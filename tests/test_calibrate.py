@@ -9,8 +9,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from clawgym_env.bench.calibrate import (Calibration, by_difficulty, calibrate, in_range, parse_pass_range,
-                                         read_calibration, write_calibration)
+from clawgym_env.bench.calibrate import (
+    Calibration,
+    by_difficulty,
+    calibrate,
+    in_range,
+    parse_pass_range,
+    read_calibration,
+    write_calibration,
+)
 from clawgym_env.cli import main
 from clawgym_env.rollout.records import TrajectoryRecord
 from clawgym_env.synth.compose import synthesize

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from _checks import score_with_check_py
 
 from clawgym_env.synth.compose import synthesize
 from clawgym_env.synth.gate import gate_task
@@ -87,14 +88,7 @@ def test_includes_file_check(tmp_path, email: str, expected: bool) -> None:
 V2 = "builtin-v2"
 
 
-def _score(task, files: dict[str, str], ws) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    """The task's own reward/check.py (v2 engine + its checks) on a workspace holding ``files``."""
-    ns: dict[str, object] = {"__name__": "check"}
-    exec(compile(task.reward_files["check.py"].decode(), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
-    for rel, text in files.items():
-        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
-        (ws / rel).write_text(text)
-    return ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
+_score = score_with_check_py
 
 
 @pytest.mark.parametrize("chain, index", [(["rewrite_message", "draft_message"], 2),
@@ -373,9 +367,9 @@ def _vault_answer(files: dict[str, bytes], folder: str, table_path: str, order: 
         if path.startswith(folder + "/"):
             text = data.decode()
             head = text.split("---")[1]
-            meta = dict(re.findall(r"^(title|area|created): (.+)$", head, re.M))
-            inline = re.search(r"^tags: \[(.*)\]$", head, re.M)
-            tags = inline.group(1).split(", ") if inline else re.findall(r"^  - (.+)$", head, re.M)
+            meta = dict(re.findall(r"^(title|area|created): (.+)$", head, re.MULTILINE))
+            inline = re.search(r"^tags: \[(.*)\]$", head, re.MULTILINE)
+            tags = inline.group(1).split(", ") if inline else re.findall(r"^  - (.+)$", head, re.MULTILINE)
             links = {m.strip() for m in re.findall(r"\[\[([^\]|]+)(?:\|[^\]]*)?\]\]", text)}
             notes[meta["title"]] = (meta, tags, links)
     titles = set(notes)

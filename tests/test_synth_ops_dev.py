@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _checks import gated_hard_tasks
 
 from clawgym_env.synth import check_engine
 from clawgym_env.synth.checks import engine_source, gate_form_checks
@@ -429,18 +430,8 @@ def test_v2_incident_checks_credit_the_diagnosis_not_its_distractors(tmp_path: P
 
 def test_v2_incident_passes_the_gate() -> None:
     """The real gate on builtin-v2 tasks whose first step is the incident variant, chained to what reads it."""
-    done = 0
-    for index in range(60):
-        s = synthesize(index, version="builtin-v2", force_ops=["analyze_logs", "draft_message"])
-        if s.task.metadata["difficulty"] < 4:
-            continue
+    for s in gated_hard_tasks(["analyze_logs", "draft_message"], scan=60):
         assert s.steps[0].outputs[0].path.endswith("_incident.json")
-        report = gate_task(s.task)
-        assert report.passed, report.to_dict()
-        done += 1
-        if done == 3:
-            break
-    assert done == 3
 
 
 def test_builtin_v1_and_easier_v2_analyze_logs_unchanged() -> None:

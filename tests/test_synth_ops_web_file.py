@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from _checks import score_with_check_py
 
 from clawgym_env.synth.compose import Synthesized, synthesize
 from clawgym_env.synth.gate import gate_task
@@ -203,14 +204,7 @@ def _from_file(path, out) -> str:  # type: ignore[no-untyped-def]
     return serialize(Table(list(out.columns), picked, out.path, out.fmt))
 
 
-def _score(task, files: dict[str, str], ws) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    """The task's own reward/check.py on a workspace holding ``files``."""
-    ns: dict[str, object] = {"__name__": "check"}
-    exec(compile(task.reward_files["check.py"].decode(), "check.py", "exec"), ns)  # noqa: S102 - the shipped checker
-    for rel, text in files.items():
-        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
-        (ws / rel).write_text(text)
-    return ns["run"](ns["SPEC"], str(ws))  # type: ignore[operator]
+_score = score_with_check_py
 
 
 @pytest.mark.parametrize("op, start", [("read_extract", 0), ("read_extract", 40), ("search_results", 0),
