@@ -8,7 +8,9 @@ tests can assert on the client's requests.
 A reply is a dict: ``status`` (default 200), ``body`` (JSON), ``delay_s`` (sleep before answering,
 to provoke client timeouts), ``retry_after`` (sets the ``Retry-After`` header) and ``headers``.
 Build them with :func:`completion`, :func:`tool_call_reply`, :func:`text_reply`, :func:`error_reply`.
-When the script runs out the server answers 500 with ``stand-in model: script exhausted``.
+When the script runs out the server asks ``responder(body)`` if one was given (a reply chosen from
+the request, for concurrent clients whose request order is not fixed), else answers 500 with
+``stand-in model: script exhausted``.
 
     with ScriptedModelServer([text_reply("hi")]) as server:
         agent = OpenAIChatAgent(server.base_url, "stand-in")
@@ -20,6 +22,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -82,8 +85,10 @@ def error_reply(status: int, message: str = "stand-in error", *, retry_after: st
 class ScriptedModelServer:
     """The stand-in model's HTTP server (threaded, loopback only, a free port)."""
 
-    def __init__(self, script: list[dict[str, Any]] | None = None):
+    def __init__(self, script: list[dict[str, Any]] | None = None,
+                 responder: Callable[[Any], dict[str, Any]] | None = None):
         self._script: deque[dict[str, Any]] = deque(script or [])
+        self._responder = responder
         self._lock = threading.Lock()
         self.requests: list[RecordedRequest] = []
         self._httpd: ThreadingHTTPServer | None = None
@@ -103,10 +108,12 @@ class ScriptedModelServer:
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
-    def _next_reply(self) -> dict[str, Any]:
+    def _next_reply(self, body: Any = None) -> dict[str, Any]:
         with self._lock:
             if self._script:
                 return self._script.popleft()
+        if self._responder is not None:
+            return self._responder(body)
         return error_reply(500, "stand-in model: script exhausted")
 
     # ------------------------------------------------------------------ lifecycle
@@ -160,7 +167,7 @@ class ScriptedModelServer:
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})
                     return
-                reply = server._next_reply()
+                reply = server._next_reply(body)
                 if reply.get("delay_s"):
                     time.sleep(reply["delay_s"])
                 headers = dict(reply.get("headers") or {})
