@@ -725,6 +725,9 @@ def build_parser() -> argparse.ArgumentParser:
     from clawgym_env.integrations.cli import add_rl_parser  # clawgym rl build-data
 
     add_rl_parser(sub)
+    from clawgym_env.synth.llm.cli import add_synth_llm_parser  # clawgym synth-llm persona2task
+
+    add_synth_llm_parser(sub)
     return p
 
 

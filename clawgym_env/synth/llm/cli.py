@@ -1,0 +1,77 @@
+"""``clawgym synth-llm persona2task``: argument parsing and printing only (the work is in
+:mod:`persona2task`). Exit codes: 0 done (the funnel may still keep nothing), 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+
+def cmd_persona2task(args: argparse.Namespace) -> int:
+    from clawgym_env.synth.llm.client import ModelSpec
+    from clawgym_env.synth.llm.persona2task import Persona2TaskConfig, run_persona2task
+
+    api_key = args.api_key or os.environ.get(args.api_key_env)
+    generator = ModelSpec(args.base_url, args.model, api_key, temperature=args.temperature,
+                          max_tokens=args.max_tokens or None, max_retries=args.max_retries,
+                          timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+    judge = None
+    if args.judge_model or args.judge_base_url:
+        judge = ModelSpec(args.judge_base_url or args.base_url, args.judge_model or args.model,
+                          args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or api_key,
+                          temperature=args.judge_temperature, max_tokens=args.max_tokens or None,
+                          max_retries=args.max_retries, timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+    cfg = Persona2TaskConfig(generator=generator, judge=judge, n=args.n, seed=args.seed, ops_per_task=args.ops_per_task,
+                             persona_start=args.persona_start, personas_file=args.personas,
+                             concurrency=args.concurrency, dedup=args.dedup, dedup_threshold=args.dedup_threshold,
+                             progress=not args.quiet)
+    try:
+        results = run_persona2task(args.out, cfg)
+    except ValueError as exc:
+        print(f"clawgym synth-llm persona2task: {exc}", file=sys.stderr)
+        return 2
+    for r in results:
+        rejects = ", ".join(f"{k} {v}" for k, v in r.rejects.items())
+        tokens = f"; {r.usage.get('total_tokens', 0)} tokens" if r.usage else ""
+        print(f"{r.name:<20} {r.n_in:>6} -> {r.n_out:<6}{'  rejected: ' + rejects if rejects else ''}{tokens}")
+    print(f"funnel: {args.out}/report.md")
+    return 0
+
+
+def add_synth_llm_parser(sub: Any) -> None:
+    group = sub.add_parser("synth-llm", help="LLM task synthesis (the paper's SynData pipelines) on an "
+                           "OpenAI-compatible endpoint; resumable")
+    routes = group.add_subparsers(dest="synth_llm_command", required=True)
+    sp = routes.add_parser("persona2task", help="personas x subcategory x operations -> tasks, novelty dedup, "
+                           "judge audit (stages 1-6); rerun with the same --out to continue")
+    sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
+    sp.add_argument("--model", required=True, help="generator model name")
+    sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
+    sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    sp.add_argument("--judge-model", help="judge model (default: the generator)")
+    sp.add_argument("--judge-base-url", help="judge API root (default: --base-url)")
+    sp.add_argument("--judge-api-key", help="judge API key (default: $CLAWGYM_JUDGE_API_KEY, else the generator's)")
+    sp.add_argument("--out", required=True, help="run folder (stage JSONL files, report.md, report.json)")
+    sp.add_argument("--n", type=int, default=10, help="prompts (persona x subcategory x operations), default 10")
+    sp.add_argument("--personas", help='JSONL of {"persona": str} (default: our persona generator)')
+    sp.add_argument("--persona-start", type=int, default=0, help="index of the first persona")
+    sp.add_argument("--ops-per-task", type=int, default=3, help="operations per task (default 3)")
+    sp.add_argument("--seed", type=int, default=42)
+    sp.add_argument("--concurrency", type=int, default=16, help="requests in flight (default 16)")
+    sp.add_argument("--temperature", type=float, default=0.7)
+    sp.add_argument("--judge-temperature", type=float, default=0.7)
+    sp.add_argument("--max-tokens", type=int, default=8192, help="completion limit per request (0: none)")
+    sp.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/timeouts per request")
+    sp.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
+    sp.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request")
+    sp.add_argument("--dedup", default="auto", choices=["auto", "embedding", "minhash", "off"],
+                    help="novelty filter: all-MiniLM-L6-v2 cosine (needs clawgym[synth-llm]), MinHash, or none; "
+                         "auto: the embedding if installed")
+    sp.add_argument("--dedup-threshold", type=float, help="default 0.90 (embedding cosine) / 0.8 (MinHash Jaccard)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bars")
+    sp.set_defaults(fn=cmd_persona2task)
+
+
+__all__ = ["add_synth_llm_parser"]
