@@ -282,7 +282,7 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
 
     p3 = out / STAGE_FILES[3]
     results.append(run_dedup(p3, generated, cfg.dedup, cfg.dedup_threshold))
-    novel = [{**it, "ok": True} for it in generated if read_records(p3).get(it["id"], {}).get("ok")]
+    novel = kept(generated, read_records(p3))
 
     p4 = out / STAGE_FILES[4]
     have = read_records(p4)
