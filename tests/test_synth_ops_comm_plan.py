@@ -130,6 +130,33 @@ def test_v2_rewrite_copy_of_the_draft_earns_nothing(tmp_path) -> None:  # type: 
         assert all(oracle.values()), oracle
 
 
+def test_v2_rewrite_facts_are_in_no_other_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A fact the rewrite must keep is found only in the draft: a copy of the notes an archive step
+    bundles (same workplace, same vocabulary) earns none of the step's checks. (task-11830's notes
+    said "storefront", the system its downtime announcement named.)"""
+    from clawgym_env.synth.personas import persona
+    from clawgym_env.synth.vocab import vocab_for
+
+    tried = 0
+    for i in range(3000):
+        s = synthesize(i, version=V2, force_ops=["rewrite_message", "archive_files"])
+        step = s.steps[0]
+        draft_path, draft = next(iter(step.input_files.items()))
+        family = vocab_for(persona(s.task.metadata["persona_index"]).domain)
+        # downtime announcements at workplaces whose memo lines name one of their systems
+        if b"planned maintenance" not in draft or family.family not in ("retail", "education", "media"):
+            continue
+        tried += 1
+        others = {p: d.decode() for p, d in s.task.input_files.items() if p != draft_path}
+        out = step.outputs[0].path
+        for n, (path, text) in enumerate(others.items()):
+            copied = _score(s.task, {out: text}, tmp_path / f"t{i}_{n}")
+            assert not any(copied[c["name"]] for c in step.checks), (s.task.task_id, path, copied)
+        if tried == 6:
+            return
+    raise AssertionError(f"only {tried} downtime announcements at such workplaces")
+
+
 def test_v2_described_facts_need_their_labels(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A value alone (as an echo of the instruction or a copied input holds it) is not a stated fact."""
     s = synthesize(2, version=V2, force_ops=["rewrite_message", "draft_message"])

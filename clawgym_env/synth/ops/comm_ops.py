@@ -552,8 +552,12 @@ def _message_scenario(rng: random.Random, iso_dates: bool, exclude: tuple[str, .
                    "handling the shipment day to day and knows all the details."),
         ]
     if kind == 1:
-        system = rng.choice(vocab.systems if vocab else ("billing portal", "shared drive", "room booking system",
-                                                          "VPN gateway", "HR system"))
+        # builtin-v2: a system the workplace's memo lines never mention, so that no other input (the
+        # notes an archive step bundles) holds the fact a copied file would be credited for
+        distinct = [s for s in vocab.systems if not any(s.lower() in n.lower() for n in vocab.notes)] if vocab else []
+        system = rng.choice(distinct or (vocab.systems if vocab else ("billing portal", "shared drive",
+                                                                       "room booking system", "VPN gateway",
+                                                                       "HR system")))
         start = rng.randrange(17, 22)
         window = f"{start:02d}:00-{start + 2:02d}:30"
         ticket = f"CHG-{rng.randrange(1000, 9999)}"
