@@ -165,6 +165,10 @@ def test_persona2task_funnel(tmp_path: Path) -> None:
         assert report["usage_total"]["total_tokens"] == 8 * 250 + 5 * 140
         md = (out / "report.md").read_text()
         assert "| 2 task generation | `02_tasks.jsonl` | 8 | 6 | bad_difficulty: 1, malformed_json: 1 |" in md
+        page = _html_rows((out / "report.html").read_text())
+        assert page[0][:4] == ["stage", "file", "in", "out"] and len(page) == 1 + len(report["stages"])
+        assert page[2][:4] == ["2 task generation", "02_tasks.jsonl", "8", "6"]
+        assert page[2][5] == "bad_difficulty: 1malformed_json: 1"  # one reason a line
 
         # a rerun asks nothing again and reports the same funnel
         before = len(gen_server.requests) + len(judge_server.requests)
@@ -221,3 +225,33 @@ def test_killed_run_resumes_without_redoing(tmp_path: Path) -> None:
         gen_stage = report["stages"][1]
         assert gen_stage["usage"]["total_tokens"] == n * 250 and gen_stage["done_now"] == n - len(finished)
         assert "6 judge filter" in res.stdout and "report.md" in res.stdout
+
+
+def _html_rows(page: str) -> list[list[str]]:
+    """The text of each table row of an HTML page (a real parser: the page must be well formed)."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    parser = Rows()
+    parser.feed(page)
+    return parser.rows
