@@ -19,7 +19,8 @@ One row per task, the columns ``RLHFDataset`` expects:
 the builder writes one of
 
 - ``{"kind": "builtin", "id": "task-0042", "suite_version": "builtin-v2"}``: a built-in task,
-  regenerated where the rollout runs (a millisecond; refused if the suite version differs);
+  regenerated where the rollout runs (a millisecond; a reference to an older suite version loads
+  that version where the suite keeps it, as ``builtin-v1``; an unknown version is refused);
 - ``{"kind": "inline", "task": {...}}``: the whole task folder, files base64-encoded. The default
   for folders: the parquet is self-contained, so every node of a Ray cluster can run it;
 - ``{"kind": "source", "path": "/abs/suite", "id": "task_0009"}``: a task in a folder (or a
@@ -139,13 +140,16 @@ def build_rl_parquet(specs: Sequence[str] | str, out_path: str | os.PathLike[str
     rows: list[dict[str, Any]] = []
     tally = counts if counts is not None else {}
     tally.update(seen=0, filtered_out=0)
-    n = -1
-    for task, ref in resolve_tasks(specs, inline=inline):
-        tally["seen"] += 1
-        if keep is not None and not keep(task.task_id):
-            tally["filtered_out"] += 1
-            continue
-        n += 1
+
+    def accepted() -> Iterator[tuple[Task, TaskRef]]:
+        for task, ref in resolve_tasks(specs, inline=inline):
+            tally["seen"] += 1
+            if keep is None or keep(task.task_id):
+                yield task, ref
+            else:
+                tally["filtered_out"] += 1
+
+    for n, (task, ref) in enumerate(accepted()):
         if n < offset:
             continue
         if limit and len(rows) >= limit:

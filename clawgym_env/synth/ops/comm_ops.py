@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from clawgym_env.synth import checks as ck
-from clawgym_env.synth import coherence
 from clawgym_env.synth.artifacts import Row, Table, Text, describe_format, fmt_number, serialize
 from clawgym_env.synth.coherence import summable
 from clawgym_env.synth.datagen import PEOPLE
@@ -301,7 +300,7 @@ class DraftMessage:
         asks = [f"`{count_label}: <number of {src.label} in {src.path}>`"]
         numeric = [c for c in src.numeric if all(_is_number(r.get(c)) for r in src.rows)]
         if ctx.v2:  # a total only of a column whose total means something (not a mean, a share, a code or a count)
-            numeric = [c for c in numeric if coherence.summable(src, c)]
+            numeric = [c for c in numeric if summable(src, c)]
         if numeric:
             col = rng.choice(numeric)
             values = [float(r[col]) for r in src.rows]  # type: ignore[arg-type]
