@@ -55,9 +55,14 @@ _PATH = re.compile(r"(?<![\w.-])((?:/?[\w.-]+/)*[\w-]*(?:\.[\w-]+)*\.(?:" + "|".
 def instruction_paths(task: Task) -> list[str]:
     """Workspace-relative paths with a known file extension that the instruction mentions, minus
     the input files, in order of first mention."""
-    inputs = set(task.workspace_files())
+    return mentioned_paths(task.user_query, set(task.workspace_files()))
+
+
+def mentioned_paths(text: str, inputs: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """Workspace-relative paths with a known file extension in ``text`` (bare, back-quoted or
+    absolute under the workspace), minus ``inputs`` and ``reward/``, in order of first mention."""
     out: list[str] = []
-    for m in _PATH.finditer(task.user_query):
+    for m in _PATH.finditer(text):
         path = m.group(1)
         if path.startswith("/"):
             if not path.startswith(WORKSPACE.rstrip("/") + "/"):
