@@ -132,7 +132,7 @@ def test_persona2task_funnel(tmp_path: Path) -> None:
             ScriptedModelServer(responder=_judge) as judge_server:
         cfg = Persona2TaskConfig(generator=ModelSpec(gen_server.base_url, "gen-m", backoff_base_s=0.01),
                                  judge=ModelSpec(judge_server.base_url, "judge-m"), n=8, personas_file=str(personas),
-                                 concurrency=3, dedup="embedding", progress=False)
+                                 concurrency=3, dedup="embedding", progress=False, last_stage=6)
         results = run_persona2task(out, cfg)
         funnel = {r.name: (r.n_in, r.n_out, r.rejects) for r in results}
         assert funnel == {
@@ -200,7 +200,7 @@ def test_killed_run_resumes_without_redoing(tmp_path: Path) -> None:
     with ScriptedModelServer(responder=respond) as server:
         cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "persona2task", "--base-url", server.base_url,
                "--model", "m", "--out", str(out), "--n", str(n), "--personas", str(personas), "--concurrency", "1",
-               "--dedup", "minhash", "--quiet"]
+               "--dedup", "minhash", "--quiet", "--last-stage", "6"]
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         tasks_file = out / "02_tasks.jsonl"

@@ -26,7 +26,9 @@ def cmd_persona2task(args: argparse.Namespace) -> int:
     cfg = Persona2TaskConfig(generator=generator, judge=judge, n=args.n, seed=args.seed, ops_per_task=args.ops_per_task,
                              persona_start=args.persona_start, personas_file=args.personas,
                              concurrency=args.concurrency, dedup=args.dedup, dedup_threshold=args.dedup_threshold,
-                             progress=not args.quiet)
+                             progress=not args.quiet, verifier_rounds=args.verifier_rounds, jobs=args.jobs,
+                             backend=args.backend, verifier_timeout_s=args.verifier_timeout,
+                             rubric_temperature=args.rubric_temperature, last_stage=args.last_stage)
     try:
         results = run_persona2task(args.out, cfg)
     except ValueError as exc:
@@ -45,7 +47,8 @@ def add_synth_llm_parser(sub: Any) -> None:
                            "OpenAI-compatible endpoint; resumable")
     routes = group.add_subparsers(dest="synth_llm_command", required=True)
     sp = routes.add_parser("persona2task", help="personas x subcategory x operations -> tasks, novelty dedup, "
-                           "judge audit (stages 1-6); rerun with the same --out to continue")
+                           "judge audit, verifier with sandbox validation and repair, rubric (stages 1-11); "
+                           "rerun with the same --out to continue")
     sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
     sp.add_argument("--model", required=True, help="generator model name")
     sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
@@ -70,6 +73,16 @@ def add_synth_llm_parser(sub: Any) -> None:
                     help="novelty filter: all-MiniLM-L6-v2 cosine (needs clawgym[synth-llm]), MinHash, or none; "
                          "auto: the embedding if installed")
     sp.add_argument("--dedup-threshold", type=float, help="default 0.90 (embedding cosine) / 0.8 (MinHash Jaccard)")
+    sp.add_argument("--verifier-rounds", type=int, default=3,
+                    help="verifier generation rounds per task: the first plus repairs fed with the sandbox's "
+                         "diagnostics (default 3)")
+    sp.add_argument("--jobs", type=int, default=2, help="sandbox validations in parallel (default 2)")
+    sp.add_argument("--backend", default="bwrap", choices=["bwrap", "docker"],
+                    help="sandbox of the verifier validation (default bwrap)")
+    sp.add_argument("--verifier-timeout", type=float, default=20.0, help="seconds per verifier run (default 20)")
+    sp.add_argument("--rubric-temperature", type=float, default=0.2, help="rubric generation temperature (default 0.2)")
+    sp.add_argument("--last-stage", type=int, default=11, choices=range(6, 12), metavar="{6..11}",
+                    help="stop after this stage (default 11: tasks with a validated verifier and a rubric)")
     sp.add_argument("--quiet", action="store_true", help="no progress bars")
     sp.set_defaults(fn=cmd_persona2task)
 

@@ -5,8 +5,12 @@ answer leak) -> tasks that pass.
 Files in the run folder, as the authors name them: ``01_task_prompts.jsonl``, ``02_tasks.jsonl``,
 ``03_dedup.jsonl``, ``04_judge_prompts.jsonl``, ``05_judge_results.jsonl``, ``06_judge_pass.jsonl``;
 ``config.json`` pins what decides the prompts (a rerun with other settings is refused instead of
-mixing two runs), ``report.md``/``report.json`` hold the funnel. Verifier and rubric generation,
-assembly into task folders and skill2task come in later slices.
+mixing two runs), ``report.md``/``report.json`` hold the funnel.
+
+Stages 7-11 write the verifier and the rubric: ``07_validation_code_prompts.jsonl``,
+``08_validation_code_results.jsonl`` (generation, sandbox validation and repair rounds:
+:mod:`verifier`), ``09_llm_rubric_prompts.jsonl``, ``10_llm_rubric_results.jsonl`` and
+``11_rubric_filter.jsonl`` (:mod:`rubric`), whose kept records are the candidates the proof stages take.
 """
 
 from __future__ import annotations
@@ -15,13 +19,20 @@ import hashlib
 import json
 import posixpath
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from clawgym_env.synth.llm.client import ModelSpec, StageClient
 from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object
-from clawgym_env.synth.llm.prompts import FILE_FORMATS, generation_messages, judge_messages
+from clawgym_env.synth.llm.prompts import (
+    FILE_FORMATS,
+    generation_messages,
+    judge_messages,
+    rubric_messages,
+    verifier_messages,
+    verifier_repair_messages,
+)
 from clawgym_env.synth.llm.stages import (
     Record,
     StageResult,
@@ -34,7 +45,11 @@ from clawgym_env.synth.llm.stages import (
 
 DedupMode = Literal["auto", "embedding", "minhash", "off"]
 STAGE_FILES = {1: "01_task_prompts.jsonl", 2: "02_tasks.jsonl", 3: "03_dedup.jsonl", 4: "04_judge_prompts.jsonl",
-               5: "05_judge_results.jsonl", 6: "06_judge_pass.jsonl"}
+               5: "05_judge_results.jsonl", 6: "06_judge_pass.jsonl", 7: "07_validation_code_prompts.jsonl",
+               8: "08_validation_code_results.jsonl", 9: "09_llm_rubric_prompts.jsonl",
+               10: "10_llm_rubric_results.jsonl", 11: "11_rubric_filter.jsonl"}
+_TRANSIENT = ("messages", "raw", "usage", "attempts", "model", "retryable", "ok", "reason", "rounds")
+"""A stage record's bookkeeping, dropped before its item goes on to the next stage."""
 
 
 @dataclass
@@ -53,6 +68,18 @@ class Persona2TaskConfig:
     dedup_threshold: float | None = None
     """None: 0.90 cosine (embedding) or the MinHash module's Jaccard threshold."""
     progress: bool = True
+    verifier_rounds: int = 3
+    """Stage 8: rounds of generation (the first) and repair (the rest) per task."""
+    jobs: int = 2
+    """Sandbox validations in parallel (stage 8)."""
+    backend: str = "bwrap"
+    """Sandbox backend of the verifier validation (bwrap | docker)."""
+    verifier_timeout_s: float = 20.0
+    """Per verifier run in the sandbox (the authors' 20 s)."""
+    rubric_temperature: float = 0.2
+    """Stage 10 samples the generator at this temperature (the authors' 0.2)."""
+    last_stage: int = 11
+    """Stop after this stage (6: the tasks only, no verifier or rubric)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -245,10 +272,72 @@ def _pinned(cfg: Persona2TaskConfig, personas: list[str] | None) -> dict[str, An
             "persona_start": cfg.persona_start, "personas_sha256": digest}
 
 
+def _carry(item: Record) -> Record:
+    return {k: v for k, v in item.items() if k not in _TRANSIENT}
+
+
+def _write_prompts(name: str, path: Path, items: list[Record]) -> StageResult:
+    """A prompt stage: the messages of each item not yet in ``path``."""
+    have = read_records(path)
+    with StageWriter(path) as writer:
+        for it in items:
+            if it["id"] not in have:
+                writer.write({"id": it["id"], "ok": True, "messages": it["messages"]})
+    return summarize(name, path, (it["id"] for it in items), read_records(path))
+
+
+def _verifier_and_rubric(out: Path, cfg: Persona2TaskConfig, passed: list[Record]) -> list[StageResult]:
+    """Stages 7-11 over the tasks the judge passed (as many as ``cfg.last_stage`` allows)."""
+    from clawgym_env.synth.llm.rubric import parse_rubric, rubric_filter
+    from clawgym_env.synth.llm.scaffold import output_paths
+    from clawgym_env.synth.llm.verifier import run_verifier_stage
+
+    results = []
+    p7 = out / STAGE_FILES[7]
+    code_items = [{**it, "messages": verifier_messages(it["task"], output_paths(it["task"]))} for it in passed]
+    results.append(_write_prompts("7 verifier prompts", p7, code_items))
+    if cfg.last_stage < 8:
+        return results
+
+    def repair(it: Record, code: str, diagnostics: str) -> list[dict[str, Any]]:
+        return verifier_repair_messages(it["task"], output_paths(it["task"]), code, diagnostics)
+
+    p8 = out / STAGE_FILES[8]
+    results.append(run_verifier_stage("8 verifier + repair", p8, code_items,
+                                      client_factory=lambda: StageClient(cfg.generator), repair_messages=repair,
+                                      rounds=cfg.verifier_rounds, concurrency=cfg.concurrency, jobs=cfg.jobs,
+                                      backend=cfg.backend, timeout_s=cfg.verifier_timeout_s, progress=cfg.progress))
+    verified = [_carry(it) for it in kept(code_items, read_records(p8))]
+    if cfg.last_stage < 9:
+        return results
+
+    p9 = out / STAGE_FILES[9]
+    rubric_items = [{**it, "messages": rubric_messages(it["task"], output_paths(it["task"]), it["check_py"])}
+                    for it in verified]
+    results.append(_write_prompts("9 rubric prompts", p9, rubric_items))
+    if cfg.last_stage < 10:
+        return results
+
+    p10 = out / STAGE_FILES[10]
+    rubric_model = replace(cfg.generator, temperature=cfg.rubric_temperature)
+    results.append(run_llm_stage("10 rubric generation", p10, rubric_items,
+                                 client_factory=lambda: StageClient(rubric_model),
+                                 build_messages=lambda it: it["messages"], parse=parse_rubric,
+                                 concurrency=cfg.concurrency, progress=cfg.progress))
+    if cfg.last_stage < 11:
+        return results
+    answered = [_carry(it) for it in kept(rubric_items, read_records(p10))]
+    results.append(rubric_filter(out / STAGE_FILES[11], answered))
+    return results
+
+
 def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[StageResult]:
-    """Run (or continue) stages 1-6 in ``out_dir``; returns the funnel and writes report.md/json."""
+    """Run (or continue) stages 1 to ``cfg.last_stage`` (default 11) in ``out_dir``; returns the
+    funnel and writes report.md/json/html."""
     from clawgym_env.synth.llm.report import write_report
 
+    if not 6 <= cfg.last_stage <= max(STAGE_FILES):
+        raise ValueError(f"last_stage must be 6 to {max(STAGE_FILES)}, got {cfg.last_stage}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     personas = load_personas(cfg.personas_file) if cfg.personas_file else None
@@ -298,12 +387,18 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
                                  build_messages=lambda it: it["messages"], parse=parse_verdict,
                                  concurrency=cfg.concurrency, progress=cfg.progress))
     judged = kept(judge_items, read_records(p5))
-    results.append(judge_filter(out / STAGE_FILES[6], judged))
+    p6 = out / STAGE_FILES[6]
+    results.append(judge_filter(p6, judged))
+    if cfg.last_stage >= 7:
+        results += _verifier_and_rubric(out, cfg, [_carry(it) for it in kept(judged, read_records(p6))])
 
     config = {**pinned, "n": cfg.n, "generator": {"base_url": cfg.generator.base_url, "model": cfg.generator.model,
                                                    "temperature": cfg.generator.temperature},
               "judge": {"base_url": judge.base_url, "model": judge.model, "temperature": judge.temperature},
-              "dedup": cfg.dedup, **cfg.extra}
+              "dedup": cfg.dedup, "last_stage": cfg.last_stage, **cfg.extra}
+    if cfg.last_stage >= 7:
+        config.update(verifier_rounds=cfg.verifier_rounds, jobs=cfg.jobs, backend=cfg.backend,
+                      verifier_timeout_s=cfg.verifier_timeout_s, rubric_temperature=cfg.rubric_temperature)
     write_report(out, results, config, "persona2task funnel")
     return results
 
