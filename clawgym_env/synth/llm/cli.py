@@ -85,6 +85,60 @@ def add_synth_llm_parser(sub: Any) -> None:
                     help="stop after this stage (default 11: tasks with a validated verifier and a rubric)")
     sp.add_argument("--quiet", action="store_true", help="no progress bars")
     sp.set_defaults(fn=cmd_persona2task)
+    _add_skill2task_parser(routes)
+
+
+def cmd_skill2task(args: argparse.Namespace) -> int:
+    """``clawgym synth-llm skill2task`` (the work is in :mod:`skill2task`); exit codes as persona2task's."""
+    from clawgym_env.synth.llm.client import ModelSpec
+    from clawgym_env.synth.llm.skill2task import Skill2TaskConfig, run_skill2task
+
+    api_key = args.api_key or os.environ.get(args.api_key_env)
+    generator = ModelSpec(args.base_url, args.model, api_key, temperature=args.temperature,
+                          max_tokens=args.max_tokens or None, max_retries=args.max_retries,
+                          timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+    cfg = Skill2TaskConfig(generator=generator, skills_root=args.skills, n=args.n, seed=args.seed,
+                           combo_skill_count=args.combo_skill_count, english_only=args.english_only,
+                           concurrency=args.concurrency, jobs=args.jobs, backend=args.backend,
+                           progress=not args.quiet)
+    try:
+        results = run_skill2task(args.out, cfg)
+    except ValueError as exc:
+        print(f"clawgym synth-llm skill2task: {exc}", file=sys.stderr)
+        return 2
+    for r in results:
+        rejects = ", ".join(f"{k} {v}" for k, v in r.rejects.items())
+        tokens = f"; {r.usage.get('total_tokens', 0)} tokens" if r.usage else ""
+        print(f"{r.name:<20} {r.n_in:>6} -> {r.n_out:<6}{'  rejected: ' + rejects if rejects else ''}{tokens}")
+    print(f"funnel: {args.out}/report.md")
+    return 0
+
+
+def _add_skill2task_parser(routes: Any) -> None:
+    sp = routes.add_parser("skill2task", help="OpenClaw skills -> annotated, combined -> tasks with input files, "
+                           "reward package and rubric, no-op filter in the sandbox (stages 1-7); rerun with the same "
+                           "--out to continue")
+    sp.add_argument("--skills", required=True, help="skills corpus: <owner>/<skill>/SKILL.md folders (or their parent)")
+    sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
+    sp.add_argument("--model", required=True, help="generator model name")
+    sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
+    sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    sp.add_argument("--out", required=True, help="run folder (stage JSONL files, report.md, report.json)")
+    sp.add_argument("--n", type=int, default=10, help="skills drawn (seeded) and annotated; the synthesisable ones "
+                    "are the primary skills, one task each (default 10)")
+    sp.add_argument("--combo-skill-count", type=int, default=3, help="supporting skills per primary (default 3)")
+    sp.add_argument("--english-only", action="store_true", help="only skills annotated as written in English")
+    sp.add_argument("--seed", type=int, default=42)
+    sp.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8, the authors' workers)")
+    sp.add_argument("--jobs", type=int, default=2, help="sandboxes at once in the no-op filter (default 2)")
+    sp.add_argument("--backend", default="bwrap", help="sandbox backend of the no-op filter (default bwrap)")
+    sp.add_argument("--temperature", type=float, default=1.0, help="default 1.0 (the authors' run.sh)")
+    sp.add_argument("--max-tokens", type=int, default=8192, help="completion limit per request (0: none)")
+    sp.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/timeouts per request")
+    sp.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
+    sp.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request")
+    sp.add_argument("--quiet", action="store_true", help="no progress bars")
+    sp.set_defaults(fn=cmd_skill2task)
 
 
 __all__ = ["add_synth_llm_parser"]
