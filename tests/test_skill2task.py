@@ -86,13 +86,17 @@ def test_block_and_rubric_parsers() -> None:
     bands = {"0": "a", "0.25": "b", "0.5": "c", "0.75": "d", "1": "e"}
     rule = {"name": "r1", "file_path": "output/x.md", "scores": bands}
     assert len(validate_rules({"rules": [rule, {**rule, "name": "r2"}]})) == 2
-    for bad, why in (({"rules": [rule]}, "2 to 5"), ({"rules": [rule, rule]}, "repeated"),
-                     ({"rules": [rule, {**rule, "name": "r2", "weight": 1}]}, "exactly name"),
+    assert len(validate_rules({"rules": [rule, {**rule, "name": "r2"}]}, ["output/x.md"])) == 2
+    for bad, why in (({"rules": [rule]}, "1 rules, expected 2-5"), ({"rules": [rule, rule]}, "used twice"),
+                     ({"rules": [rule, {**rule, "name": "r2", "weight": 1}]}, r"extra \['weight'\]"),
                      ({"rules": [rule, {**rule, "name": "r2", "file_path": "input/x.md"}]}, "under output/"),
-                     ({"rules": [rule, {**rule, "name": "r2", "scores": {**bands, "0.5": "b"}}]}, "distinct"),
-                     ({"rules": [rule, {**rule, "name": "r2", "scores": {**bands, "0.9": "z"}}]}, "exactly the bands")):
-        with pytest.raises(ValueError, match=why):
+                     ({"rules": [rule, {**rule, "name": "r2", "scores": {**bands, "0.5": "b"}}]}, "not distinct"),
+                     ({"rules": [rule, {**rule, "name": "r2", "scores": {**bands, "0.9": "z"}}]}, "expected exactly"),
+                     ({"rules": None}, "not a list")):
+        with pytest.raises(ValueError, match="bad_rubric: .*" + why):
             validate_rules(bad)
+    with pytest.raises(ValueError, match="not an output path"):
+        validate_rules({"rules": [rule, {**rule, "name": "r2"}]}, ["output/y.md"])
 
 
 # ---------------------------------------------------------------------------------------------- the scripted model

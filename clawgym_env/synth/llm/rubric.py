@@ -43,9 +43,10 @@ def parse_rubric(item: Record, text: str) -> Record:
     return {"ok": True, "reason": None, "llm_rubric_skip": False, "rules": data["rules"]}
 
 
-def check_rules(rules: Any, outputs: list[str]) -> list[dict[str, Any]]:
+def check_rules(rules: Any, outputs: list[str] | None) -> list[dict[str, Any]]:
     """The rules as stored (``file_path`` without a leading ``./``); ValueError(detail) on the first
-    schema violation."""
+    schema violation. ``outputs``: the task's output paths a rule may name; None: any path under
+    ``output/`` (skill2task's contract)."""
     if not isinstance(rules, list):
         raise ValueError(f"rules is a {type(rules).__name__}, not a list")
     if not MIN_RULES <= len(rules) <= MAX_RULES:
@@ -64,7 +65,10 @@ def check_rules(rules: Any, outputs: list[str]) -> list[dict[str, Any]]:
             raise ValueError(f"rule name {name.strip()!r} is used twice")
         names.add(name.strip())
         path = posixpath.normpath(file_path.strip()) if isinstance(file_path, str) and file_path.strip() else ""
-        if path not in outputs:
+        if outputs is None:
+            if not path.startswith("output/") or ".." in path.split("/"):
+                raise ValueError(f"rule {name!r}: file_path {file_path!r} is not under output/")
+        elif path not in outputs:
             raise ValueError(f"rule {name!r}: file_path {file_path!r} is not an output path of the task "
                              f"({', '.join(outputs) or 'it names none'})")
         if not isinstance(scores, dict) or set(scores) != set(BANDS):

@@ -381,40 +381,22 @@ def parse_reward(item: Record, text: str) -> Record:
 
 
 # ---------------------------------------------------------------------------------------------- stage 6
-def validate_rules(data: Any) -> list[dict[str, Any]]:
-    """The rubric's strict schema (persona2task stage 11's): 2-5 rules of exactly ``name``,
-    ``file_path`` (under output/) and ``scores`` with exactly the five bands, distinct non-empty
-    texts, unique names. Raises ValueError('bad_rubric: ...')."""
-    rules = data.get("rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list) or not 2 <= len(rules) <= 5:
-        raise ValueError("bad_rubric: 'rules' must be a list of 2 to 5 rules")
-    names = set()
-    out = []
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict) or set(rule) != {"name", "file_path", "scores"}:
-            raise ValueError(f"bad_rubric: rule {i} must have exactly name, file_path and scores")
-        name = rule["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError(f"bad_rubric: rule {i} has no name")
-        if name.strip() in names:
-            raise ValueError(f"bad_rubric: rule name {name!r} repeated")
-        names.add(name.strip())
-        path = safe_relative(rule["file_path"].removeprefix("./")) if isinstance(rule["file_path"], str) else None
-        if path is None or not path.startswith("output/"):
-            raise ValueError(f"bad_rubric: rule {name!r} file_path {rule['file_path']!r} is not under output/")
-        scores = rule["scores"]
-        if not isinstance(scores, dict) or set(scores) != set(BANDS):
-            raise ValueError(f"bad_rubric: rule {name!r} scores must have exactly the bands {', '.join(BANDS)}")
-        texts = [scores[b].strip() if isinstance(scores[b], str) else "" for b in BANDS]
-        if not all(texts) or len(set(texts)) != len(texts):
-            raise ValueError(f"bad_rubric: rule {name!r} bands must be distinct non-empty texts")
-        out.append({"name": name.strip(), "file_path": path, "scores": dict(zip(BANDS, texts, strict=True))})
-    return out
+def validate_rules(data: Any, outputs: list[str] | None = None) -> list[dict[str, Any]]:
+    """The rubric's strict schema, persona2task stage 11's (:func:`rubric.check_rules`): 2-5 rules of
+    exactly ``name``, ``file_path`` (one of ``outputs``; None: any path under output/) and ``scores``
+    with exactly the five bands, distinct non-empty texts, unique names. Raises
+    ValueError('bad_rubric: ...')."""
+    from clawgym_env.synth.llm.rubric import check_rules
+
+    try:
+        return check_rules(data.get("rules") if isinstance(data, dict) else None, outputs)
+    except ValueError as exc:
+        raise ValueError(f"bad_rubric: {exc}") from None
 
 
 def parse_rubric(item: Record, text: str) -> Record:
     try:
-        rules = validate_rules(extract_json_object(text))
+        rules = validate_rules(extract_json_object(text), item["task"].get("output_paths") or None)
     except NoJSON as exc:
         return {"ok": False, "reason": f"malformed_json: {exc}"}
     except ValueError as exc:
