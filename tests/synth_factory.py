@@ -30,13 +30,25 @@ VERIFIERS = ("good", "echo", "string_json", "scaffold", "noop")
 REFERENCES = ("good", "wrong", "tool_error", "exec")
 _FORCED_FAMILY = {"echo": "word_counts", "string_json": "group_totals", "wrong": "group_totals",
                   "tool_error": "config_edit"}
-_CATEGORY = {
-    "group_totals": ("Analysis & Decision Support", "transaction and financial analysis"),
-    "filter_rows": ("Office & Daily Tasks", "table and record handling"),
-    "word_counts": ("Office & Daily Tasks", "document writing and editing"),
-    "config_edit": ("Systems & Infrastructure", "environment configuration and deployment"),
-    "error_events": ("Systems & Infrastructure", "incident response and reliability"),
-    "unique_lines": ("Office & Daily Tasks", "table and record handling"),
+_CATEGORY = {  # each family fits a few scenarios; the seed picks one (novelty dedup runs per category)
+    "group_totals": [("Analysis & Decision Support", "transaction and financial analysis"),
+                     ("Office & Daily Tasks", "table and record handling"),
+                     ("Reasoning & Professional Domains", "scientific and engineering analysis")],
+    "filter_rows": [("Office & Daily Tasks", "table and record handling"),
+                    ("Analysis & Decision Support", "classification, ranking and scoring"),
+                    ("Communication & Collaboration", "team collaboration and synchronization")],
+    "word_counts": [("Office & Daily Tasks", "document writing and editing"),
+                    ("Planning & Knowledge Organization", "memory and knowledge organization"),
+                    ("Information Retrieval & Research", "research and information synthesis")],
+    "config_edit": [("Systems & Infrastructure", "environment configuration and deployment"),
+                    ("Software Development", "prototype development and delivery"),
+                    ("Automation & Workflows", "scheduled task execution")],
+    "error_events": [("Systems & Infrastructure", "incident response and reliability"),
+                     ("Software Development", "debugging and issue fixing"),
+                     ("Automation & Workflows", "event-triggered automation")],
+    "unique_lines": [("Communication & Collaboration", "email and message handling"),
+                     ("Information Retrieval & Research", "knowledge retrieval and grounding"),
+                     ("Planning & Knowledge Organization", "task planning and decomposition")],
 }
 _OPERATIONS = {
     "group_totals": ["read_extract", "aggregate_stats", "write_structured"],
@@ -70,8 +82,8 @@ class Made:
 
     @property
     def tag(self) -> str:
-        """The unique token every file name of this task carries."""
-        return f"{self.seed:04d}"
+        """The unique token every file name of this task carries (route letter and seed)."""
+        return f"{self.candidate['id'][0]}{self.seed:04d}"
 
     def task_json(self) -> dict[str, Any]:
         """The task as the generator answers stage 2 (authors' field names)."""
@@ -292,6 +304,8 @@ _GROUPS = [
     ("expenses", "department", ["Finance", "Legal", "Operations", "Marketing", "Support"], "cost", "expense report"),
     ("donations", "campaign", ["Spring Drive", "Gala", "Online", "Matching", "Alumni"], "amount", "donation log"),
     ("timesheet", "project", ["Atlas", "Beacon", "Comet", "Delta", "Ember"], "hours", "timesheet export"),
+    ("fuel", "vehicle", ["Van A", "Van B", "Truck 1", "Truck 2", "Pickup"], "litres", "fuel card log"),
+    ("grants", "lab", ["Genomics", "Optics", "Robotics", "Ecology", "Materials"], "award", "grant register"),
 ]
 
 
@@ -358,12 +372,16 @@ CHECKS = [("groups_complete", check_groups_complete), ("exact_text", check_exact
 
 _ROSTERS = [("tickets", "status", ["open", "closed", "pending"], "priority_score", "support tickets"),
             ("applicants", "stage", ["interview", "rejected", "screening"], "test_score", "job applicants"),
-            ("tasks", "state", ["blocked", "done", "active"], "effort", "backlog tasks")]
+            ("tasks", "state", ["blocked", "done", "active"], "effort", "backlog tasks"),
+            ("students", "track", ["science", "arts", "sports"], "exam_mark", "student records"),
+            ("suppliers", "tier", ["gold", "silver", "bronze"], "rating", "supplier list"),
+            ("volunteers", "shift", ["morning", "evening", "weekend"], "hours_logged", "volunteer roster")]
 
 
 def _filter_rows(rng: random.Random, tag: str) -> _Spec:
     stem, col, states, score, label = rng.choice(_ROSTERS)
-    want, threshold = states[0], rng.choice([50, 60, 70])
+    want, threshold = rng.choice(states), rng.choice([50, 55, 60, 65, 70])
+    states = [want] + [x for x in states if x != want]
     rows = []
     people = rng.sample(_PEOPLE, 10)
     for i, name in enumerate(people):
@@ -382,7 +400,11 @@ def _filter_rows(rng: random.Random, tag: str) -> _Spec:
         f"From the {label} in `{inp}`, keep only the rows whose `{col}` is `{want}` and whose `{score}` is at least "
         f"{threshold}. Save them to `{out}` with the same columns, in the same order as the input.",
         f"Filter `{inp}`: I only want {label} with {col} `{want}` and a {score} of {threshold} or more. Write the "
-        f"matching rows, header included and in their original order, to `{out}`."])
+        f"matching rows, header included and in their original order, to `{out}`.",
+        f"Which {label} in `{inp}` are `{want}` ({col}) with {score} >= {threshold}? Copy exactly those rows, keeping "
+        f"the header and the input order, into a new CSV file `{out}`.",
+        f"Make a shortlist: `{out}` should hold the rows of `{inp}` where {col} equals `{want}` and {score} is "
+        f"{threshold} or higher - same header, same column order, rows in the order they appear in the input."])
     checks = '''
 def _body(ws):
     text = _text(ws, EXPECTED["out"])
@@ -422,7 +444,7 @@ _WORDS = ("alpha budget client draft event follow invoice launch memo notes owne
 
 
 def _word_counts(rng: random.Random, tag: str) -> _Spec:
-    folder = rng.choice(["notes", "drafts", "minutes", "letters"])
+    folder = rng.choice(["notes", "drafts", "minutes", "letters", "poems", "recipes", "speeches", "chapters"])
     names = sorted(rng.sample(["intro", "budget", "agenda", "recap", "outline", "memo", "plan"], rng.randint(2, 4)))
     inputs, counts = {}, {}
     for n in names:
@@ -438,7 +460,13 @@ def _word_counts(rng: random.Random, tag: str) -> _Spec:
         f"column, sorted by path.",
         f"For the text files {listed}, I want a Markdown report at `{out}`: a heading, then a table (File | Lines "
         f"| Words) with one row per file (its path as written here) giving its number of lines and of "
-        f"whitespace-separated words, rows in path order."])
+        f"whitespace-separated words, rows in path order.",
+        f"How long are {listed}? Put a Markdown table into `{out}` (with a title above it): columns File, Lines, "
+        f"Words; a row per file with its path as given, the number of lines and the number of words (split on "
+        f"whitespace); order the rows by path.",
+        f"Before editing starts I want a size overview of {listed}. Save it as `{out}`: a title and a table whose "
+        f"header is File | Lines | Words, listing each file by its path (sorted) with its line count and its count "
+        f"of whitespace-separated words."])
     table = "| File | Lines | Words |\n|---|---:|---:|\n" + "".join(
         f"| {p} | {c[0]} | {c[1]} |\n" for p, c in counts.items())
     content = f"# Line and word counts\n\n{table}"
@@ -521,7 +549,10 @@ def _config_edit(rng: random.Random, tag: str, tool_error: bool) -> _Spec:
         f"`enabled = true` and `ttl = {ttl}`. Every other setting must stay as it is.",
         f"Write `{out}`: the configuration from `{inp}` with three changes - `port` under `[server]` becomes "
         f"{new_port}, `level` under `[logging]` becomes {new_level}, and a new `[cache]` section sets `enabled = true` "
-        f"and `ttl = {ttl}`. Leave `{inp}` untouched and keep all other keys."])
+        f"and `ttl = {ttl}`. Leave `{inp}` untouched and keep all other keys.",
+        f"We deploy {app} with a tweaked config. Starting from `{inp}`, produce `{out}` where the `[server]` port is "
+        f"{new_port} and the `[logging]` level is {new_level}, plus a `[cache]` section (`enabled = true`, "
+        f"`ttl = {ttl}`). Do not edit the original; all remaining settings stay identical."])
     old_port = "port = 99999" if tool_error else f"port = {port}"
     actions = [_read(inp), {"name": "exec", "arguments": {"command": f"mkdir -p output && cp {inp} {out}"}},
                {"name": "edit", "arguments": {"path": out, "oldText": old_port, "newText": f"port = {new_port}"}},
@@ -569,7 +600,7 @@ _MESSAGES = ["disk quota exceeded", "connection reset by peer", "token expired",
 
 
 def _error_events(rng: random.Random, tag: str) -> _Spec:
-    svc = rng.choice(["auth", "search", "upload", "checkout", "export"])
+    svc = rng.choice(["auth", "search", "upload", "checkout", "export", "billing", "sync", "notify"])
     ids = rng.sample(range(100, 999), rng.randint(8, 12))
     levels = ["error", "error", "error"] + [rng.choice(["info", "warn", "error"]) for _ in ids[3:]]
     rng.shuffle(levels)
@@ -581,7 +612,11 @@ def _error_events(rng: random.Random, tag: str) -> _Spec:
         f"Go through the event log `{inp}` (one JSON object per line) and list every event whose `level` is `error`. "
         f"Save them to `{out}` as a JSON array of objects with the keys `id` and `message`, sorted by `id` ascending.",
         f"I need the errors from `{inp}`: write `{out}`, a JSON array with one object per `error`-level event "
-        f"(keys `id` and `message`), ordered by increasing `id`."])
+        f"(keys `id` and `message`), ordered by increasing `id`.",
+        f"Which events in the JSON-lines file `{inp}` failed? Collect those with level `error` into `{out}` - a JSON "
+        f"list of {{\"id\", \"message\"}} objects in ascending id order.",
+        f"For the incident review, extract every `error` entry of `{inp}` and save just their `id` and `message` "
+        f"fields as a JSON array in `{out}`, lowest id first."])
     checks = '''
 def _items(ws):
     data = _json(ws, EXPECTED["out"])
@@ -636,7 +671,11 @@ def _unique_lines(rng: random.Random, tag: str) -> _Spec:
         f"The list `{inp}` has duplicates that differ only in letter case. Write `{out}` with every entry in lower "
         f"case, each exactly once, sorted alphabetically, one per line.",
         f"Clean up `{inp}`: lower-case every line, drop the duplicates and sort what is left alphabetically. "
-        f"Save the result as `{out}`, one entry per line."])
+        f"Save the result as `{out}`, one entry per line.",
+        f"Deduplicate the {kind} in `{inp}` without caring about upper or lower case: `{out}` gets each distinct "
+        f"entry once, written in lower case, in alphabetical order, a line each.",
+        f"`{inp}` repeats some {kind} with different capitalisation. Produce `{out}`: lower-cased, unique, "
+        f"alphabetically sorted, one per line, nothing else in the file."])
     checks = '''
 def _lines(ws):
     text = _text(ws, EXPECTED["out"])
@@ -661,6 +700,28 @@ CHECKS = [("entries_complete", check_entries_complete), ("sorted_unique", check_
                  "whether the cleaned list is plain text with no extra commentary")
 
 
+_TEAMS = ["finance", "operations", "support", "platform", "research", "sales", "facilities", "legal", "data",
+          "marketing", "security", "people"]
+_WHY = ["Our quarterly review is on Friday.", "The board asked for this before the next meeting.",
+        "A customer escalation depends on it.", "I am covering for a colleague who is on leave.",
+        "We are migrating to a new system next week.", "The auditors want it by the end of the day.",
+        "My manager needs it for a planning session.", "This is part of our monthly clean-up.",
+        "We promised the partner team an answer tomorrow.", "It blocks the release checklist."]
+
+
+_WORKPLACES = ["a veterinary clinic", "a secondary school", "a family bakery", "a small law firm", "a wildlife charity",
+               "an indie game studio", "a regional airport", "a dental practice", "a bicycle repair shop",
+               "a public library", "a solar panel installer", "a university chemistry lab", "a hotel in the Alps",
+               "a football club", "a city transit agency", "a wine importer", "an architecture office",
+               "a coworking space", "a hospital pharmacy", "a seed bank", "a theatre company", "a logistics depot"]
+
+
+def _opener(rng: random.Random) -> str:
+    """Who asks, where and why: seeded first sentences, so two tasks of one family do not read alike."""
+    return (f"{rng.choice(_PEOPLE)} here, from the {rng.choice(_TEAMS)} team at {rng.choice(_WORKPLACES)}. "
+            f"{rng.choice(_WHY)}")
+
+
 # ------------------------------------------------------------------------------------------ make
 def make(seed: int, *, route: str = "persona2task", style: str | None = None, verifier: str = "good",
          reference: str = "good", rubric: bool = False, family: str | None = None) -> Made:
@@ -671,8 +732,9 @@ def make(seed: int, *, route: str = "persona2task", style: str | None = None, ve
         raise ValueError(f"verifier in {VERIFIERS}, reference in {REFERENCES}")
     family = _FORCED_FAMILY.get(verifier) or _FORCED_FAMILY.get(reference) or family or FAMILIES[seed % len(FAMILIES)]
     style = style or ("grade" if route == "persona2task" else "reward_first")
-    rng = random.Random(f"synth-factory/{seed}/{family}")
-    tag = f"{seed:04d}"
+    prefix = "p" if route == "persona2task" else "s"
+    rng = random.Random(f"synth-factory/{route}/{seed}/{family}")
+    tag = f"{prefix}{seed:04d}"
     if family == "group_totals":
         spec = _group_totals(rng, tag, reference == "wrong")
     elif family == "config_edit":
@@ -684,13 +746,12 @@ def make(seed: int, *, route: str = "persona2task", style: str | None = None, ve
         spec.actions = [_as_exec(a) for a in spec.actions]
     checks_src = spec.extra_checks.get(verifier, spec.checks_src)
     check_py = _check_py(family, tag, spec.expected, checks_src, style, verifier)
-    category, subcategory = _CATEGORY[family]
-    prefix = "p" if route == "persona2task" else "s"
+    category, subcategory = _CATEGORY[family][seed // len(FAMILIES) % len(_CATEGORY[family])]
     rules = [{"name": "presentation", "file_path": spec.out,
               "scores": {"0": "The file is missing or unreadable.", "0.25": f"Barely acceptable: {spec.rubric_focus}.",
                          "0.5": "Acceptable with clear problems.", "0.75": "Good with minor issues.",
                          "1": f"Excellent: {spec.rubric_focus}, nothing to fix."}}]
-    task = {"question": spec.question, "task_type": spec.task_type, "scenario": spec.scenario,
+    task = {"question": f"{_opener(rng)} {spec.question}", "task_type": spec.task_type, "scenario": spec.scenario,
             "expected_behavior": spec.behavior, "required_operations": _OPERATIONS[family],
             "has_input_files": True,
             "input_files": [{"file_path": p, "file_format": p.rsplit(".", 1)[-1], "content": c}
