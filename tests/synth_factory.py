@@ -324,12 +324,12 @@ def _group_totals(rng: random.Random, tag: str, wrong: bool) -> _Spec:
     for _, g, _, v in rows:
         totals[g] = round(totals.get(g, 0.0) + float(v), 2)
     written = {g: round(t + 1.0, 2) for g, t in totals.items()} if wrong else totals
-    asks = [f"Please add up the `{value}` column of the {label} in `{inp}` per {group} and save the totals to "
-            f"`{out}` as a JSON object mapping each {group} name to its total, rounded to 2 decimals.",
-            f"I need the total {value} for every {group} in `{inp}`. Write them to `{out}`: one JSON object whose "
-            f"keys are the {group} names and whose values are the totals (2 decimals).",
-            f"Using the {label} `{inp}`, compute how much {value} each {group} accounts for and store the result "
-            f"in `{out}` as a JSON object ({group} -> total, rounded to 2 decimal places)."]
+    asks = [(f"Please add up the `{value}` column of the {label} in `{inp}` per {group} and save the totals to "
+            f"`{out}` as a JSON object mapping each {group} name to its total, rounded to 2 decimals."),
+            (f"I need the total {value} for every {group} in `{inp}`. Write them to `{out}`: one JSON object whose "
+            f"keys are the {group} names and whose values are the totals (2 decimals)."),
+            (f"Using the {label} `{inp}`, compute how much {value} each {group} accounts for and store the result "
+            f"in `{out}` as a JSON object ({group} -> total, rounded to 2 decimal places).")]
     checks = '''
 def check_groups_complete(ws):
     data = _json(ws, EXPECTED["out"])
@@ -397,14 +397,14 @@ def _filter_rows(rng: random.Random, tag: str) -> _Spec:
     body = ",".join(header) + "\n" + "".join(",".join(r) + "\n" for r in rows)
     result = ",".join(header) + "\n" + "".join(",".join(r) + "\n" for r in keep)
     q = rng.choice([
-        f"From the {label} in `{inp}`, keep only the rows whose `{col}` is `{want}` and whose `{score}` is at least "
-        f"{threshold}. Save them to `{out}` with the same columns, in the same order as the input.",
-        f"Filter `{inp}`: I only want {label} with {col} `{want}` and a {score} of {threshold} or more. Write the "
-        f"matching rows, header included and in their original order, to `{out}`.",
-        f"Which {label} in `{inp}` are `{want}` ({col}) with {score} >= {threshold}? Copy exactly those rows, keeping "
-        f"the header and the input order, into a new CSV file `{out}`.",
-        f"Make a shortlist: `{out}` should hold the rows of `{inp}` where {col} equals `{want}` and {score} is "
-        f"{threshold} or higher - same header, same column order, rows in the order they appear in the input."])
+        (f"From the {label} in `{inp}`, keep only the rows whose `{col}` is `{want}` and whose `{score}` is at least "
+        f"{threshold}. Save them to `{out}` with the same columns, in the same order as the input."),
+        (f"Filter `{inp}`: I only want {label} with {col} `{want}` and a {score} of {threshold} or more. Write the "
+        f"matching rows, header included and in their original order, to `{out}`."),
+        (f"Which {label} in `{inp}` are `{want}` ({col}) with {score} >= {threshold}? Copy exactly those rows, keeping "
+        f"the header and the input order, into a new CSV file `{out}`."),
+        (f"Make a shortlist: `{out}` should hold the rows of `{inp}` where {col} equals `{want}` and {score} is "
+        f"{threshold} or higher - same header, same column order, rows in the order they appear in the input.")])
     checks = '''
 def _body(ws):
     text = _text(ws, EXPECTED["out"])
@@ -439,8 +439,7 @@ CHECKS = [("rows_match", check_rows_match), ("order_kept", check_order_kept)]
                  "whether the filtered table keeps the input's columns and order")
 
 
-_WORDS = ("alpha budget client draft event follow invoice launch memo notes owner plan quarter review "
-          "schedule status summary team update vendor window").split()
+_WORDS = ["alpha", "budget", "client", "draft", "event", "follow", "invoice", "launch", "memo", "notes", "owner", "plan", "quarter", "review", "schedule", "status", "summary", "team", "update", "vendor", "window"]
 
 
 def _word_counts(rng: random.Random, tag: str) -> _Spec:
@@ -455,18 +454,18 @@ def _word_counts(rng: random.Random, tag: str) -> _Spec:
     out = f"output/{folder}_counts_{tag}.md"
     listed = ", ".join(f"`{p}`" for p in inputs)
     q = rng.choice([
-        f"Count the lines and the words (whitespace-separated) in each of {listed}. Write `{out}` with a title and "
+        (f"Count the lines and the words (whitespace-separated) in each of {listed}. Write `{out}` with a title and "
         f"a Markdown table with the columns File, Lines and Words: one row per file, the file's path in the File "
-        f"column, sorted by path.",
-        f"For the text files {listed}, I want a Markdown report at `{out}`: a heading, then a table (File | Lines "
+        f"column, sorted by path."),
+        (f"For the text files {listed}, I want a Markdown report at `{out}`: a heading, then a table (File | Lines "
         f"| Words) with one row per file (its path as written here) giving its number of lines and of "
-        f"whitespace-separated words, rows in path order.",
-        f"How long are {listed}? Put a Markdown table into `{out}` (with a title above it): columns File, Lines, "
+        f"whitespace-separated words, rows in path order."),
+        (f"How long are {listed}? Put a Markdown table into `{out}` (with a title above it): columns File, Lines, "
         f"Words; a row per file with its path as given, the number of lines and the number of words (split on "
-        f"whitespace); order the rows by path.",
-        f"Before editing starts I want a size overview of {listed}. Save it as `{out}`: a title and a table whose "
+        f"whitespace); order the rows by path."),
+        (f"Before editing starts I want a size overview of {listed}. Save it as `{out}`: a title and a table whose "
         f"header is File | Lines | Words, listing each file by its path (sorted) with its line count and its count "
-        f"of whitespace-separated words."])
+        f"of whitespace-separated words.")])
     table = "| File | Lines | Words |\n|---|---:|---:|\n" + "".join(
         f"| {p} | {c[0]} | {c[1]} |\n" for p, c in counts.items())
     content = f"# Line and word counts\n\n{table}"
@@ -544,15 +543,15 @@ def _config_edit(rng: random.Random, tag: str, tool_error: bool) -> _Spec:
     text = "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in kv.items()) + "\n" for s, kv in conf.items())
     inp, out = f"input/{app}_{tag}.ini", f"output/{app}_{tag}.ini"
     q = rng.choice([
-        f"Prepare the new settings for the {app} service: copy `{inp}` to `{out}` and, in the copy only, change the "
+        (f"Prepare the new settings for the {app} service: copy `{inp}` to `{out}` and, in the copy only, change the "
         f"server port to {new_port}, set the logging level to {new_level}, and add a `[cache]` section with "
-        f"`enabled = true` and `ttl = {ttl}`. Every other setting must stay as it is.",
-        f"Write `{out}`: the configuration from `{inp}` with three changes - `port` under `[server]` becomes "
+        f"`enabled = true` and `ttl = {ttl}`. Every other setting must stay as it is."),
+        (f"Write `{out}`: the configuration from `{inp}` with three changes - `port` under `[server]` becomes "
         f"{new_port}, `level` under `[logging]` becomes {new_level}, and a new `[cache]` section sets `enabled = true` "
-        f"and `ttl = {ttl}`. Leave `{inp}` untouched and keep all other keys.",
-        f"We deploy {app} with a tweaked config. Starting from `{inp}`, produce `{out}` where the `[server]` port is "
+        f"and `ttl = {ttl}`. Leave `{inp}` untouched and keep all other keys."),
+        (f"We deploy {app} with a tweaked config. Starting from `{inp}`, produce `{out}` where the `[server]` port is "
         f"{new_port} and the `[logging]` level is {new_level}, plus a `[cache]` section (`enabled = true`, "
-        f"`ttl = {ttl}`). Do not edit the original; all remaining settings stay identical."])
+        f"`ttl = {ttl}`). Do not edit the original; all remaining settings stay identical.")])
     old_port = "port = 99999" if tool_error else f"port = {port}"
     actions = [_read(inp), {"name": "exec", "arguments": {"command": f"mkdir -p output && cp {inp} {out}"}},
                {"name": "edit", "arguments": {"path": out, "oldText": old_port, "newText": f"port = {new_port}"}},
@@ -609,14 +608,14 @@ def _error_events(rng: random.Random, tag: str) -> _Spec:
     errors = sorted(({"id": e["id"], "message": e["message"]} for e in events if e["level"] == "error"),
                     key=lambda e: e["id"])
     q = rng.choice([
-        f"Go through the event log `{inp}` (one JSON object per line) and list every event whose `level` is `error`. "
-        f"Save them to `{out}` as a JSON array of objects with the keys `id` and `message`, sorted by `id` ascending.",
-        f"I need the errors from `{inp}`: write `{out}`, a JSON array with one object per `error`-level event "
-        f"(keys `id` and `message`), ordered by increasing `id`.",
-        f"Which events in the JSON-lines file `{inp}` failed? Collect those with level `error` into `{out}` - a JSON "
-        f"list of {{\"id\", \"message\"}} objects in ascending id order.",
-        f"For the incident review, extract every `error` entry of `{inp}` and save just their `id` and `message` "
-        f"fields as a JSON array in `{out}`, lowest id first."])
+        (f"Go through the event log `{inp}` (one JSON object per line) and list every event whose `level` is `error`. "
+        f"Save them to `{out}` as a JSON array of objects with the keys `id` and `message`, sorted by `id` ascending."),
+        (f"I need the errors from `{inp}`: write `{out}`, a JSON array with one object per `error`-level event "
+        f"(keys `id` and `message`), ordered by increasing `id`."),
+        (f"Which events in the JSON-lines file `{inp}` failed? Collect those with level `error` into `{out}` - a JSON "
+        f"list of {{\"id\", \"message\"}} objects in ascending id order."),
+        (f"For the incident review, extract every `error` entry of `{inp}` and save just their `id` and `message` "
+        f"fields as a JSON array in `{out}`, lowest id first.")])
     checks = '''
 def _items(ws):
     data = _json(ws, EXPECTED["out"])
@@ -668,14 +667,14 @@ def _unique_lines(rng: random.Random, tag: str) -> _Spec:
     inp, out = f"input/{kind}_{tag}.txt", f"output/{kind}_clean_{tag}.txt"
     clean = sorted({v.lower() for v in lines})
     q = rng.choice([
-        f"The list `{inp}` has duplicates that differ only in letter case. Write `{out}` with every entry in lower "
-        f"case, each exactly once, sorted alphabetically, one per line.",
-        f"Clean up `{inp}`: lower-case every line, drop the duplicates and sort what is left alphabetically. "
-        f"Save the result as `{out}`, one entry per line.",
-        f"Deduplicate the {kind} in `{inp}` without caring about upper or lower case: `{out}` gets each distinct "
-        f"entry once, written in lower case, in alphabetical order, a line each.",
-        f"`{inp}` repeats some {kind} with different capitalisation. Produce `{out}`: lower-cased, unique, "
-        f"alphabetically sorted, one per line, nothing else in the file."])
+        (f"The list `{inp}` has duplicates that differ only in letter case. Write `{out}` with every entry in lower "
+        f"case, each exactly once, sorted alphabetically, one per line."),
+        (f"Clean up `{inp}`: lower-case every line, drop the duplicates and sort what is left alphabetically. "
+        f"Save the result as `{out}`, one entry per line."),
+        (f"Deduplicate the {kind} in `{inp}` without caring about upper or lower case: `{out}` gets each distinct "
+        f"entry once, written in lower case, in alphabetical order, a line each."),
+        (f"`{inp}` repeats some {kind} with different capitalisation. Produce `{out}`: lower-cased, unique, "
+        f"alphabetically sorted, one per line, nothing else in the file.")])
     checks = '''
 def _lines(ws):
     text = _text(ws, EXPECTED["out"])

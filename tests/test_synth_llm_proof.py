@@ -193,7 +193,8 @@ def test_proof_stages_funnel_folders_and_rerun(tmp_path: Path) -> None:
     tasks = out / "tasks"
     assert sorted(p.name for p in tasks.iterdir()) == kept_ids
     res = subprocess.run([sys.executable, "-m", "clawgym_env.cli", "validate", str(tasks), "--quiet", "--jobs", "2"],
-                         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+                         check=False, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
+                         timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert f"passed: {len(kept_ids)}" in res.stdout
     assert register_suite(tasks, namespace="ProofStages") == [f"ProofStages/{i}" for i in kept_ids]

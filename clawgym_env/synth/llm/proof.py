@@ -49,8 +49,7 @@ def _workspace_path(path: str) -> str | None:
     """A tool path as workspace-relative POSIX, or None when it leaves the workspace."""
     p = path.strip()
     root = WORKSPACE.rstrip("/") + "/"
-    if p.startswith(root):
-        p = p[len(root):]
+    p = p.removeprefix(root)
     p = posixpath.normpath(p.removeprefix("./")) if p else p
     if not p or p.startswith(("/", "../")) or p in (".", "..") or "\\" in p:
         return None
