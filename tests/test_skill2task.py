@@ -238,7 +238,7 @@ def test_skill2task_funnel(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with ScriptedModelServer(responder=_responder(roles)) as server:
         cfg = Skill2TaskConfig(generator=ModelSpec(server.base_url, "gen-m"), skills_root=str(CORPUS), n=n, seed=42,
-                               english_only=True, concurrency=4, jobs=2, progress=False)
+                               english_only=True, concurrency=4, jobs=2, progress=False, last_stage=7)
         results = run_skill2task(out, cfg)
         funnel = {r.name: (r.n_in, r.n_out, r.rejects) for r in results}
         assert funnel == {
@@ -299,7 +299,8 @@ def test_skill2task_funnel(tmp_path: Path) -> None:
         assert [(r.n_in, r.n_out, r.rejects) for r in again] == [(r.n_in, r.n_out, r.rejects) for r in results]
         with pytest.raises(ValueError, match="other settings"):
             run_skill2task(out, Skill2TaskConfig(generator=cfg.generator, skills_root=str(CORPUS), n=n, seed=42,
-                                                 combo_skill_count=2, english_only=True, progress=False))
+                                                 combo_skill_count=2, english_only=True, progress=False,
+                                                 last_stage=7))
 
 
 def _solved_scores_one(cand: dict[str, Any]) -> None:
@@ -331,7 +332,7 @@ def test_killed_run_resumes_without_reasking(tmp_path: Path) -> None:
     with ScriptedModelServer(responder=_responder(roles, delay_s=0.3)) as server:
         cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "skill2task", "--skills", str(CORPUS / "skills"),
                "--base-url", server.base_url, "--model", "m", "--out", str(out), "--n", str(n), "--seed", "3",
-               "--combo-skill-count", "2", "--concurrency", "1", "--jobs", "1", "--quiet"]
+               "--combo-skill-count", "2", "--concurrency", "1", "--jobs", "1", "--quiet", "--last-stage", "7"]
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         annotations = out / "01_annotations.jsonl"

@@ -186,7 +186,8 @@ def test_stages_7_to_11(tmp_path: Path) -> None:
     out = tmp_path / "run"
     with ScriptedModelServer(responder=model) as server:
         cfg = Persona2TaskConfig(generator=ModelSpec(server.base_url, "gen-m"), n=len(ROLES),
-                                 personas_file=str(personas), concurrency=4, dedup="off", progress=False, jobs=2)
+                                 personas_file=str(personas), concurrency=4, dedup="off", progress=False, jobs=2,
+                                 last_stage=11)
         results = run_persona2task(out, cfg)
         funnel = {r.name: (r.n_in, r.n_out, r.rejects) for r in results}
         n, n_bad = len(ROLES), 6
@@ -285,7 +286,7 @@ def test_killed_run_resumes_stage_8(tmp_path: Path) -> None:
     with ScriptedModelServer(responder=model) as server:
         cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "persona2task", "--base-url", server.base_url,
                "--model", "m", "--out", str(out), "--n", str(len(roles)), "--personas", str(personas),
-               "--concurrency", "1", "--jobs", "1", "--dedup", "off", "--quiet"]
+               "--concurrency", "1", "--jobs", "1", "--dedup", "off", "--quiet", "--last-stage", "11"]
         env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120

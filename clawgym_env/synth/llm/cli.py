@@ -1,11 +1,13 @@
-"""``clawgym synth-llm persona2task``: argument parsing and printing only (the work is in
-:mod:`persona2task`). Exit codes: 0 done (the funnel may still keep nothing), 2 bad input."""
+"""``clawgym synth-llm persona2task|skill2task``: argument parsing and printing only (the work is in
+:mod:`persona2task`, :mod:`skill2task` and :mod:`assemble`). Exit codes: 0 done (the funnel may
+still keep nothing), 2 bad input."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -23,7 +25,7 @@ def cmd_persona2task(args: argparse.Namespace) -> int:
                           args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or api_key,
                           temperature=args.judge_temperature, max_tokens=args.max_tokens or None,
                           max_retries=args.max_retries, timeout_s=args.request_timeout, backoff_base_s=args.backoff)
-    cfg = Persona2TaskConfig(generator=generator, judge=judge, n=args.n, seed=args.seed, ops_per_task=args.ops_per_task,
+    cfg = Persona2TaskConfig(generator=generator, judge=judge, reference=_reference_spec(args, generator), n=args.n, seed=args.seed, ops_per_task=args.ops_per_task,
                              persona_start=args.persona_start, personas_file=args.personas,
                              concurrency=args.concurrency, dedup=args.dedup, dedup_threshold=args.dedup_threshold,
                              progress=not args.quiet, verifier_rounds=args.verifier_rounds, jobs=args.jobs,
@@ -34,12 +36,35 @@ def cmd_persona2task(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"clawgym synth-llm persona2task: {exc}", file=sys.stderr)
         return 2
+    _print_funnel(results, args.out)
+    return 0
+
+
+def _print_funnel(results: list[Any], out: str) -> None:
     for r in results:
         rejects = ", ".join(f"{k} {v}" for k, v in r.rejects.items())
         tokens = f"; {r.usage.get('total_tokens', 0)} tokens" if r.usage else ""
-        print(f"{r.name:<20} {r.n_in:>6} -> {r.n_out:<6}{'  rejected: ' + rejects if rejects else ''}{tokens}")
-    print(f"funnel: {args.out}/report.md")
-    return 0
+        print(f"{r.name:<22} {r.n_in:>6} -> {r.n_out:<6}{'  rejected: ' + rejects if rejects else ''}{tokens}")
+    if (Path(out) / "tasks").is_dir():
+        print(f"task folders: {out}/tasks  (clawgym validate {out}/tasks; register_suite('{out}/tasks'))")
+    print(f"funnel: {out}/report.md")
+
+
+def _reference_spec(args: argparse.Namespace, generator: Any) -> Any:
+    """The reference writer's ModelSpec when --reference-model/--reference-base-url differ from the
+    generator; None (the generator) otherwise."""
+    if not (args.reference_model or args.reference_base_url):
+        return None
+    from dataclasses import replace
+
+    return replace(generator, base_url=args.reference_base_url or generator.base_url,
+                   model=args.reference_model or generator.model)
+
+
+def _add_reference_options(sp: Any) -> None:
+    sp.add_argument("--reference-model", help="model that writes the reference solutions the proof stage runs "
+                    "(default: the generator; same API key)")
+    sp.add_argument("--reference-base-url", help="its API root (default: --base-url)")
 
 
 def add_synth_llm_parser(sub: Any) -> None:
@@ -47,7 +72,8 @@ def add_synth_llm_parser(sub: Any) -> None:
                            "OpenAI-compatible endpoint; resumable")
     routes = group.add_subparsers(dest="synth_llm_command", required=True)
     sp = routes.add_parser("persona2task", help="personas x subcategory x operations -> tasks, novelty dedup, "
-                           "judge audit, verifier with sandbox validation and repair, rubric (stages 1-11); "
+                           "judge audit, verifier with sandbox validation and repair, rubric (stages 1-11), reference solution, "
+                           "proof through the env and gates, task folders (12-14); "
                            "rerun with the same --out to continue")
     sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
     sp.add_argument("--model", required=True, help="generator model name")
@@ -81,8 +107,10 @@ def add_synth_llm_parser(sub: Any) -> None:
                     help="sandbox of the verifier validation (default bwrap)")
     sp.add_argument("--verifier-timeout", type=float, default=20.0, help="seconds per verifier run (default 20)")
     sp.add_argument("--rubric-temperature", type=float, default=0.2, help="rubric generation temperature (default 0.2)")
-    sp.add_argument("--last-stage", type=int, default=11, choices=range(6, 12), metavar="{6..11}",
-                    help="stop after this stage (default 11: tasks with a validated verifier and a rubric)")
+    sp.add_argument("--last-stage", type=int, default=14, choices=(6, 7, 8, 9, 10, 11, 14),
+                    help="stop after this stage (11: tasks with a validated verifier and a rubric; default 14: "
+                         "reference solutions, proofs and task folders in OUT/tasks)")
+    _add_reference_options(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress bars")
     sp.set_defaults(fn=cmd_persona2task)
     _add_skill2task_parser(routes)
@@ -100,23 +128,21 @@ def cmd_skill2task(args: argparse.Namespace) -> int:
     cfg = Skill2TaskConfig(generator=generator, skills_root=args.skills, n=args.n, seed=args.seed,
                            combo_skill_count=args.combo_skill_count, english_only=args.english_only,
                            concurrency=args.concurrency, jobs=args.jobs, backend=args.backend,
-                           progress=not args.quiet)
+                           progress=not args.quiet, reference=_reference_spec(args, generator),
+                           last_stage=args.last_stage)
     try:
         results = run_skill2task(args.out, cfg)
     except ValueError as exc:
         print(f"clawgym synth-llm skill2task: {exc}", file=sys.stderr)
         return 2
-    for r in results:
-        rejects = ", ".join(f"{k} {v}" for k, v in r.rejects.items())
-        tokens = f"; {r.usage.get('total_tokens', 0)} tokens" if r.usage else ""
-        print(f"{r.name:<20} {r.n_in:>6} -> {r.n_out:<6}{'  rejected: ' + rejects if rejects else ''}{tokens}")
-    print(f"funnel: {args.out}/report.md")
+    _print_funnel(results, args.out)
     return 0
 
 
 def _add_skill2task_parser(routes: Any) -> None:
     sp = routes.add_parser("skill2task", help="OpenClaw skills -> annotated, combined -> tasks with input files, "
-                           "reward package and rubric, no-op filter in the sandbox (stages 1-7); rerun with the same "
+                           "reward package and rubric, no-op filter in the sandbox (stages 1-7), reference solution, proof and task "
+                           "folders (8-10); rerun with the same "
                            "--out to continue")
     sp.add_argument("--skills", required=True, help="skills corpus: <owner>/<skill>/SKILL.md folders (or their parent)")
     sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
@@ -137,6 +163,10 @@ def _add_skill2task_parser(routes: Any) -> None:
     sp.add_argument("--max-retries", type=int, default=5, help="retries on 429/5xx/timeouts per request")
     sp.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds (doubles)")
     sp.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request")
+    sp.add_argument("--last-stage", type=int, default=10, choices=(7, 10),
+                    help="7: stop after the authors' filter; default 10: reference solutions, proofs and task "
+                         "folders in OUT/tasks")
+    _add_reference_options(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress bars")
     sp.set_defaults(fn=cmd_skill2task)
 

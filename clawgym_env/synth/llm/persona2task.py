@@ -47,7 +47,10 @@ DedupMode = Literal["auto", "embedding", "minhash", "off"]
 STAGE_FILES = {1: "01_task_prompts.jsonl", 2: "02_tasks.jsonl", 3: "03_dedup.jsonl", 4: "04_judge_prompts.jsonl",
                5: "05_judge_results.jsonl", 6: "06_judge_pass.jsonl", 7: "07_validation_code_prompts.jsonl",
                8: "08_validation_code_results.jsonl", 9: "09_llm_rubric_prompts.jsonl",
-               10: "10_llm_rubric_results.jsonl", 11: "11_rubric_filter.jsonl"}
+               10: "10_llm_rubric_results.jsonl", 11: "11_rubric_filter.jsonl", 12: "12_references.jsonl",
+               13: "13_proof.jsonl", 14: "14_assembled.jsonl"}
+LAST_STAGES = (6, 7, 8, 9, 10, 11, 14)
+"""Where a run may stop: after any stage up to 11, or after the proof stages (12-14 run together)."""
 _TRANSIENT = ("messages", "raw", "usage", "attempts", "model", "retryable", "ok", "reason", "rounds")
 """A stage record's bookkeeping, dropped before its item goes on to the next stage."""
 
@@ -78,8 +81,10 @@ class Persona2TaskConfig:
     """Per verifier run in the sandbox (the authors' 20 s)."""
     rubric_temperature: float = 0.2
     """Stage 10 samples the generator at this temperature (the authors' 0.2)."""
-    last_stage: int = 11
-    """Stop after this stage (6: the tasks only, no verifier or rubric)."""
+    reference: ModelSpec | None = None
+    """Writes the reference solutions of stage 12; None: the generator."""
+    last_stage: int = 14
+    """Stop after this stage (6: the tasks only; 11: verifier and rubric, no proof; 14: task folders)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -336,8 +341,8 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
     funnel and writes report.md/json/html."""
     from clawgym_env.synth.llm.report import write_report
 
-    if not 6 <= cfg.last_stage <= max(STAGE_FILES):
-        raise ValueError(f"last_stage must be 6 to {max(STAGE_FILES)}, got {cfg.last_stage}")
+    if cfg.last_stage not in LAST_STAGES:
+        raise ValueError(f"last_stage must be one of {', '.join(map(str, LAST_STAGES))}, got {cfg.last_stage}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     personas = load_personas(cfg.personas_file) if cfg.personas_file else None
@@ -391,6 +396,13 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
     results.append(judge_filter(p6, judged))
     if cfg.last_stage >= 7:
         results += _verifier_and_rubric(out, cfg, [_carry(it) for it in kept(judged, read_records(p6))])
+    if cfg.last_stage >= 12:
+        from clawgym_env.synth.llm.assemble import run_proof_stages
+
+        candidates = [r for r in read_records(out / STAGE_FILES[11]).values() if r.get("ok")]
+        results += run_proof_stages(out, sorted(candidates, key=lambda r: r["id"]), model=cfg.reference or cfg.generator,
+                                    backend=cfg.backend, jobs=cfg.jobs, concurrency=cfg.concurrency,
+                                    progress=cfg.progress, first_stage=12)
 
     config = {**pinned, "n": cfg.n, "generator": {"base_url": cfg.generator.base_url, "model": cfg.generator.model,
                                                    "temperature": cfg.generator.temperature},
@@ -399,9 +411,12 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
     if cfg.last_stage >= 7:
         config.update(verifier_rounds=cfg.verifier_rounds, jobs=cfg.jobs, backend=cfg.backend,
                       verifier_timeout_s=cfg.verifier_timeout_s, rubric_temperature=cfg.rubric_temperature)
+    if cfg.last_stage >= 12:
+        ref = cfg.reference or cfg.generator
+        config["reference"] = {"base_url": ref.base_url, "model": ref.model, "temperature": ref.temperature}
     write_report(out, results, config, "persona2task funnel")
     return results
 
 
-__all__ = ["STAGE_FILES", "Persona2TaskConfig", "build_prompts", "judge_filter", "load_personas", "normalize_task",
+__all__ = ["LAST_STAGES", "STAGE_FILES", "Persona2TaskConfig", "build_prompts", "judge_filter", "load_personas", "normalize_task",
            "parse_task", "parse_verdict", "run_dedup", "run_persona2task"]

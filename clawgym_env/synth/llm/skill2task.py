@@ -60,7 +60,8 @@ from clawgym_env.synth.llm.stages import (
 )
 
 STAGE_FILES = {1: "01_annotations.jsonl", 2: "02_combos.jsonl", 3: "03_tasks.jsonl", 4: "04_input_files.jsonl",
-               5: "05_reward.jsonl", 6: "06_rubric.jsonl", 7: "07_filter.jsonl"}
+               5: "05_reward.jsonl", 6: "06_rubric.jsonl", 7: "07_filter.jsonl", 8: "08_references.jsonl",
+               9: "09_proof.jsonl", 10: "10_assembled.jsonl"}
 TASKS_PER_SKILL = 1
 NOOP_TIMEOUT_S = 60.0
 """The authors' filter timeout for reward.sh at no-op."""
@@ -85,6 +86,10 @@ class Skill2TaskConfig:
     backend: str = "bwrap"
     noop_timeout_s: float = NOOP_TIMEOUT_S
     progress: bool = True
+    reference: ModelSpec | None = None
+    """Writes the reference solutions of stage 8; None: the generator."""
+    last_stage: int = 10
+    """7: stop after the authors' filter; 10: prove each verifier and write task folders (stages 8-10)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -563,10 +568,13 @@ def _ok(path: Path) -> dict[str, Record]:
 
 
 def run_skill2task(out_dir: str | Path, cfg: Skill2TaskConfig) -> list[StageResult]:
-    """Run (or continue) stages 1-7 in ``out_dir``; returns the funnel and writes report.md/json/html."""
+    """Run (or continue) stages 1 to ``cfg.last_stage`` (default 10: proven task folders in
+    ``out_dir/tasks``) in ``out_dir``; returns the funnel and writes report.md/json/html."""
     from clawgym_env.synth.llm.report import write_report
     from clawgym_env.synth.llm.scaffold import output_paths
 
+    if cfg.last_stage not in (7, 10):
+        raise ValueError(f"last_stage must be 7 or 10, got {cfg.last_stage}")
     out = Path(out_dir)
     corpus = scan_skills(cfg.skills_root).skills
     if not corpus:
@@ -644,10 +652,19 @@ def run_skill2task(out_dir: str | Path, cfg: Skill2TaskConfig) -> list[StageResu
 
     results.append(run_filter(out / STAGE_FILES[7], items7, jobs=cfg.jobs, backend=cfg.backend,
                               timeout_s=cfg.noop_timeout_s, progress=cfg.progress))
+    if cfg.last_stage >= 8:
+        from clawgym_env.synth.llm.assemble import run_proof_stages
+
+        results += run_proof_stages(out, kept_candidates(out), model=cfg.reference or cfg.generator,
+                                    backend=cfg.backend, jobs=cfg.jobs, concurrency=cfg.concurrency,
+                                    progress=cfg.progress, first_stage=8)
 
     config = {**pinned, "n": cfg.n, "skills_root": str(cfg.skills_root),
               "generator": {"base_url": cfg.generator.base_url, "model": cfg.generator.model,
-                            "temperature": cfg.generator.temperature}, **cfg.extra}
+                            "temperature": cfg.generator.temperature}, "last_stage": cfg.last_stage, **cfg.extra}
+    if cfg.last_stage >= 8:
+        ref = cfg.reference or cfg.generator
+        config["reference"] = {"base_url": ref.base_url, "model": ref.model, "temperature": ref.temperature}
     write_report(out, results, config, "skill2task funnel")
     return results
 
