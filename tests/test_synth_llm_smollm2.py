@@ -70,6 +70,7 @@ def test_persona2task_runs_every_stage_on_smollm2(smollm2_server: Server, smollm
 
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     md = (out / "report.md").read_text(encoding="utf-8")
+    assert (out / "report.html").is_file()
     stages = report["stages"]
     assert len(stages) >= 2, stages
     names = [s["name"] for s in stages]
