@@ -255,3 +255,25 @@ def _html_rows(page: str) -> list[list[str]]:
     parser = Rows()
     parser.feed(page)
     return parser.rows
+
+
+def test_a_copy_of_the_prompts_template_is_not_a_task() -> None:
+    """SmolLM2-135M answered stage 2 with the prompt's own JSON example; it parsed, so it went on to
+    the judge. Each copied field is now a reject of its own kind."""
+    from clawgym_env.synth.llm.persona2task import normalize_task
+
+    copied = {"question": "The request, as the person would write it, naming input and output paths.",
+              "task_type": "a few words", "scenario": "One or two sentences of context",
+              "expected_behavior": ["what a correct assistant does, step by step", "..."],
+              "required_operations": ["read_extract"], "has_input_files": True,
+              "input_files": [{"file_path": "input/example.csv", "file_format": "csv", "content": "..."}],
+              "difficulty": {"score": 3, "reason": "why 1 (trivial) to 5 (hard)"}}
+    with pytest.raises(ValueError, match="template_copy: question"):
+        normalize_task(copied)
+    real = _task(QUESTIONS["good"])
+    assert normalize_task(real)["question"] == QUESTIONS["good"]
+    for field, value in (("scenario", "one or two sentences of context"),
+                         ("expected_behavior", ["read the input", "..."]),
+                         ("input_files", [{"file_path": "input/data.csv", "file_format": "csv", "content": " ... "}])):
+        with pytest.raises(ValueError, match="template_copy"):
+            normalize_task({**real, field: value})

@@ -28,6 +28,7 @@ from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object
 from clawgym_env.synth.llm.prompts import (
     FILE_FORMATS,
     generation_messages,
+    is_placeholder,
     judge_messages,
     rubric_messages,
     verifier_messages,
@@ -183,6 +184,11 @@ def normalize_task(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"bad_input_files: {path!r} given twice")
         seen.add(path)
         clean_files.append({"file_path": path, "file_format": ext, "content": f["content"]})
+    copied = [name for name, value in (("question", question), ("scenario", scenario))
+              + tuple(("expected_behavior", b) for b in behavior)
+              + tuple((f"content of {f['file_path']}", f["content"]) for f in clean_files) if is_placeholder(value)]
+    if copied:
+        raise ValueError(f"template_copy: {copied[0]} repeats the prompt's example instead of a task")
     difficulty = data.get("difficulty")
     score = difficulty.get("score") if isinstance(difficulty, dict) else difficulty
     if isinstance(score, str) and score.strip().isdigit():

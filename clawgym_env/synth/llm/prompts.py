@@ -67,6 +67,26 @@ Answer with this JSON object:
   "difficulty": {{"score": 3, "reason": "why 1 (trivial) to 5 (hard)"}}
 }}"""
 
+def _placeholders(template: str) -> frozenset[str]:
+    """The example string values of an answer template, normalized as :func:`is_placeholder` does."""
+    import re
+
+    return frozenset(_norm(v) for v in re.findall(r'"([^"{}]+)"(?=\s*[,\]}])', template))
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(" .,;:")
+
+
+GENERATION_PLACEHOLDERS = _placeholders(_GENERATOR_USER)
+
+
+def is_placeholder(text: str) -> bool:
+    """True for a value copied from the generation prompt's JSON template (a small model's habit:
+    the template's own example instead of a task) or an ellipsis."""
+    return _norm(text) in GENERATION_PLACEHOLDERS or _norm(text) in ("", "...", "…")
+
+
 JUDGE_SYSTEM = "You are a careful reviewer of tasks written for a computer assistant. You answer with JSON only."
 
 _JUDGE_USER = """Review this task for two defects.
@@ -211,6 +231,6 @@ def rubric_messages(task: dict[str, Any], outputs: list[str], check_py: str) -> 
     return [{"role": "system", "content": RUBRIC_SYSTEM}, {"role": "user", "content": user}]
 
 
-__all__ = ["FILE_FORMATS", "GENERATOR_SYSTEM", "JUDGE_SYSTEM", "OPERATION_TEXT", "RUBRIC_SYSTEM", "VERIFIER_CONTRACT",
+__all__ = ["GENERATION_PLACEHOLDERS", "is_placeholder", "FILE_FORMATS", "GENERATOR_SYSTEM", "JUDGE_SYSTEM", "OPERATION_TEXT", "RUBRIC_SYSTEM", "VERIFIER_CONTRACT",
            "VERIFIER_SYSTEM", "generation_messages", "judge_messages", "rubric_messages", "verifier_messages",
            "verifier_repair_messages"]
