@@ -74,7 +74,7 @@ class Made:
     output: str
     """The task's output path (workspace-relative)."""
     rules: list[dict[str, Any]] = field(default_factory=list)
-    """A valid rubric for the main output (set on the candidate only when ``rubric=True``)."""
+    """A valid rubric (two rules) for the main output (set on the candidate only when ``rubric=True``)."""
 
     @property
     def question(self) -> str:
@@ -749,7 +749,12 @@ def make(seed: int, *, route: str = "persona2task", style: str | None = None, ve
     rules = [{"name": "presentation", "file_path": spec.out,
               "scores": {"0": "The file is missing or unreadable.", "0.25": f"Barely acceptable: {spec.rubric_focus}.",
                          "0.5": "Acceptable with clear problems.", "0.75": "Good with minor issues.",
-                         "1": f"Excellent: {spec.rubric_focus}, nothing to fix."}}]
+                         "1": f"Excellent: {spec.rubric_focus}, nothing to fix."}},
+             {"name": "fit_for_the_reader", "file_path": spec.out,
+              "scores": {"0": "Missing, or unusable by the person who asked.",
+                         "0.25": "The reader would have to redo most of it.",
+                         "0.5": "Usable after some rework.", "0.75": "Usable as is with small edits.",
+                         "1": "Ready to hand on without edits."}}]
     task = {"question": f"{_opener(rng)} {spec.question}", "task_type": spec.task_type, "scenario": spec.scenario,
             "expected_behavior": spec.behavior, "required_operations": _OPERATIONS[family],
             "has_input_files": True,
