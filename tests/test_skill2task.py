@@ -5,17 +5,14 @@ fires on its case, a good task passes as a candidate record, and a killed run re
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chat_server import ScriptedModelServer, text_reply
+from synth_cli import kill_midway, synth_cli
 
 from clawgym_env.synth.llm.client import ModelSpec
 from clawgym_env.synth.llm.skill2task import (
@@ -330,17 +327,11 @@ def test_killed_run_resumes_without_reasking(tmp_path: Path) -> None:
     roles = {s.id: "good" for s in drawn}
     out = tmp_path / "run"
     with ScriptedModelServer(responder=_responder(roles, delay_s=0.3)) as server:
-        cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "skill2task", "--skills", str(CORPUS / "skills"),
-               "--base-url", server.base_url, "--model", "m", "--out", str(out), "--n", str(n), "--seed", "3",
-               "--combo-skill-count", "2", "--concurrency", "1", "--jobs", "1", "--quiet", "--last-stage", "7"]
-        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cmd, env = synth_cli("skill2task", "--skills", str(CORPUS / "skills"), "--base-url", server.base_url,
+                             "--model", "m", "--out", str(out), "--n", str(n), "--seed", "3", "--combo-skill-count", "2",
+                             "--concurrency", "1", "--jobs", "1", "--quiet", "--last-stage", "7")
         annotations = out / "01_annotations.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(read_records(annotations)) < 2:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        kill_midway(cmd, env, annotations)
         finished = {r["skill_id"] for r in read_records(annotations).values()}
         assert 2 <= len(finished) < n, "the run was not killed midway"
         seen_before = len(server.chat_requests)

@@ -4,16 +4,13 @@ every filter fires on its case, retries recover, tokens add up, and a killed run
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chat_server import ScriptedModelServer, error_reply, text_reply
+from synth_cli import kill_midway, synth_cli
 
 from clawgym_env.synth.llm.client import ModelSpec
 from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object
@@ -198,17 +195,11 @@ def test_killed_run_resumes_without_redoing(tmp_path: Path) -> None:
         return {**reply, **text_reply(text, usage=GEN_USAGE)}
 
     with ScriptedModelServer(responder=respond) as server:
-        cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "persona2task", "--base-url", server.base_url,
-               "--model", "m", "--out", str(out), "--n", str(n), "--personas", str(personas), "--concurrency", "1",
-               "--dedup", "minhash", "--quiet", "--last-stage", "6"]
-        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cmd, env = synth_cli("persona2task", "--base-url", server.base_url, "--model", "m", "--out", str(out),
+                             "--n", str(n), "--personas", str(personas), "--concurrency", "1", "--dedup", "minhash",
+                             "--quiet", "--last-stage", "6")
         tasks_file = out / "02_tasks.jsonl"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(read_records(tasks_file)) < 2:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        kill_midway(cmd, env, tasks_file)
         finished = set(read_records(tasks_file))
         assert 2 <= len(finished) < n, "the run was not killed midway"
         seen_before = len(server.chat_requests)

@@ -6,17 +6,14 @@ resumes without asking again for finished ids."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chat_server import ScriptedModelServer, text_reply
+from synth_cli import kill_midway, synth_cli
 
 from clawgym_env.synth.llm.client import ModelSpec
 from clawgym_env.synth.llm.persona2task import Persona2TaskConfig, run_persona2task
@@ -284,16 +281,10 @@ def test_killed_run_resumes_stage_8(tmp_path: Path) -> None:
     out = tmp_path / "run"
     results_file = out / "08_validation_code_results.jsonl"
     with ScriptedModelServer(responder=model) as server:
-        cmd = [sys.executable, "-m", "clawgym_env.cli", "synth-llm", "persona2task", "--base-url", server.base_url,
-               "--model", "m", "--out", str(out), "--n", str(len(roles)), "--personas", str(personas),
-               "--concurrency", "1", "--jobs", "1", "--dedup", "off", "--quiet", "--last-stage", "11"]
-        env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(read_records(results_file)) < 2:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        cmd, env = synth_cli("persona2task", "--base-url", server.base_url, "--model", "m", "--out", str(out),
+                             "--n", str(len(roles)), "--personas", str(personas), "--concurrency", "1", "--jobs", "1",
+                             "--dedup", "off", "--quiet", "--last-stage", "11")
+        kill_midway(cmd, env, results_file, timeout_s=120)
         finished = set(read_records(results_file))
         assert 2 <= len(finished) < len(roles), "the run was not killed midway"
         seen = len(model.verifier_asks)

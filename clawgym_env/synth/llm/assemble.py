@@ -20,7 +20,15 @@ from typing import Any
 from clawgym_env.synth.llm.client import ModelSpec, StageClient
 from clawgym_env.synth.llm.proof import ProofReport, candidate_task, parse_reference, prove, task_id_for
 from clawgym_env.synth.llm.reference_prompts import reference_messages
-from clawgym_env.synth.llm.stages import Record, StageResult, StageWriter, kept, read_records, run_llm_stage, summarize
+from clawgym_env.synth.llm.stages import (
+    Record,
+    StageResult,
+    StageWriter,
+    kept,
+    read_records,
+    run_llm_stage,
+    summarize,
+)
 
 TASKS_DIR = "tasks"
 

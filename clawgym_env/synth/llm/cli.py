@@ -16,27 +16,39 @@ def cmd_persona2task(args: argparse.Namespace) -> int:
     from clawgym_env.synth.llm.persona2task import Persona2TaskConfig, run_persona2task
 
     api_key = args.api_key or os.environ.get(args.api_key_env)
-    generator = ModelSpec(args.base_url, args.model, api_key, temperature=args.temperature,
-                          max_tokens=args.max_tokens or None, max_retries=args.max_retries,
-                          timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+    generator = _generator_spec(args, api_key)
     judge = None
     if args.judge_model or args.judge_base_url:
         judge = ModelSpec(args.judge_base_url or args.base_url, args.judge_model or args.model,
                           args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or api_key,
                           temperature=args.judge_temperature, max_tokens=args.max_tokens or None,
                           max_retries=args.max_retries, timeout_s=args.request_timeout, backoff_base_s=args.backoff)
-    cfg = Persona2TaskConfig(generator=generator, judge=judge, reference=_reference_spec(args, generator), n=args.n, seed=args.seed, ops_per_task=args.ops_per_task,
+    cfg = Persona2TaskConfig(generator=generator, judge=judge, reference=_reference_spec(args, generator), n=args.n,
+                             seed=args.seed, ops_per_task=args.ops_per_task,
                              persona_start=args.persona_start, personas_file=args.personas,
                              concurrency=args.concurrency, dedup=args.dedup, dedup_threshold=args.dedup_threshold,
                              progress=not args.quiet, verifier_rounds=args.verifier_rounds, jobs=args.jobs,
                              backend=args.backend, verifier_timeout_s=args.verifier_timeout,
                              rubric_temperature=args.rubric_temperature, last_stage=args.last_stage)
+    return _run_route("persona2task", run_persona2task, args.out, cfg)
+
+
+def _generator_spec(args: argparse.Namespace, api_key: str | None) -> Any:
+    from clawgym_env.synth.llm.client import ModelSpec
+
+    return ModelSpec(args.base_url, args.model, api_key, temperature=args.temperature,
+                     max_tokens=args.max_tokens or None, max_retries=args.max_retries,
+                     timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+
+
+def _run_route(name: str, run: Any, out: str, cfg: Any) -> int:
+    """Run a route; bad input (a file, a setting, a folder of another run) is exit 2 with its message."""
     try:
-        results = run_persona2task(args.out, cfg)
+        results = run(out, cfg)
     except ValueError as exc:
-        print(f"clawgym synth-llm persona2task: {exc}", file=sys.stderr)
+        print(f"clawgym synth-llm {name}: {exc}", file=sys.stderr)
         return 2
-    _print_funnel(results, args.out)
+    _print_funnel(results, out)
     return 0
 
 
@@ -72,9 +84,9 @@ def add_synth_llm_parser(sub: Any) -> None:
                            "OpenAI-compatible endpoint; resumable")
     routes = group.add_subparsers(dest="synth_llm_command", required=True)
     sp = routes.add_parser("persona2task", help="personas x subcategory x operations -> tasks, novelty dedup, "
-                           "judge audit, verifier with sandbox validation and repair, rubric (stages 1-11), reference solution, "
-                           "proof through the env and gates, task folders (12-14); "
-                           "rerun with the same --out to continue")
+                           "judge audit, verifier with sandbox validation and repair, rubric (stages 1-11), "
+                           "reference solution, proof through the env and gates, task folders (12-14); rerun with "
+                           "the same --out to continue")
     sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
     sp.add_argument("--model", required=True, help="generator model name")
     sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
@@ -118,32 +130,22 @@ def add_synth_llm_parser(sub: Any) -> None:
 
 def cmd_skill2task(args: argparse.Namespace) -> int:
     """``clawgym synth-llm skill2task`` (the work is in :mod:`skill2task`); exit codes as persona2task's."""
-    from clawgym_env.synth.llm.client import ModelSpec
     from clawgym_env.synth.llm.skill2task import Skill2TaskConfig, run_skill2task
 
     api_key = args.api_key or os.environ.get(args.api_key_env)
-    generator = ModelSpec(args.base_url, args.model, api_key, temperature=args.temperature,
-                          max_tokens=args.max_tokens or None, max_retries=args.max_retries,
-                          timeout_s=args.request_timeout, backoff_base_s=args.backoff)
+    generator = _generator_spec(args, api_key)
     cfg = Skill2TaskConfig(generator=generator, skills_root=args.skills, n=args.n, seed=args.seed,
                            combo_skill_count=args.combo_skill_count, english_only=args.english_only,
                            concurrency=args.concurrency, jobs=args.jobs, backend=args.backend,
                            progress=not args.quiet, reference=_reference_spec(args, generator),
                            last_stage=args.last_stage)
-    try:
-        results = run_skill2task(args.out, cfg)
-    except ValueError as exc:
-        print(f"clawgym synth-llm skill2task: {exc}", file=sys.stderr)
-        return 2
-    _print_funnel(results, args.out)
-    return 0
+    return _run_route("skill2task", run_skill2task, args.out, cfg)
 
 
 def _add_skill2task_parser(routes: Any) -> None:
     sp = routes.add_parser("skill2task", help="OpenClaw skills -> annotated, combined -> tasks with input files, "
-                           "reward package and rubric, no-op filter in the sandbox (stages 1-7), reference solution, proof and task "
-                           "folders (8-10); rerun with the same "
-                           "--out to continue")
+                           "reward package and rubric, no-op filter in the sandbox (stages 1-7), reference solution, "
+                           "proof and task folders (8-10); rerun with the same --out to continue")
     sp.add_argument("--skills", required=True, help="skills corpus: <owner>/<skill>/SKILL.md folders (or their parent)")
     sp.add_argument("--base-url", required=True, help="generator API root, e.g. http://127.0.0.1:8000/v1")
     sp.add_argument("--model", required=True, help="generator model name")

@@ -39,6 +39,7 @@ from clawgym_env.synth.llm.stages import (
     StageResult,
     StageWriter,
     kept,
+    pin_config,
     read_records,
     run_llm_stage,
     summarize,
@@ -353,14 +354,7 @@ def run_persona2task(out_dir: str | Path, cfg: Persona2TaskConfig) -> list[Stage
     out.mkdir(parents=True, exist_ok=True)
     personas = load_personas(cfg.personas_file) if cfg.personas_file else None
     pinned = _pinned(cfg, personas)
-    config_path = out / "config.json"
-    if config_path.exists():
-        before = json.loads(config_path.read_text(encoding="utf-8"))
-        if before != pinned:
-            raise ValueError(f"{out} holds a run with other settings ({before}); use another --out or the same "
-                             f"settings ({pinned})")
-    else:
-        config_path.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+    pin_config(out, pinned)
 
     results: list[StageResult] = []
     prompts = build_prompts(cfg, personas)

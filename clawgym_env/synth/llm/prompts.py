@@ -231,6 +231,19 @@ def rubric_messages(task: dict[str, Any], outputs: list[str], check_py: str) -> 
     return [{"role": "system", "content": RUBRIC_SYSTEM}, {"role": "user", "content": user}]
 
 
-__all__ = ["GENERATION_PLACEHOLDERS", "is_placeholder", "FILE_FORMATS", "GENERATOR_SYSTEM", "JUDGE_SYSTEM", "OPERATION_TEXT", "RUBRIC_SYSTEM", "VERIFIER_CONTRACT",
-           "VERIFIER_SYSTEM", "generation_messages", "judge_messages", "rubric_messages", "verifier_messages",
-           "verifier_repair_messages"]
+__all__ = [
+    "FILE_FORMATS",
+    "GENERATION_PLACEHOLDERS",
+    "GENERATOR_SYSTEM",
+    "JUDGE_SYSTEM",
+    "OPERATION_TEXT",
+    "RUBRIC_SYSTEM",
+    "VERIFIER_CONTRACT",
+    "VERIFIER_SYSTEM",
+    "generation_messages",
+    "is_placeholder",
+    "judge_messages",
+    "rubric_messages",
+    "verifier_messages",
+    "verifier_repair_messages",
+]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import math
 import posixpath
 import random
@@ -54,6 +53,7 @@ from clawgym_env.synth.llm.stages import (
     Record,
     StageResult,
     StageWriter,
+    pin_config,
     read_records,
     run_llm_stage,
     summarize,
@@ -581,14 +581,7 @@ def run_skill2task(out_dir: str | Path, cfg: Skill2TaskConfig) -> list[StageResu
         raise ValueError(f"{cfg.skills_root}: no SKILL.md files")
     out.mkdir(parents=True, exist_ok=True)
     pinned = _pinned(cfg, corpus)
-    config_path = out / "config.json"
-    if config_path.exists():
-        before = json.loads(config_path.read_text(encoding="utf-8"))
-        if before != pinned:
-            raise ValueError(f"{out} holds a run with other settings ({before}); use another --out or the same "
-                             f"settings ({pinned})")
-    else:
-        config_path.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+    pin_config(out, pinned)
 
     drawn = draw(corpus, seed=cfg.seed, limit=cfg.n)
     by_id = {s.id: s for s in corpus}

@@ -71,6 +71,19 @@ def _last_byte(path: Path) -> bytes:
         return fh.read(1)
 
 
+def pin_config(out: Path, pinned: dict[str, Any]) -> None:
+    """Write ``out/config.json`` on a first run; on a rerun refuse settings that differ from it, so
+    two runs' items never mix in one folder."""
+    path = out / "config.json"
+    if path.exists():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        if before != pinned:
+            raise ValueError(f"{out} holds a run with other settings ({before}); use another --out or the same "
+                             f"settings ({pinned})")
+    else:
+        path.write_text(json.dumps(pinned, indent=2) + "\n", encoding="utf-8")
+
+
 def reason_kind(reason: str | None) -> str:
     """The funnel groups rejects by the part of the reason before its first colon."""
     return (reason or "unknown").split(":", 1)[0].strip() or "unknown"
@@ -169,5 +182,5 @@ def run_llm_stage(name: str, path: Path, items: list[Record], *, client_factory:
     return summarize(name, path, (it["id"] for it in items), read_records(path), done_now=len(todo))
 
 
-__all__ = ["Record", "StageResult", "StageWriter", "kept", "read_records", "reason_kind", "run_llm_stage",
+__all__ = ["Record", "StageResult", "StageWriter", "kept", "pin_config", "read_records", "reason_kind", "run_llm_stage",
            "summarize"]
