@@ -7,6 +7,7 @@ the sample instead of learning from a fake 0 (DESIGN contract 4).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from clawgym_env.tools.parsing import ParsedAction
@@ -62,4 +63,17 @@ def turn_message(parsed: ParsedAction) -> tuple[dict[str, Any], list[dict[str, A
     return message, malformed
 
 
-__all__ = ["AgentError", "AgentErrorKind", "count_tool_calls", "turn_message"]
+QUEUE_WAIT: ContextVar[list[float] | None] = ContextVar("clawgym_queue_wait", default=None)
+"""Where an episode's driver collects the seconds its agent's turns waited for a shared model (a
+one-element list it sets in the episode's task; the threads and child tasks of the episode see the
+same list). Queue time is the run's congestion, not the episode's own cost, so it is reported apart."""
+
+
+def note_queue_wait(seconds: float) -> None:
+    """Add ``seconds`` to the current episode's queue time (nothing when no driver collects it)."""
+    box = QUEUE_WAIT.get()
+    if box is not None and seconds > 0:
+        box[0] += seconds
+
+
+__all__ = ["QUEUE_WAIT", "AgentError", "AgentErrorKind", "count_tool_calls", "note_queue_wait", "turn_message"]

@@ -5,6 +5,13 @@ model was trained), generates in a worker thread (``model.generate`` takes secon
 must not stall the event loop other episodes share), and parses tool calls from the generated
 text with :func:`clawgym_env.tools.parsing.parse_action`, as a vLLM tool parser would.
 
+One agent serves many episodes, one ``generate`` at a time (a lock): the time a turn waits for it
+is queue time, reported apart from the episode's own seconds. A turn cancelled by the episode's
+deadline (the engine's ``wait_for`` around :meth:`act`) stops its generation at the next token
+(a ``StoppingCriteria``), so the lock is freed for the next episode and no thread outlives the run.
+A prompt that cannot fit the model's context with ``max_new_tokens`` ends the episode with the
+``context_length`` reason, as an OpenAI-compatible server's refusal does.
+
 The exact prompt and response token ids go into ``AgentTurn.raw`` (DESIGN contract 9: never
 re-tokenize history for training; it drifts from what the model generated).
 
@@ -18,14 +25,15 @@ import asyncio
 import json
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from clawgym_env.agents.base import AgentTurn
-from clawgym_env.agents.common import AgentError, count_tool_calls, turn_message
+from clawgym_env.agents.common import AgentError, count_tool_calls, note_queue_wait, turn_message
 from clawgym_env.tasks.model import Task
 from clawgym_env.tools.parsing import parse_action
 
-__all__ = ["HFAgent", "template_messages"]
+__all__ = ["GenerationCall", "HFAgent", "template_messages"]
 
 
 class HFAgent:
@@ -41,6 +49,8 @@ class HFAgent:
         dtype: torch dtype name for loading from a path (``"float32"``, ``"bfloat16"``); default float32.
         chat_template_kwargs: extra variables for the template (e.g. ``{"enable_thinking": False}``).
         stop_token_ids: ids that end a turn; default: the generation config's and tokenizer's eos.
+        context_length: the most tokens prompt + ``max_new_tokens`` may take; default: the model's own
+            limit (``max_position_embeddings``, or the tokenizer's ``model_max_length`` if smaller).
     """
 
     def __init__(
@@ -56,6 +66,7 @@ class HFAgent:
         chat_template_kwargs: dict[str, Any] | None = None,
         stop_token_ids: list[int] | None = None,
         text_tool_calls: bool = True,
+        context_length: int | None = None,
         name: str = "hf",
     ):
         try:
@@ -92,6 +103,7 @@ class HFAgent:
         self.stop_token_ids = stop_token_ids if stop_token_ids is not None else _eos_ids(model, tokenizer)
         if not self.stop_token_ids:
             raise ValueError("no stop token: the tokenizer and generation config name no eos; give stop_token_ids")
+        self.context_length = context_length if context_length is not None else _context_limit(model, tokenizer)
         self._lock = threading.Lock()  # one generate at a time per agent; concurrent episodes queue here
 
     # ------------------------------------------------------------------ Agent protocol
@@ -100,14 +112,21 @@ class HFAgent:
 
     async def act(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> AgentTurn:
         started = time.perf_counter()
-        raw = await asyncio.to_thread(self.generate, messages, tools)
+        call = GenerationCall()
+        try:
+            raw = await asyncio.to_thread(self.generate, messages, tools, call)
+        except asyncio.CancelledError:  # the episode's deadline (or Ctrl-C): free the model at the next token
+            call.stop.set()
+            note_queue_wait(call.queue_s if call.queue_s is not None else time.perf_counter() - started)
+            raise
+        note_queue_wait(raw["queue_s"])
         parsed = parse_action(raw["text"], id_offset=count_tool_calls(messages)) if self.text_tool_calls \
             else parse_action({"role": "assistant", "content": raw["text"]}, text_tool_calls=False)
         message, raw["malformed_tool_calls"] = turn_message(parsed)
         return AgentTurn(
             message=message,
             usage={"prompt_tokens": len(raw["prompt_ids"]), "completion_tokens": len(raw["response_ids"])},
-            latency_s=time.perf_counter() - started,
+            latency_s=time.perf_counter() - started - raw["queue_s"],
             model=self.model_name,
             raw=raw,
         )
@@ -117,6 +136,7 @@ class HFAgent:
             "agent": "hf", "name": self.name, "model": self.model_name, "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature, "top_p": self.top_p, "device": self.device,
             "chat_template_kwargs": dict(self.chat_template_kwargs), "stop_token_ids": list(self.stop_token_ids),
+            "context_length": self.context_length,
         }
 
     # ------------------------------------------------------------------ generation (worker thread)
@@ -127,36 +147,89 @@ class HFAgent:
             **self.chat_template_kwargs,
         )
 
-    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-        """Blocking: render, tokenize, generate. Returns the token ids, texts and finish reason."""
+    def generate(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]],
+                 call: GenerationCall | None = None) -> dict[str, Any]:
+        """Blocking: render, tokenize, generate. Returns the token ids, texts, finish reason and the
+        seconds spent waiting for the model (``queue_s``). Setting ``call.stop`` (from any thread)
+        ends generation at the next token, or before it starts; the finish reason is then ``"stopped"``.
+        Raises :class:`AgentError` (``context_length``) when the prompt and ``max_new_tokens`` do not fit."""
         torch = self._torch
+        call = call if call is not None else GenerationCall()
         prompt_text = self.render(messages, tools)
         prompt_ids: list[int] = self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+        if self.context_length is not None and len(prompt_ids) + self.max_new_tokens > self.context_length:
+            raise AgentError(f"{self.model_name}: the prompt is {len(prompt_ids)} tokens; with max_new_tokens "
+                             f"{self.max_new_tokens} it exceeds the model's context length {self.context_length}",
+                             kind="context_length")
         sampling: dict[str, Any] = {"do_sample": False}
         if self.temperature > 0:
             sampling = {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p}
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.stop_token_ids[0]
         input_ids = torch.tensor([prompt_ids], dtype=torch.long, device=self.device)
-        try:
-            with self._lock, torch.inference_mode():
-                out = self.model.generate(
-                    input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                    max_new_tokens=self.max_new_tokens, eos_token_id=list(self.stop_token_ids), pad_token_id=pad,
-                    **sampling,
-                )
-        except RuntimeError as exc:  # out of memory, device errors: not the model's answer
-            raise AgentError(f"{self.model_name}: generate failed: {exc}", kind="backend") from exc
-        response_ids: list[int] = out[0, len(prompt_ids):].tolist()
+        waiting = time.perf_counter()
+        held = False
+        while not call.stop.is_set() and not held:  # queue for the model, but leave when stopped
+            held = self._lock.acquire(timeout=0.05)
+        call.queue_s = time.perf_counter() - waiting
+        response_ids: list[int] = []
+        if held:
+            try:
+                with torch.inference_mode():
+                    out = self.model.generate(
+                        input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                        max_new_tokens=self.max_new_tokens, eos_token_id=list(self.stop_token_ids), pad_token_id=pad,
+                        stopping_criteria=_stopping_criteria(call.stop), **sampling,
+                    )
+                response_ids = out[0, len(prompt_ids):].tolist()
+            except RuntimeError as exc:  # out of memory, device errors: not the model's answer
+                raise AgentError(f"{self.model_name}: generate failed: {exc}", kind="backend") from exc
+            finally:
+                self._lock.release()
         stopped = bool(response_ids) and response_ids[-1] in self.stop_token_ids
         body_ids = response_ids[:-1] if stopped else response_ids
+        finish = "stop" if stopped else "stopped" if call.stop.is_set() else "length"
         return {
             "prompt_ids": prompt_ids,
             "response_ids": response_ids,
             "prompt_text": prompt_text,
             "response_text": self.tokenizer.decode(response_ids, skip_special_tokens=False),
             "text": self.tokenizer.decode(body_ids, skip_special_tokens=False),
-            "finish_reason": "stop" if stopped else "length",
+            "finish_reason": finish,
+            "queue_s": call.queue_s or 0.0,
         }
+
+
+@dataclass
+class GenerationCall:
+    """One :meth:`HFAgent.generate` call, shared with the thread that runs it: ``stop`` ends it
+    early; ``queue_s`` is how long it waited for the model (None until it got it or gave up)."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    queue_s: float | None = None
+
+
+def _stopping_criteria(stop: threading.Event) -> Any:
+    """A transformers ``StoppingCriteriaList`` that ends generation once ``stop`` is set (checked
+    after every token)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _Stop(StoppingCriteria):  # type: ignore[misc]
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Stop()])
+
+
+def _context_limit(model: Any, tokenizer: Any) -> int | None:
+    """The model's context length: ``max_position_embeddings`` and the tokenizer's ``model_max_length``,
+    the smaller of those that are real (transformers puts ~1e30 in ``model_max_length`` when unknown)."""
+    limits = []
+    for value in (getattr(getattr(model, "config", None), "max_position_embeddings", None),
+                  getattr(tokenizer, "model_max_length", None)):
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**8:
+            limits.append(value)
+    return min(limits) if limits else None
 
 
 def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -125,7 +125,10 @@ def summarize(records: list[TrajectoryRecord], *, threshold: float = CORRECT_THR
         "tokens_reported": len(with_tokens),
         "tool_calls": distribution(len(r.tool_calls) for r in ran),
         "tool_error_rate": n_failed_calls / n_calls if n_calls else None,
-        "episode_seconds": distribution(float(r.timings.get("total") or 0.0) for r in recs),
+        "episode_seconds": distribution(float(r.timings.get("total") or 0.0) - float(r.timings.get("queue") or 0.0)
+                                        for r in recs),
+        "queue_seconds": distribution(float(r.timings.get("queue") or 0.0) for r in recs)
+        if any(r.timings.get("queue") for r in recs) else None,
         "groups": group_stats,
         "models": sorted({r.model for r in recs if r.model}),
     }

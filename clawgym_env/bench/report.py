@@ -55,6 +55,8 @@ def headline_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("tokens per episode", _dist(summary["tokens"], 0) if summary["tokens"] else "– (agent reports no usage)"),
         ("seconds per episode", _dist(summary["episode_seconds"], 2)),
     ]
+    if summary.get("queue_seconds"):  # turns that waited for a model another episode was using
+        rows.append(("seconds queued per episode (excluded above)", _dist(summary["queue_seconds"], 2)))
     if summary["budget_hits"]:
         rows.append(("budgets hit", ", ".join(f"{k}: {v}" for k, v in summary["budget_hits"].items())))
     if summary.get("groups"):

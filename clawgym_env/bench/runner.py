@@ -8,15 +8,17 @@ rebuilt from every record of the selected episodes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 from clawgym_env.episode import Budgets
-from clawgym_env.rollout.engine import RolloutEngine, plan_episodes
+from clawgym_env.rollout.engine import RolloutEngine, RunStats, plan_episodes
 from clawgym_env.rollout.records import TrajectoryRecord, latest_by_key, now_iso, read_records
 from clawgym_env.tasks import Task, TaskSource, open_source
 
@@ -288,9 +290,8 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
     if todo < len(specs):
         say(f"clawgym eval: resuming: {len(specs) - todo} of {len(specs)} episodes already recorded in {records_path}")
     progress = _Progress(total=todo, enabled=config.progress)
-    try:
-        with progress:
-            stats = engine.run_sync(ids, config.repeats)
+
+    def report(stats: RunStats, interrupted: bool = False) -> dict[str, Any]:
         planned = {s.key for s in specs}
         records = [r for k, r in latest_by_key(read_records(records_path, slim=True)).items() if k in planned]
         summary = summarize(records)
@@ -303,14 +304,36 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
             "wall_s": stats.wall_s, "episodes_per_s": stats.episodes_per_s, "finished_at": now_iso(),
             "clawgym_version": __version__, "records": str(records_path),
         }
+        if interrupted:
+            run_info["interrupted"] = True
         results: dict[str, Any] = {"run": run_info, "summary": summary, "tasks": per_task_rows(records),
                    "infra_errors": infra_error_rows(records)}
         ran = [r for r in records if r.infra_error is None]
         plot_data = {"scores": [r.reward for r in ran if not r.unscored], "turns": [float(r.steps) for r in ran],
                      "tokens": [float(r.total_tokens) for r in ran if r.usage]}
         write_reports(out, results, plot_data)
+        return results
+
+    async def run_and_report() -> dict[str, Any]:
+        """The reports are written on the loop, before ``asyncio.run`` joins its worker threads (a
+        model's generation thread may still be ending): a Ctrl-C during that join loses nothing."""
+        started = time.perf_counter()
+        try:
+            stats = await engine.run(ids, config.repeats)
+        except asyncio.CancelledError:  # Ctrl-C: the episodes recorded so far still get their report
+            planned = {s.key for s in specs}
+            recorded = len(set(latest_by_key(read_records(records_path, slim=True))) & planned)
+            resumed = len(specs) - todo
+            report(RunStats(planned=len(specs), skipped=resumed, finished=recorded - resumed,
+                            wall_s=time.perf_counter() - started), interrupted=True)
+            raise
+        return report(stats)
+
+    try:
+        with progress:
+            results = asyncio.run(run_and_report())
         if wandb_logger is not None:
-            wandb_logger.log_summary(summary, results["tasks"])
+            wandb_logger.log_summary(results["summary"], results["tasks"])
         return results
     finally:
         if pool is not None:

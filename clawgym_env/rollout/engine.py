@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.agents.base import Agent
+from clawgym_env.agents.common import QUEUE_WAIT
 from clawgym_env.episode import Budgets, EpisodeResult
 from clawgym_env.rollout.driver import Episode, env_session, run_episode
 from clawgym_env.rollout.records import (
@@ -227,6 +228,8 @@ class RolloutEngine:
         loop = asyncio.get_running_loop()
         started_at = now_iso()
         ep = Episode(spec.task_id)
+        queue = [0.0]  # seconds the agent's turns waited for a shared model (HFAgent's lock)
+        token = QUEUE_WAIT.set(queue)
         try:
             t = time.perf_counter()
             task = await loop.run_in_executor(pool, self.source.load, spec.task_id)
@@ -240,9 +243,13 @@ class RolloutEngine:
                                   episode=ep)
         except Exception as exc:  # crash isolation: this episode fails, the run goes on
             ep.fail(ep.stage, exc)
-        return self._record(spec, ep.result(), started_at, ep.t0)
+        finally:
+            QUEUE_WAIT.reset(token)
+        return self._record(spec, ep.result(), started_at, ep.t0, queue_s=queue[0])
 
-    def _record(self, spec: EpisodeSpec, result: EpisodeResult, started_at: str, t0: float) -> TrajectoryRecord:
+    def _record(self, spec: EpisodeSpec, result: EpisodeResult, started_at: str, t0: float,
+                queue_s: float = 0.0) -> TrajectoryRecord:
+        """The record; ``timings["queue"]`` is the part of ``total`` spent waiting for a shared model."""
         return TrajectoryRecord(
             episode_id=episode_id(spec.task_id, spec.repeat), task_id=spec.task_id, source=self._source_name,
             category=result.category, repeat=spec.repeat, seed=spec.seed, run_seed=self.run_seed,
@@ -251,7 +258,8 @@ class RolloutEngine:
             truncated=result.truncated, budget_hit=result.budget_hit, scored=result.scored, verifier=result.verifier,
             subscores=result.subscores, code_score=result.code_score, rubric=result.rubric, unscored=result.unscored,
             infra_error=str(result.infra_error) if result.infra_error is not None else None, error=result.error,
-            steps=result.steps, usage=result.usage, timings={**result.timings, "total": time.perf_counter() - t0},
+            steps=result.steps, usage=result.usage, timings={**result.timings, "queue": queue_s,
+                                                                    "total": time.perf_counter() - t0},
             started_at=started_at, finished_at=now_iso(), agent=result.agent_config,
             model=result.model or result.agent_config.get("model"), env_config=result.env_config,
             budgets=self.budgets.model_dump(), clawgym_version=self._version,
