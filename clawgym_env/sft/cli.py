@@ -1,7 +1,8 @@
 """``clawgym sft build`` and ``clawgym sft import``: argument parsing and printing only; the work is
 in :mod:`importers`, :mod:`filter` and :mod:`export`.
 
-Exit codes: 0 done, 1 nothing kept, 2 bad input (unreadable line, missing tokenizer, template drift).
+Exit codes: 0 done, 1 nothing kept, 2 bad input (unreadable line, missing tokenizer, template drift, a
+chat template that drops tool calls or tool schemas).
 """
 
 from __future__ import annotations
@@ -86,6 +87,15 @@ def cmd_sft_build(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(f"clawgym sft build: cannot load tokenizer {args.tokenizer!r}: {exc}", file=sys.stderr)
             return 2
+        if [f for f in formats if f != "tokens" or not args.from_rollout_tokens]:  # the template shapes the data
+            from clawgym_env.sft.export import ToolTemplateError, check_tool_template
+
+            try:
+                check_tool_template(tokenizer)
+            except ToolTemplateError as exc:
+                template = args.chat_template or f"{args.tokenizer}'s own"
+                print(f"clawgym sft build: chat template {template}: {exc}; nothing written", file=sys.stderr)
+                return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Any] = {}

@@ -25,6 +25,24 @@ from clawgym_env.sft.examples import example_from_record, sft_messages
 OnDrift = Literal["error", "drop"]
 
 
+class ToolTemplateError(ValueError):
+    """The chat template cannot render tool calls or tool schemas: every tool-call turn would train
+    as an empty turn (just the end-of-turn token), teaching the model to stop instead of calling."""
+
+
+def check_tool_template(tokenizer: Any) -> None:
+    """Raise :class:`ToolTemplateError` naming what the tokenizer's chat template drops of a
+    tool-calling conversation (:func:`clawgym_env.agents.templates.tool_template_problems`)."""
+    from clawgym_env.agents.templates import TEMPLATE_HINT, tool_template_problems
+
+    problems = tool_template_problems(tokenizer)
+    if problems:
+        raise ToolTemplateError(
+            "the chat template cannot carry tool calling, so the exported data would train every tool-call turn "
+            f"as an empty turn: {'; '.join(problems)}. Pass --chat-template NAME_OR_PATH (chat_template=): "
+            f"{TEMPLATE_HINT}")
+
+
 # ---------------------------------------------------------------------------------------- atomic files
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], *, directory: bool = False) -> Iterator[Path]:
@@ -124,6 +142,7 @@ def split_verl_compatible(records: list[TrajectoryRecord], tokenizer: Any,
     whole conversation; the rest would raise veRL's AssertionError at training time."""
     from clawgym_env.sft.tokenize import TemplateDriftError, check_per_message_tokenization
 
+    check_tool_template(tokenizer)
     ok, bad = [], []
     for r in records:
         try:
@@ -210,6 +229,8 @@ def _token_rows(records: list[TrajectoryRecord], make_row: Callable[[TrajectoryR
 
     if on_drift not in ("error", "drop"):
         raise ValueError(f"on_drift must be 'error' or 'drop', not {on_drift!r}")
+    if not from_rollout:
+        check_tool_template(tokenizer)
     rows: list[dict[str, Any]] = []
     dropped = 0
     with progress_bar("tokenizing", len(records), enabled=progress) as advance:
@@ -329,7 +350,8 @@ def write_format(name: str, records: list[TrajectoryRecord], out_dir: str | os.P
 
 
 __all__ = [
-    "DEFAULT_FORMATS", "FORMATS", "FormatSpec", "OnDrift", "atomic_path", "drop_none_keys", "hf_features",
+    "DEFAULT_FORMATS", "FORMATS", "FormatSpec", "OnDrift", "ToolTemplateError", "atomic_path", "check_tool_template",
+    "drop_none_keys", "hf_features",
     "needs_tokenizer", "parse_formats", "read_verl_parquet", "split_verl_compatible", "to_hf_dataset", "verl_rows", "write_format",
     "write_hf_dataset", "write_hf_jsonl", "write_openrlhf", "write_openrlhf_pretok", "write_tokens",
     "write_verl_parquet",
