@@ -61,12 +61,22 @@ class FilterResult:
     dropped: Counter[str] = field(default_factory=Counter)
     examples_dropped: dict[str, list[str]] = field(default_factory=dict)
     """Reason -> the first few episode_ids dropped for it."""
+    input_rewards: list[float] = field(default_factory=list)
+    """The known rewards of every input record (kept or not): what the summary quotes when none is kept."""
 
     def summary_text(self) -> str:
         kept = len(self.kept)
         tasks = len({r.task_id for r in self.kept})
         rewards = [r.reward for r in self.kept if reward_known(r)]
-        mean = f"mean reward {sum(rewards) / len(rewards):.3f}" if rewards else "no known rewards"
+        if rewards:
+            mean = f"mean reward {sum(rewards) / len(rewards):.3f}"
+        elif kept:
+            mean = "no known rewards"
+        elif self.input_rewards:  # nothing kept: say what the input's rewards were, not "no known rewards"
+            mean = (f"the input's {len(self.input_rewards)} known rewards: mean "
+                    f"{sum(self.input_rewards) / len(self.input_rewards):.3f}, max {max(self.input_rewards):.3f}")
+        else:
+            mean = "the input has no known rewards"
         lines = [f"kept {kept} of {self.total} trajectories ({tasks} tasks, {mean})"]
         if self.dropped:
             lines.append(f"dropped {sum(self.dropped.values())}:")
@@ -142,7 +152,7 @@ def filter_records(records: Iterable[TrajectoryRecord], cfg: FilterConfig | None
     """Per-record tests first, then duplicates (the first copy stays), then the per-task cap."""
     cfg = cfg or FilterConfig()
     records = list(records)
-    result = FilterResult(kept=[], total=len(records))
+    result = FilterResult(kept=[], total=len(records), input_rewards=[r.reward for r in records if reward_known(r)])
     survivors: list[TrajectoryRecord] = []
     seen: set[str] = set()
     for record in records:
