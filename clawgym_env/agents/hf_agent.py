@@ -25,6 +25,7 @@ import asyncio
 import json
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from clawgym_env.agents.common import AgentError, count_tool_calls, note_queue_w
 from clawgym_env.tasks.model import Task
 from clawgym_env.tools.parsing import parse_action
 
-__all__ = ["GenerationCall", "HFAgent", "template_messages"]
+__all__ = ["GenerationCall", "HFAgent", "ToolTemplateWarning", "template_messages"]
 
 
 class HFAgent:
@@ -51,6 +52,13 @@ class HFAgent:
         stop_token_ids: ids that end a turn; default: the generation config's and tokenizer's eos.
         context_length: the most tokens prompt + ``max_new_tokens`` may take; default: the model's own
             limit (``max_position_embeddings``, or the tokenizer's ``model_max_length`` if smaller).
+        chat_template: replaces the tokenizer's template (set on the tokenizer): a TRL template name
+            (``qwen2_5``, ``qwen3_instruct_2507``) or a ``.jinja`` path, resolved as ``sft build`` does.
+        strict: raise instead of warning when the template drops tool calls or tool schemas.
+
+    A template that cannot render tool calls (:func:`~clawgym_env.agents.templates.tool_template_problems`)
+    hides the tools from the model and erases its earlier calls from the history it is shown; the
+    constructor warns once (:class:`ToolTemplateWarning`), or raises ``ValueError`` with ``strict``.
     """
 
     def __init__(
@@ -68,6 +76,8 @@ class HFAgent:
         text_tool_calls: bool = True,
         context_length: int | None = None,
         name: str = "hf",
+        chat_template: str | None = None,
+        strict: bool = False,
     ):
         try:
             import torch
@@ -82,6 +92,7 @@ class HFAgent:
         self.device = device
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         self.text_tool_calls = text_tool_calls
+        self.chat_template = chat_template
         self._torch = torch
 
         if isinstance(model_or_path, str):
@@ -96,8 +107,13 @@ class HFAgent:
             if not source:
                 raise ValueError("give a tokenizer: the model has no path to load one from")
             tokenizer = transformers.AutoTokenizer.from_pretrained(source)
+        if chat_template:
+            from clawgym_env.sft.tokenize import resolve_chat_template
+
+            tokenizer.chat_template = resolve_chat_template(chat_template)
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the tokenizer has no chat template; set tokenizer.chat_template")
+        _check_template(tokenizer, chat_template or f"{self.model_name}'s own", strict=strict)
         self.model = model.to(device)
         self.tokenizer = tokenizer
         self.stop_token_ids = stop_token_ids if stop_token_ids is not None else _eos_ids(model, tokenizer)
@@ -137,6 +153,7 @@ class HFAgent:
             "temperature": self.temperature, "top_p": self.top_p, "device": self.device,
             "chat_template_kwargs": dict(self.chat_template_kwargs), "stop_token_ids": list(self.stop_token_ids),
             "context_length": self.context_length,
+            "chat_template": self.chat_template,
         }
 
     # ------------------------------------------------------------------ generation (worker thread)
@@ -257,6 +274,24 @@ def template_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             m["tool_calls"] = calls
         out.append(m)
     return out
+
+
+class ToolTemplateWarning(UserWarning):
+    """The HF agent's chat template drops tool calls or tool schemas: the model runs blind to its tools."""
+
+
+def _check_template(tokenizer: Any, which: str, *, strict: bool) -> None:
+    from clawgym_env.agents.templates import TEMPLATE_HINT, tool_template_problems
+
+    problems = tool_template_problems(tokenizer)
+    if not problems:
+        return
+    message = (f"HFAgent: chat template {which} cannot carry tool calling, so the model never sees its tools or its "
+               f"own earlier calls: {'; '.join(problems)}. Pass --chat-template NAME_OR_PATH (chat_template=): "
+               f"{TEMPLATE_HINT}")
+    if strict:
+        raise ValueError(message)
+    warnings.warn(message, ToolTemplateWarning, stacklevel=3)
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
