@@ -304,6 +304,7 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
     """The EvalConfig ``clawgym eval`` and ``clawgym calibrate`` build from the same options."""
     import os
 
+    from clawgym_env.agents import AgentOptionError, check_agent_options
     from clawgym_env.bench.runner import EvalConfig
 
     agent_options: dict[str, Any] = {}
@@ -314,6 +315,14 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
                 agent_options[key] = json.loads(value)
             except ValueError:
                 agent_options[key] = value
+    for flag, key, value in (("--chat-template", "chat_template", args.chat_template),
+                             ("--strict", "strict", args.strict or None)):
+        if value is not None:
+            if args.agent != "hf":
+                raise AgentOptionError(f"{flag} is for --agent hf (an OpenAI-compatible server applies its own "
+                                       f"template: vLLM's --chat-template)")
+            agent_options[key] = value
+    check_agent_options(args.agent, agent_options)
     config = EvalConfig(
         out=out, suite=args.suite, agent=args.agent, model=args.model, base_url=args.base_url,
         api_key=args.api_key or os.environ.get(args.api_key_env) or None, temperature=args.temperature,
@@ -340,8 +349,15 @@ def _run_eval(args: argparse.Namespace, command: str) -> tuple[str, dict[str, An
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out or str(Path("runs") / f"{command}-{Path(args.suite).name}-{args.agent}-{stamp}")
+    from clawgym_env.agents import AgentOptionError
+
     try:
-        return out, run_eval(_eval_config(args, out))
+        config = _eval_config(args, out)
+    except AgentOptionError as exc:  # a usage error, like argparse's: one line, exit 2
+        print(f"clawgym {command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        return out, run_eval(config)
     except ValueError as exc:
         raise SystemExit(f"clawgym {command}: {exc}") from None
     except KeyboardInterrupt:
@@ -638,6 +654,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-tokens", type=int, help="generation limit per turn")
         sp.add_argument("--agent-option", action="append", metavar="KEY=VALUE",
                         help="extra agent constructor option (value parsed as JSON when it can be), repeatable")
+        sp.add_argument("--chat-template", metavar="NAME_OR_PATH",
+                        help="hf: the chat template, a TRL template name (e.g. qwen2_5) or a .jinja file (default: the "
+                        "tokenizer's own; one that drops tool calls or tool schemas gets a warning)")
+        sp.add_argument("--strict", action="store_true",
+                        help="hf: refuse a chat template that drops tool calls or tool schemas instead of warning")
         sp.add_argument("--actions", help="scripted agent: JSON list (or JSONL) of actions played on every task")
         sp.add_argument("--replay", help="replay agent: trajectory JSONL (e.g. an earlier records.jsonl), by task_id")
         sp.add_argument("--concurrency", "--jobs", type=int, default=8, help="episodes in flight at once")
