@@ -20,6 +20,12 @@ from clawgym_env.rollout.records import TrajectoryRecord
 CORRECT_THRESHOLD = 0.5
 """A score above this counts as correct (ClawGym RL eval: reward > 0.5)."""
 NO_CATEGORY = "(none)"
+"""The key results.json files tasks without a ``metadata.category`` under (kept for readers of old results)."""
+
+
+def category_label(category: str | None) -> str:
+    """How reports and the terminal name a category: a task without one is "uncategorised"."""
+    return "uncategorised" if category in (None, "", NO_CATEGORY) else category
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -161,5 +167,5 @@ def infra_error_rows(records: list[TrajectoryRecord], limit: int = 50) -> list[d
             for r in {r.key: r for r in records}.values() if r.infra_error is not None][:limit]
 
 
-__all__ = ["CORRECT_THRESHOLD", "default_ks", "distribution", "infra_error_rows", "is_scored", "pass_at_k",
+__all__ = ["CORRECT_THRESHOLD", "category_label", "default_ks", "distribution", "infra_error_rows", "is_scored", "pass_at_k",
            "per_task_rows", "summarize"]

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from clawgym_env.bench.metrics import category_label
+
 # ---------------------------------------------------------------------------------------- formatting
 
 
@@ -97,7 +99,7 @@ def markdown_report(results: dict[str, Any], *, max_task_rows: int = 300) -> str
     if s["per_category"]:
         out += ["## By category", "", _md_table(
             ["category", "episodes", "mean score", "correct rate"],
-            [[c, str(v["episodes"]), _num(v["mean_score"]), _pct(v["correct_rate"])]
+            [[category_label(c), str(v["episodes"]), _num(v["mean_score"]), _pct(v["correct_rate"])]
              for c, v in s["per_category"].items()]), ""]
     if results.get("infra_errors"):
         out += ["## Infrastructure errors (left out of the means)", "",
@@ -107,7 +109,7 @@ def markdown_report(results: dict[str, Any], *, max_task_rows: int = 300) -> str
     if tasks and len(tasks) <= max_task_rows:
         out += ["## Per task", "", _md_table(
             ["task", "category", "n", "mean score", "correct", "infra errors"],
-            [[t["task_id"], t["category"] or "", str(t["n"]), _num(t["mean_score"]), str(t["correct"]),
+            [[t["task_id"], category_label(t["category"]), str(t["n"]), _num(t["mean_score"]), str(t["correct"]),
               str(t["infra_errors"])] for t in tasks]), ""]
     return "\n".join(out)
 
@@ -216,7 +218,7 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> s
     title = f"ClawGym evaluation: {run.get('suite')}"
     plots = []
     if s["per_category"]:
-        plots.append(svg_hbars([(c, v["mean_score"], f"{v['mean_score']:.3f} (n={v['episodes']})")
+        plots.append(svg_hbars([(category_label(c), v["mean_score"], f"{v['mean_score']:.3f} (n={v['episodes']})")
                                 for c, v in s["per_category"].items()], title="Mean score by category"))
     plots.append(svg_histogram(plot_data.get("scores", []), bins=10, lo=0.0, hi=1.0,
                                title="Score distribution (scored episodes)"))
@@ -231,7 +233,7 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> s
     if s["per_category"]:
         body += ["<h2>By category</h2>", _html_table(
             ["category", "episodes", "mean score", "correct rate"],
-            [[c, str(v["episodes"]), _num(v["mean_score"]), _pct(v["correct_rate"])]
+            [[category_label(c), str(v["episodes"]), _num(v["mean_score"]), _pct(v["correct_rate"])]
              for c, v in s["per_category"].items()])]
     if results.get("infra_errors"):
         body += ["<h2>Infrastructure errors (left out of the means)</h2>", _html_table(
@@ -240,7 +242,7 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> s
     if tasks:
         body += [f"<details><summary>Per task ({len(tasks)})</summary>", _html_table(
             ["task", "category", "n", "mean score", "correct", "infra errors"],
-            [[t["task_id"], t["category"] or "", str(t["n"]), _num(t["mean_score"]), str(t["correct"]),
+            [[t["task_id"], category_label(t["category"]), str(t["n"]), _num(t["mean_score"]), str(t["correct"]),
               str(t["infra_errors"])] for t in tasks]), "</details>"]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")

@@ -375,18 +375,37 @@ def _agent_info(config: EvalConfig, records: list[TrajectoryRecord]) -> dict[str
 
 def format_summary(results: dict[str, Any]) -> str:
     """The headline figures as a few plain lines for the terminal."""
+    from clawgym_env.bench.metrics import category_label
     from clawgym_env.bench.report import headline_rows
 
     s = results["summary"]
     lines = [f"{k}: {v}" for k, v in headline_rows(s)]
     for cat, v in s["per_category"].items():
-        lines.append(f"  {cat}: {v['mean_score']:.3f} mean, {100 * v['correct_rate']:.1f} % correct "
+        lines.append(f"  {category_label(cat)}: {v['mean_score']:.3f} mean, {100 * v['correct_rate']:.1f} % correct "
                      f"({v['episodes']} episodes)")
+    lines += infra_error_lines(results.get("infra_errors") or [], total=s.get("infra_errors") or 0)
     run = results["run"]
     lines.append(f"ran {run['episodes_run']} episodes ({run['episodes_resumed']} resumed) in {run['wall_s']:.1f} s "
                  f"({run['episodes_per_s']:.2f} episodes/s)")
     return "\n".join(lines)
 
 
-__all__ = ["AGENTS", "EvalConfig", "agent_factory", "env_kwargs", "format_summary", "open_suite", "run_eval",
-           "select_tasks", "task_category"]
+def infra_error_lines(errors: list[dict[str, Any]], *, total: int = 0, width: int = 160) -> list[str]:
+    """The infra errors' reasons for the terminal: each distinct first line once, with how many
+    episodes hit it and one of them (the full texts are in report.md and results.json)."""
+    if not errors:
+        return []
+    reasons: dict[str, list[str]] = {}
+    for e in errors:
+        first = (str(e["infra_error"]).strip().splitlines() or [""])[0]
+        reasons.setdefault(first[:width] + ("…" if len(first) > width else ""), []).append(e["episode_id"])
+    total = max(total, len(errors))
+    shown = "" if total == len(errors) else f"; the first {len(errors)} of them"
+    lines = [f"infra errors: {total} episodes, left out of the means{shown} (full texts in report.md):"]
+    for reason, episodes in reasons.items():
+        lines.append(f"  {len(episodes)} x {reason}  (e.g. {episodes[0]})")
+    return lines
+
+
+__all__ = ["AGENTS", "EvalConfig", "agent_factory", "env_kwargs", "format_summary", "infra_error_lines", "open_suite",
+           "run_eval", "select_tasks", "task_category"]
