@@ -94,7 +94,7 @@ def cmd_sft_build(args: argparse.Namespace) -> int:
                 check_tool_template(tokenizer)
             except ToolTemplateError as exc:
                 template = args.chat_template or f"{args.tokenizer}'s own"
-                print(f"clawgym sft build: chat template {template}: {exc}; nothing written", file=sys.stderr)
+                print(f"clawgym sft build: {exc} (template: {template}); nothing written", file=sys.stderr)
                 return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
