@@ -85,6 +85,11 @@ class HFAgent:
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ImportError("HFAgent needs torch and transformers: pip install torch==2.13.0, then "
                               "pip install 'clawgym[train]'") from exc
+        template_text = None
+        if chat_template:  # resolved before loading the model: a bad name fails at once
+            from clawgym_env.sft.tokenize import resolve_chat_template
+
+            template_text = resolve_chat_template(chat_template)
         self.name = name
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -107,10 +112,8 @@ class HFAgent:
             if not source:
                 raise ValueError("give a tokenizer: the model has no path to load one from")
             tokenizer = transformers.AutoTokenizer.from_pretrained(source)
-        if chat_template:
-            from clawgym_env.sft.tokenize import resolve_chat_template
-
-            tokenizer.chat_template = resolve_chat_template(chat_template)
+        if template_text is not None:
+            tokenizer.chat_template = template_text
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError("the tokenizer has no chat template; set tokenizer.chat_template")
         _check_template(tokenizer, chat_template or f"{self.model_name}'s own", strict=strict)
