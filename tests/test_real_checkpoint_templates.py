@@ -128,7 +128,7 @@ def test_sft_build_refuses_smollm2s_template_and_exports_every_call_with_a_tool_
         for (start, end), message in zip(row["spans"], assistant, strict=True):
             assert all(row["loss_mask"][start:end]) and sum(row["loss_mask"]) >= end - start
             text = tokenizer.decode(row["input_ids"][start:end], skip_special_tokens=False)
-            rendered = [json.loads(block) for block in re.findall(r"<tool_call>\n(.*?)\n</tool_call>", text, re.S)]
+            rendered = [json.loads(block) for block in re.findall(r"<tool_call>\n(.*?)\n</tool_call>", text, re.DOTALL)]
             want = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"])}
                     for c in message.get("tool_calls", [])]
             assert rendered == want, (row["episode_id"], text[:500])
@@ -233,7 +233,7 @@ def test_infra_error_reasons_on_the_console_and_uncategorised_tasks(tmp_path: Pa
     assert proc.returncode == 1
     assert "infra errors: 2 episodes, left out of the means" in proc.stdout
     assert re.search(r"^  2 x agent: AgentError \(connection\): .*All connection attempts failed.*\(e\.g\. task-000",
-                     proc.stdout, re.M), proc.stdout
+                     proc.stdout, re.MULTILINE), proc.stdout
 
     out = tmp_path / "train"
     proc = clawgym("eval", "--suite", str(train_dir), "--agent", "scripted", "--limit", "2", "--out", str(out),

@@ -72,8 +72,8 @@ def tool_template_problems(tokenizer: Any) -> list[str]:
     try:
         messages, text = _render_with_call(tokenizer, with_result=True)
     except Exception as exc:  # noqa: BLE001 - jinja2 TemplateError, raise_exception(), TypeError: all mean "cannot"
-        return [f"rendering a tool-calling conversation (user, assistant tool call, tool result) fails: "
-                f"{type(exc).__name__}: {exc}"]
+        return [(f"rendering a tool-calling conversation (user, assistant tool call, tool result) fails: "
+                 f"{type(exc).__name__}: {exc}")]
     missing = [what for what, s in (("name", _NAME), ("argument names", _ARG_KEY), ("argument values", _ARG_VAL))
                if s not in text]
     if missing:
