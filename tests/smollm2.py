@@ -182,6 +182,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=15)
 
 
+def tool_capable_copy(out: Path, template: str = "qwen2_5") -> Path:
+    """SmolLM2's folder at ``out`` with a TRL tool-capable template (same ``<|im_start|>`` markers)
+    as its chat template: its own ChatML renders no tools. Weights are linked, not copied."""
+    from clawgym_env.sft.tokenize import load_tokenizer
+
+    folder, _ = model_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for f in folder.iterdir():
+        if not f.name.startswith(("tokenizer", "special_tokens", "chat_template", "vocab", "merges", "added_tokens")):
+            (out / f.name).symlink_to(f)
+    load_tokenizer(str(folder), template).save_pretrained(out)
+    return out
+
+
 def main(argv: list[str]) -> int:
     """``python tests/smollm2.py build`` prints the (cached) model folder, e.g. for
     ``transformers serve "$(python tests/smollm2.py build)" --host 127.0.0.1 --port 8000``."""

@@ -25,13 +25,12 @@ pytest.importorskip("torch", reason="the HF agent needs torch: pip install torch
 pytest.importorskip("transformers", reason="the HF agent needs transformers: pip install 'clawgym[train]'")
 pytest.importorskip("trl", reason="TRL ships the tool-capable chat template: pip install 'clawgym[train]'")
 
-from smollm2 import SmolLM2Unavailable, model_dir
+from smollm2 import SmolLM2Unavailable, tool_capable_copy
 
 import clawgym_env.env as env_module
 from clawgym_env.agents import HFAgent
 from clawgym_env.bench.runner import EvalConfig, run_eval
 from clawgym_env.rollout.records import read_records
-from clawgym_env.sft.tokenize import load_tokenizer
 
 TEMPLATE = "qwen2_5"
 COMPACT_PROMPT = "You are a coding agent. Do the user's task with your tools; files live in /workspace."
@@ -41,15 +40,9 @@ COMPACT_PROMPT = "You are a coding agent. Do the user's task with your tools; fi
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """SmolLM2's folder with TRL's qwen2_5 template as its chat template (weights linked, not copied)."""
     try:
-        folder, _ = model_dir()
+        return tool_capable_copy(tmp_path_factory.mktemp("smollm2-qwen2_5") / "model", TEMPLATE)
     except SmolLM2Unavailable as exc:
         pytest.fail(str(exc))
-    out = tmp_path_factory.mktemp("smollm2-qwen2_5")
-    for f in folder.iterdir():
-        if not f.name.startswith(("tokenizer", "special_tokens", "chat_template", "vocab", "merges", "added_tokens")):
-            (out / f.name).symlink_to(f)
-    load_tokenizer(str(folder), TEMPLATE).save_pretrained(out)
-    return out
 
 
 @pytest.fixture(autouse=True)
