@@ -25,7 +25,14 @@ from clawgym_env.sandbox import SandboxError, ServerSandbox, make_sandbox, start
 from clawgym_env.sandbox.quota import WorkspaceUsage, disk_quota_error
 from clawgym_env.tasks import Task, TaskSource, open_source
 from clawgym_env.tasks.files import InputData
-from clawgym_env.tools import ToolBox, ToolContext, bootstrap_files, build_system_prompt, parse_action
+from clawgym_env.tools import (
+    ToolBox,
+    ToolContext,
+    bootstrap_files,
+    build_compact_system_prompt,
+    build_system_prompt,
+    parse_action,
+)
 from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.transcript import to_openclaw_session
 from clawgym_env.verify.code import VerifierResult, run_code_verifier
@@ -70,6 +77,9 @@ class ClawGymEnv(gym.Env[str, Any]):
             or a backend config (``DockerBackend(image=..., cpus=..., pool_size=...)``).
         profile: tool profile, ``"coding"`` (read, write, edit, exec, process: what ClawGym RL
             exposes) or ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
+        system_prompt_style: ``"openclaw"`` (default: OpenClaw's own prompt, ~19.5K characters with its
+            workspace files) or ``"compact"`` (the same tools and rules in ~1K characters, for
+            small-context models; a departure from OpenClaw, see ``build_compact_system_prompt``).
         max_steps: assistant turns before the episode is truncated.
         seed_bootstrap: write OpenClaw's bootstrap files (AGENTS.md, SOUL.md, ...) into the
             workspace. Off by default: some ClawGym verifiers penalise unexpected top-level
@@ -164,7 +174,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self.tool_schemas: list[dict[str, Any]] = probe.schemas
         self.system_prompt: str = build_system_prompt(
             probe.names, workspace=WORKSPACE, bootstrap_files=self._bootstrap,
-        )
+        ) if config.system_prompt_style == "openclaw" else build_compact_system_prompt(probe.names, workspace=WORKSPACE)
 
     # ------------------------------------------------------------------ sandbox lifecycle
     def _ensure_sandbox(self) -> ServerSandbox:

@@ -120,6 +120,7 @@ class EnvConfig(_Frozen):
 
     backend: BackendConfig = Field(default_factory=BwrapBackend)
     profile: Literal["coding", "openclaw"] = "coding"
+    system_prompt_style: Literal["openclaw", "compact"] = "openclaw"
     max_steps: int = Field(default=64, ge=1)
     seed_bootstrap: bool = False
     network: bool | None = None

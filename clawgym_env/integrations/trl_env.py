@@ -390,10 +390,10 @@ def trl_tool_schemas(env: ClawGymTRLEnv | None = None) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------------------- the dataset
-def _system_prompt(task: Task) -> str:
+def _system_prompt(task: Task, style: str = "openclaw") -> str:
     from clawgym_env.env import ClawGymEnv
 
-    env = ClawGymEnv(task, profile="coding")  # builds no sandbox until reset
+    env = ClawGymEnv(task, profile="coding", system_prompt_style=style)  # builds no sandbox until reset
     try:
         return env.system_prompt
     finally:
@@ -401,7 +401,7 @@ def _system_prompt(task: Task) -> str:
 
 
 def make_dataset(ids: int | str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, task_column: str = "task_id",
-                 system_prompt: str | None = None, start: int = 0) -> Any:
+                 system_prompt: str | None = None, system_prompt_style: str = "openclaw", start: int = 0) -> Any:
     """A ``datasets.Dataset`` for ``GRPOTrainer(..., environment_factory=ClawGymTRLEnv)``.
 
     Args:
@@ -410,6 +410,9 @@ def make_dataset(ids: int | str | os.PathLike[str] | Iterable[str | os.PathLike[
         task_column: the column holding the spec (``ClawGymTRLEnv(task_column=...)`` must agree).
         system_prompt: the system message; default OpenClaw's system prompt for the coding tools (what
             ``ClawGymEnv.system_prompt`` is for every task).
+        system_prompt_style: without ``system_prompt``: ``"openclaw"`` (OpenClaw's prompt, ~5.3K SmolLM2
+            tokens) or ``"compact"`` (the same tools and rules in ~260 tokens, for small-context models; pass
+            the same ``system_prompt_style`` to ``ClawGymTRLEnv`` so the env's transcript agrees).
         start: the first built-in index when ``ids`` is a count.
 
     Returns:
@@ -428,7 +431,7 @@ def make_dataset(ids: int | str | os.PathLike[str] | Iterable[str | os.PathLike[
     if not specs:
         raise ValueError("make_dataset needs at least one task")
     tasks = [resolve_task(s)[0] for s in specs]
-    system = system_prompt if system_prompt is not None else _system_prompt(tasks[0])
+    system = system_prompt if system_prompt is not None else _system_prompt(tasks[0], system_prompt_style)
     rows = [{"prompt": [{"role": "system", "content": system}, {"role": "user", "content": ""}], task_column: s}
             for s in specs]
     return Dataset.from_list(rows)

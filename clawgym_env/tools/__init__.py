@@ -7,12 +7,13 @@ tool implementations (read/write/edit in ``fs``, exec/process in ``exec_tools``)
 
 from clawgym_env.tools.context import ToolContext, ToolError
 from clawgym_env.tools.parsing import ParsedAction, ToolCall, parse_action
-from clawgym_env.tools.prompt import bootstrap_files, build_system_prompt
+from clawgym_env.tools.prompt import SYSTEM_PROMPT_STYLES, bootstrap_files, build_compact_system_prompt, build_system_prompt
 from clawgym_env.tools.schemas import PROFILES, tool_schemas
 from clawgym_env.tools.toolbox import ToolBox, ToolResult
 
 __all__ = [
     "PROFILES",
+    "SYSTEM_PROMPT_STYLES",
     "ParsedAction",
     "ToolBox",
     "ToolCall",
@@ -20,6 +21,7 @@ __all__ = [
     "ToolError",
     "ToolResult",
     "bootstrap_files",
+    "build_compact_system_prompt",
     "build_system_prompt",
     "parse_action",
     "tool_schemas",

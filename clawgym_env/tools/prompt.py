@@ -29,7 +29,9 @@ __all__ = [
     "BOOTSTRAP_FILE_ORDER",
     "DEFAULT_HEARTBEAT_PROMPT",
     "DEFAULT_RUNTIME",
+    "SYSTEM_PROMPT_STYLES",
     "bootstrap_files",
+    "build_compact_system_prompt",
     "build_system_prompt",
     "format_skills_prompt",
 ]
@@ -192,6 +194,34 @@ def _context_files(workspace: str, files: Mapping[str, str], max_chars: int, tot
     return out
 
 
+def _tool_listing(tool_names: list[str], summaries: Mapping[str, str], tool_summaries: Mapping[str, str] | None,
+                  ) -> tuple[dict[str, str], set[str], list[str]]:
+    """The ``## Tooling`` list: (lower-case name -> name as given, the lower-case names, ``- name: summary`` lines
+    in OpenClaw's order, unknown tools last alphabetically)."""
+    names = [n.strip() for n in tool_names if n and n.strip()]
+    canonical: dict[str, str] = {}
+    for n in names:
+        canonical.setdefault(n.lower(), n)
+    available = {n.lower() for n in names}
+    external: dict[str, str] = {}
+    if tool_summaries is None:
+        from clawgym_env.tools.schemas import OPENCLAW_TOOL_NAMES, schema_for
+
+        tool_summaries = {n: schema_for(n)["function"]["description"] for n in OPENCLAW_TOOL_NAMES}
+    for k, v in tool_summaries.items():
+        if k.strip() and v and v.strip():
+            external[k.strip().lower()] = v.strip()
+
+    def line_for(tool: str) -> str:
+        summary = summaries.get(tool) or external.get(tool)
+        shown = canonical.get(tool, tool)
+        return f"- {shown}: {summary}" if summary else f"- {shown}"
+
+    tool_lines = [line_for(t) for t in _TOOL_ORDER if t in available]
+    tool_lines += [line_for(t) for t in sorted({t for t in available if t not in _TOOL_ORDER})]
+    return canonical, available, tool_lines
+
+
 def build_system_prompt(
     tool_names: list[str],
     *,
@@ -227,27 +257,7 @@ def build_system_prompt(
     acp_spawn = acp_enabled  # no sandbox in the ClawGym gateway
     summaries = _core_summaries(acp_spawn)
 
-    names = [n.strip() for n in tool_names if n and n.strip()]
-    canonical: dict[str, str] = {}
-    for n in names:
-        canonical.setdefault(n.lower(), n)
-    available = {n.lower() for n in names}
-    external: dict[str, str] = {}
-    if tool_summaries is None:
-        from clawgym_env.tools.schemas import OPENCLAW_TOOL_NAMES, schema_for
-
-        tool_summaries = {n: schema_for(n)["function"]["description"] for n in OPENCLAW_TOOL_NAMES}
-    for k, v in tool_summaries.items():
-        if k.strip() and v and v.strip():
-            external[k.strip().lower()] = v.strip()
-
-    def line_for(tool: str) -> str:
-        summary = summaries.get(tool) or external.get(tool)
-        shown = canonical.get(tool, tool)
-        return f"- {shown}: {summary}" if summary else f"- {shown}"
-
-    tool_lines = [line_for(t) for t in _TOOL_ORDER if t in available]
-    tool_lines += [line_for(t) for t in sorted({t for t in available if t not in _TOOL_ORDER})]
+    canonical, available, tool_lines = _tool_listing(tool_names, summaries, tool_summaries)
     exec_name, process_name, read_name = (canonical.get(t, t) for t in ("exec", "process", "read"))
     has_spawn = "sessions_spawn" in available
 
@@ -486,6 +496,47 @@ def build_system_prompt(
         "## Runtime",
         "Runtime: " + " | ".join(f for f in fields if f),
         f"Reasoning: {rt.get('reasoning') or 'off'} (hidden unless on/stream). Toggle /reasoning; /status shows Reasoning when enabled.",
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+SYSTEM_PROMPT_STYLES = ("openclaw", "compact")
+"""``EnvConfig.system_prompt_style``: OpenClaw's own prompt, or :func:`build_compact_system_prompt`."""
+
+
+def build_compact_system_prompt(
+    tool_names: list[str],
+    *,
+    workspace: str = WORKSPACE,
+    runtime: Mapping[str, Any] | None = None,
+    tool_summaries: Mapping[str, str] | None = None,
+) -> str:
+    """A short system prompt for small-context models: OpenClaw's identity line, the same tool list (same
+    order and summaries as :func:`build_system_prompt`) and its rules that bear on a task in a sandbox, in
+    about a twentieth of the tokens.
+
+    A departure from OpenClaw, which always sends its full prompt (~19.5K characters for the coding tools,
+    most of it the injected workspace files): no Project Context, no sections about channels, sub-agents,
+    approvals, reply tags, heartbeats or docs. It adds one line OpenClaw leaves implicit: a reply without a
+    tool call ends the turn (and the episode)."""
+    rt = {**DEFAULT_RUNTIME, **(runtime or {})}
+    _, _, tool_lines = _tool_listing(tool_names, _core_summaries(False), tool_summaries)
+    os_part = f"os={rt['os']}" + (f" ({rt['arch']})" if rt.get("arch") else "") if rt.get("os") else ""
+    fields = [os_part, f"shell={rt['shell']}" if rt.get("shell") else "", f"model={rt['model']}" if rt.get("model") else ""]
+    lines = [
+        "You are a personal assistant running inside OpenClaw.",
+        "## Tools",
+        "Tool names are case-sensitive. Call tools exactly as listed.",
+        *tool_lines,
+        "## Rules",
+        "- Just call the tool: do not narrate routine calls, and do not ask the user to run commands a tool can run.",
+        "- For long waits use exec with enough yieldMs or process(action=poll, timeout=<ms>), not rapid poll loops.",
+        f"- Your working directory is {workspace}: the single workspace for file operations.",
+        "- No independent goals. If instructions conflict, pause and ask. Never bypass safeguards.",
+        "- Never exfiltrate private data. Ask before destructive commands (prefer trash to rm).",
+        "- A reply without a tool call ends your turn. With nothing to say, reply only: NO_REPLY",
+        "## Runtime",
+        "Runtime: " + " | ".join(f for f in fields if f),
     ]
     return "\n".join(line for line in lines if line)
 
