@@ -29,6 +29,9 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1",
@@ -180,6 +183,35 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=15)
+
+
+SHORT_SYSTEM_PROMPT = "You are a coding agent. Do the user's task with your tools; files live in /workspace."
+
+
+@pytest.fixture(scope="module", name="smollm2")
+def smollm2_fixture() -> Path:
+    """The SmolLM2 folder (built once per machine); a missing part fails the test, never skips it."""
+    try:
+        return model_dir()[0]
+    except SmolLM2Unavailable as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture()
+def short_prompt_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-line system prompt and only the ``write`` tool's schema in every env the test makes: a
+    CPU prefills OpenClaw's ~7,000-token prompt and five schemas in minutes. The sandbox, tools and
+    verifier stay real; what is under test is the agent around the model, not the prompt."""
+    import clawgym_env.env as env_module
+
+    monkeypatch.setattr(env_module, "build_system_prompt", lambda *a, **k: SHORT_SYSTEM_PROMPT)
+    init = env_module.ClawGymEnv.__init__
+
+    def trimmed(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        self.tool_schemas = [s for s in self.tool_schemas if s["function"]["name"] == "write"]
+
+    monkeypatch.setattr(env_module.ClawGymEnv, "__init__", trimmed)
 
 
 def tool_capable_copy(out: Path, template: str = "qwen2_5") -> Path:

@@ -13,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from smollm2 import OFFLINE_ENV, SmolLM2Unavailable, model_dir
+from smollm2 import (
+    OFFLINE_ENV,
+    smollm2_fixture,  # noqa: F401  (the 'smollm2' fixture)
+)
 
 import clawgym_env  # noqa: F401  (registers ClawGym/task-*)
 from clawgym_env.env import ClawGymEnv
@@ -29,14 +31,6 @@ transient of TRL's chunked log-prob backward, which on CPU scores every position
 vocabulary projection in 4,096-token tiles; the model, its gradients and Adam's moments are ~2.2 GiB in fp32). The
 OpenClaw prompt without gradient checkpointing (the recipe before these defaults) passed 10 GiB during its first
 loss and was killed at that cap, so the bound catches a regression of the defaults."""
-
-
-@pytest.fixture(scope="module")
-def smollm2() -> Path:
-    try:
-        return model_dir()[0]
-    except SmolLM2Unavailable as exc:
-        pytest.fail(str(exc))
 
 
 def _run_script(args: list[str], timeout: float) -> subprocess.CompletedProcess[str]:

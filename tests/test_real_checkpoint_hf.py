@@ -25,15 +25,17 @@ pytest.importorskip("torch", reason="the HF agent needs torch: pip install torch
 pytest.importorskip("transformers", reason="the HF agent needs transformers: pip install 'clawgym[train]'")
 pytest.importorskip("trl", reason="TRL ships the tool-capable chat template: pip install 'clawgym[train]'")
 
-from smollm2 import SmolLM2Unavailable, tool_capable_copy
+from smollm2 import (
+    SmolLM2Unavailable,
+    short_prompt_env,  # noqa: F401  (the fixture pytestmark uses)
+    tool_capable_copy,
+)
 
-import clawgym_env.env as env_module
 from clawgym_env.agents import HFAgent
 from clawgym_env.bench.runner import EvalConfig, run_eval
 from clawgym_env.rollout.records import read_records
 
 TEMPLATE = "qwen2_5"
-COMPACT_PROMPT = "You are a coding agent. Do the user's task with your tools; files live in /workspace."
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +47,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail(str(exc))
 
 
-@pytest.fixture(autouse=True)
-def compact_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A one-line system prompt and the ``write`` schema only (see the module docstring)."""
-    monkeypatch.setattr(env_module, "build_system_prompt", lambda *a, **k: COMPACT_PROMPT)
-    init = env_module.ClawGymEnv.__init__
-
-    def trimmed(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.tool_schemas = [s for s in self.tool_schemas if s["function"]["name"] == "write"]
-
-    monkeypatch.setattr(env_module.ClawGymEnv, "__init__", trimmed)
+pytestmark = pytest.mark.usefixtures("short_prompt_env")
 
 
 def _eval(out: Path, checkpoint: Path, **kw: Any) -> dict[str, Any]:

@@ -11,28 +11,19 @@ the CPU prefill stays short; the sandbox, tools and verifier stay real.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from smollm2 import SmolLM2Unavailable, serve, tool_capable_copy
+from smollm2 import (
+    SmolLM2Unavailable,
+    serve,
+    short_prompt_env,  # noqa: F401  (the fixture pytestmark uses)
+    tool_capable_copy,
+)
 
-import clawgym_env.env as env_module
 from clawgym_env.bench.runner import EvalConfig, run_eval
 from clawgym_env.rollout.records import read_records
 
-COMPACT_PROMPT = "You are a coding agent. Do the user's task with your tools; files live in /workspace."
-
-
-@pytest.fixture(autouse=True)
-def compact_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(env_module, "build_system_prompt", lambda *a, **k: COMPACT_PROMPT)
-    init = env_module.ClawGymEnv.__init__
-
-    def trimmed(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        self.tool_schemas = [s for s in self.tool_schemas if s["function"]["name"] == "write"]
-
-    monkeypatch.setattr(env_module.ClawGymEnv, "__init__", trimmed)
+pytestmark = pytest.mark.usefixtures("short_prompt_env")
 
 
 def test_one_openai_agent_episode_against_transformers_serve(tmp_path: Path) -> None:

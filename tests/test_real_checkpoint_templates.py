@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smollm2 import OFFLINE_ENV, SmolLM2Unavailable, model_dir
+from smollm2 import (
+    OFFLINE_ENV,
+    smollm2_fixture,  # noqa: F401  (the 'smollm2' fixture)
+)
 
 from clawgym_env.agents.templates import tool_template_problems
 from clawgym_env.rollout import read_records
@@ -39,14 +42,6 @@ def clawgym(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 
     return subprocess.run([sys.executable, "-m", "clawgym_env.cli", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, check=False, env={**os.environ, **OFFLINE_ENV, "PYTHONPATH": str(REPO)})
-
-
-@pytest.fixture(scope="module")
-def smollm2() -> Path:
-    try:
-        return model_dir()[0]
-    except SmolLM2Unavailable as exc:
-        pytest.fail(str(exc))
 
 
 @pytest.fixture()
