@@ -87,7 +87,7 @@ class HFAgent:
                               "pip install 'clawgym[train]'") from exc
         template_text = None
         if chat_template:  # resolved before loading the model: a bad name fails at once
-            from clawgym_env.sft.tokenize import resolve_chat_template
+            from clawgym_env.agents.templates import resolve_chat_template
 
             template_text = resolve_chat_template(chat_template)
         self.name = name

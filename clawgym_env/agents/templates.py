@@ -15,11 +15,13 @@ It never imports TRL (slow to import); only the tokenizer's own ``apply_chat_tem
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+from pathlib import Path
 from typing import Any
 
-__all__ = ["TEMPLATE_HINT", "tool_template_problems"]
+__all__ = ["TEMPLATE_HINT", "resolve_chat_template", "tool_template_problems", "trl_chat_templates_dir"]
 
 TEMPLATE_HINT = ("a tool-capable template: a TRL template name such as qwen2_5 or qwen3_instruct_2507 "
                  "(ChatML, like SmolLM2's and Qwen's tokenizers), or a .jinja file")
@@ -110,3 +112,26 @@ def tool_template_problems(tokenizer: Any) -> list[str]:
             problems.append(f"it drops the tool schemas: their {' and '.join(lost)} are not in the rendered prompt "
                             f"(the model is never shown its tools)")
     return problems
+
+
+def trl_chat_templates_dir() -> Path | None:
+    """TRL's bundled chat templates (found without importing TRL, which is slow to import)."""
+    spec = importlib.util.find_spec("trl")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "chat_templates"
+    return path if path.is_dir() else None
+
+
+def resolve_chat_template(spec: str) -> str:
+    """A chat template's text from a ``.jinja`` path or the name of one of TRL's templates
+    (``qwen3_instruct_2507``, ``qwen2_5``, ``llama3``, ...)."""
+    path = Path(spec)
+    if path.is_file():
+        return path.read_text()
+    bundled = trl_chat_templates_dir()
+    if bundled is not None and (bundled / f"{spec}.jinja").is_file():
+        return (bundled / f"{spec}.jinja").read_text()
+    names = sorted(p.stem for p in bundled.glob("*.jinja")) if bundled else []
+    hint = f"TRL's templates: {', '.join(names)}" if names else "TRL is not installed, so only .jinja paths work"
+    raise FileNotFoundError(f"chat template {spec!r} is neither a file nor a TRL template name ({hint})")

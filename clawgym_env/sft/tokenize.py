@@ -17,12 +17,12 @@ during rollouts (``tokens_from_rollout``).
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from clawgym_env.agents.templates import resolve_chat_template, trl_chat_templates_dir
 
 if TYPE_CHECKING:
     from clawgym_env.rollout.records import TrajectoryRecord
@@ -52,27 +52,6 @@ class TokenizedConversation:
 
 
 # ---------------------------------------------------------------------------------------- templates
-def trl_chat_templates_dir() -> Path | None:
-    """TRL's bundled chat templates (found without importing TRL, which is slow to import)."""
-    spec = importlib.util.find_spec("trl")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "chat_templates"
-    return path if path.is_dir() else None
-
-
-def resolve_chat_template(spec: str) -> str:
-    """A chat template's text from a ``.jinja`` path or the name of one of TRL's templates
-    (``qwen3_instruct_2507``, ``qwen2_5``, ``llama3``, ...)."""
-    path = Path(spec)
-    if path.is_file():
-        return path.read_text()
-    bundled = trl_chat_templates_dir()
-    if bundled is not None and (bundled / f"{spec}.jinja").is_file():
-        return (bundled / f"{spec}.jinja").read_text()
-    names = sorted(p.stem for p in bundled.glob("*.jinja")) if bundled else []
-    hint = f"TRL's templates: {', '.join(names)}" if names else "TRL is not installed, so only .jinja paths work"
-    raise FileNotFoundError(f"chat template {spec!r} is neither a file nor a TRL template name ({hint})")
 
 
 def load_tokenizer(name_or_path: str, chat_template: str | None = None) -> Any:
