@@ -40,4 +40,15 @@ def extract_json_object(text: str) -> dict[str, Any]:
     raise NoJSON(last_error)
 
 
-__all__ = ["NoJSON", "extract_json_object"]
+def read_flag(value: Any) -> bool | None:
+    """A yes/no field as models write it (true, 1, "yes", "0", ...); None when it is none of those."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false", "yes", "no"):
+        return value.strip().lower() in ("1", "true", "yes")
+    return None
+
+
+__all__ = ["NoJSON", "extract_json_object", "read_flag"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from clawgym_env.synth.llm.client import ModelSpec, StageClient
-from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object
+from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object, read_flag
 from clawgym_env.synth.llm.prompts import (
     FILE_FORMATS,
     generation_messages,
@@ -233,23 +233,14 @@ def run_dedup(path: Path, items: list[Record], mode: DedupMode, threshold: float
 
 
 # ---------------------------------------------------------------------------------------------- stages 4-6
-def _flag(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return int(value)
-    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false", "yes", "no"):
-        return int(value.strip().lower() in ("1", "true", "yes"))
-    return None
-
-
 def parse_verdict(item: Record, text: str) -> Record:
     """Stage 5: the judge's two flags, or a reject saying why they could not be read."""
     try:
         data = extract_json_object(text)
     except NoJSON as exc:
         return {"ok": False, "reason": f"judge_unparsed: {exc}"}
-    flags = {k: _flag(data.get(k)) for k in ("has_factual_error", "has_answer_leak")}
+    read = {k: read_flag(data.get(k)) for k in ("has_factual_error", "has_answer_leak")}
+    flags = {k: None if v is None else int(v) for k, v in read.items()}
     missing = [k for k, v in flags.items() if v is None]
     if missing:
         return {"ok": False, "reason": f"judge_unparsed: no 0/1 {', '.join(missing)}"}

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from clawgym_env.synth.llm.client import ModelSpec, StageClient
-from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object
+from clawgym_env.synth.llm.jsonout import NoJSON, extract_json_object, read_flag
 from clawgym_env.synth.llm.prompts import FILE_FORMATS
 from clawgym_env.synth.llm.skill_prompts import (
     annotate_messages,
@@ -66,7 +66,6 @@ TASKS_PER_SKILL = 1
 NOOP_TIMEOUT_S = 60.0
 """The authors' filter timeout for reward.sh at no-op."""
 REWARD_FILES = ("reward.sh", "check.py")
-BANDS = ("0", "0.25", "0.5", "0.75", "1")
 MEDIA_EXTENSIONS = ("png", "jpg", "jpeg", "gif", "bmp", "webp", "svg", "tif", "tiff", "ico", "heic", "mp3", "wav",
                     "flac", "ogg", "m4a", "aac", "mp4", "mov", "avi", "mkv", "webm", "pdf", "docx", "xlsx", "pptx")
 
@@ -93,16 +92,6 @@ class Skill2TaskConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false", "yes", "no"):
-        return value.strip().lower() in ("1", "true", "yes")
-    return None
-
-
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value.strip()] if value.strip() else []
@@ -121,7 +110,7 @@ def normalize_annotation(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"malformed_json: {key} is not a non-empty string")
         out[key] = value.strip()
     for key in ("auth_required", "text_only_compatible", "has_risk"):
-        flag = _bool(data.get(key, False if key == "has_risk" else None))
+        flag = read_flag(data.get(key, False if key == "has_risk" else None))
         if flag is None:
             raise ValueError(f"malformed_json: {key} is not true/false")
         out[key] = flag
@@ -272,7 +261,7 @@ def normalize_skill_task(data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"bad_input_files: {path!r} listed twice")
         seen.add(path)
         inputs.append({"path": path, "description": str(desc).strip()})
-    needs = _bool(data.get("requires_input_files", bool(inputs)))
+    needs = read_flag(data.get("requires_input_files", bool(inputs)))
     if needs is None or needs != bool(inputs):
         raise ValueError("bad_input_files: requires_input_files disagrees with input_files")
     summary = data.get("reward_summary")
