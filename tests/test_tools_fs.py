@@ -180,7 +180,23 @@ def test_edit_not_unique_no_change_and_missing_file(ctx: ToolContext) -> None:
 # ---------------------------------------------------------------- edit (4.1: edits[])
 
 
-def test_edits_array_replaces_blocks(ctx: ToolContext) -> None:
+@pytest.fixture
+def ctx41(sandbox: ServerSandbox) -> ToolContext:
+    return ToolContext(sandbox=sandbox, workspace=sandbox.workspace, openclaw_version="2026.4.1")
+
+
+def test_edits_array_is_ignored_by_3_24(ctx: ToolContext) -> None:
+    put(ctx, "c.txt", "one\n")
+    assert error_of(edit_tool, ctx, path="c.txt", edits=[{"oldText": "one", "newText": "1"}]) == \
+        "Missing required parameters: oldText alias, newText alias." + RETRY
+    # with a top-level pair beside it, 3.24 applies only that pair
+    assert edit_tool(ctx, {"path": "c.txt", "edits": [{"oldText": "one", "newText": "1"}], "oldText": "one",
+                           "newText": "uno"}) == "Successfully replaced text in c.txt."
+    assert get(ctx, "c.txt") == b"uno\n"
+
+
+def test_edits_array_replaces_blocks(ctx41: ToolContext) -> None:
+    ctx = ctx41
     put(ctx, "c.txt", "one\ntwo\nthree\n")
     args = {"path": "c.txt", "edits": [{"oldText": "three", "newText": "3"}, {"old_string": "one", "new_string": "1"}]}
     assert edit_tool(ctx, args) == "Successfully replaced 2 block(s) in c.txt."
@@ -190,7 +206,8 @@ def test_edits_array_replaces_blocks(ctx: ToolContext) -> None:
         "Successfully replaced 1 block(s) in c.txt."
 
 
-def test_edits_array_errors(ctx: ToolContext) -> None:
+def test_edits_array_errors(ctx41: ToolContext) -> None:
+    ctx = ctx41
     put(ctx, "c.txt", "one\ntwo\ntwo\nthree\n")
     assert error_of(edit_tool, ctx, path="c.txt", edits=[{"oldText": "one", "newText": "1"},
                                                         {"oldText": "four", "newText": "4"}]) == \

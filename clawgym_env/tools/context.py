@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from clawgym_env.sandbox.base import Sandbox
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION
 
 
 class ToolError(Exception):
@@ -43,6 +44,8 @@ class ToolContext:
     """exec's default yield window before a command is backgrounded."""
     max_exec_timeout_s: float | None = None
     """Hard cap on any exec timeout (the env's wall budget); None: no cap."""
+    openclaw_version: str = DEFAULT_OPENCLAW_VERSION
+    """Whose schemas, validation, texts and semantics the tools reproduce (see ``tools.versions``)."""
     state: dict[str, Any] = field(default_factory=dict)
     """Scratch space for tools that keep per-episode state (process session names, ...)."""
 

@@ -716,11 +716,15 @@ def _mismatch_hint(ctx: ToolContext, path: str, message: str) -> str:
 def edit_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     """Replace exact text in a file: ``oldText``/``newText`` (3.24) or ``edits[]`` (4.1).
 
+    Which form a call may use is mostly the version's schema's business (4.1's ``required: ["edits"]``
+    and ``additionalProperties: false`` reject the legacy form in validation); 3.24's schema lets an
+    ``edits`` key through, and 3.24's tool ignores it.
+
     OpenClaw's recovery wrapper also turns an error into success when the file changed during the
     call (a race with another writer); tool calls here run one at a time, so that cannot happen.
     """
     record = _fold_aliases(args)
-    multi = "edits" in record
+    multi = "edits" in record and ctx.openclaw_version != "2026.3.24"  # 3.24 knows no edits[]: it is ignored
     if multi:
         _normalize_edits(record)
     _assert_required(record, _EDITS_GROUPS if multi else _EDIT_GROUPS)

@@ -47,6 +47,7 @@ from clawgym_env.tools.jsjson import (
 )
 from clawgym_env.tools.schemas import CODING_TOOL_NAMES, PROFILES, schema_for
 from clawgym_env.tools.stubs import STUB_TOOLS
+from clawgym_env.tools.versions import check_openclaw_version
 
 __all__ = ["ErrorKind", "ExtraTool", "ToolBox", "ToolResult", "apply_context_guard", "normalize_tool_call_name"]
 
@@ -261,12 +262,13 @@ class ToolBox:
     ):
         if profile not in PROFILES:
             raise ValueError(f"unknown tool profile {profile!r}; known: {sorted(PROFILES)}")
+        check_openclaw_version(ctx.openclaw_version)
         self.ctx = ctx
         self.profile = profile
         self.repair_tool_names = repair_tool_names
         self.partial_json = partial_json
         self.context_guard = context_guard
-        self._schemas: dict[str, dict[str, Any]] = {n: schema_for(n) for n in PROFILES[profile]}
+        self._schemas: dict[str, dict[str, Any]] = {n: schema_for(n, ctx.openclaw_version) for n in PROFILES[profile]}
         self._impls: dict[str, ToolFn] = {n: STUB_TOOLS[n] for n in PROFILES[profile] if n in STUB_TOOLS}
         for name, entry in (extra_tools or {}).items():
             if isinstance(entry, tuple):
