@@ -5,7 +5,7 @@ run by .ci/run), driven by tests/openclaw_real/harness.mjs through OpenClaw's ow
 pi-agent-core's dispatch. Every case of tests/openclaw_real/cases_*.py runs on both sides in the same
 workspace folder; texts are compared after masking pids, session slugs, approval ids and timings, and
 the workspace trees after the calls are compared too. The acceptance bar is 99% byte-identical per
-version, and every remaining difference must be one listed (with why) in KNOWN_DIFFERENCES.
+version, and every remaining difference must be one listed (with why) in a cases module's KNOWN_DIFFERENCES.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from openclaw_real.cases import VERSIONS, all_cases
-from openclaw_real.diff import KNOWN_DIFFERENCES, RealOpenClaw, missing_install, run_version, summary
+from openclaw_real.cases import VERSIONS, all_cases, known_differences
+from openclaw_real.diff import RealOpenClaw, missing_install, run_version, summary
 
 from clawgym_env.tools import tool_schemas
 
@@ -47,9 +47,10 @@ def test_tool_results_are_byte_identical_to_real_openclaw(version: str, tmp_path
     broken = [o.describe() for o in outcomes if o.error]
     assert not broken, "\n".join(broken)
     differing = {o.case: o for o in outcomes if not o.equal}
-    unexplained = [o.describe() for case, o in differing.items() if (version, case) not in KNOWN_DIFFERENCES]
+    known = known_differences()
+    unexplained = [o.describe() for case, o in differing.items() if (version, case) not in known]
     assert not unexplained, "differences not in KNOWN_DIFFERENCES:\n" + "\n".join(unexplained)
-    stale = [case for (v, case) in KNOWN_DIFFERENCES if v == version and case not in differing]
+    stale = [case for (v, case) in known if v == version and case not in differing]
     assert not stale, f"listed as differing but now identical (remove from KNOWN_DIFFERENCES): {stale}"
     equal = len(outcomes) - len(differing)
     assert equal / len(outcomes) >= 0.99, summary(outcomes)

@@ -41,13 +41,26 @@ def one(case_id: str, name: str, args: Mapping[str, Any] | str | None = None, **
     return Case(case_id, (Call(name, args),), **kw)
 
 
-def all_cases() -> list[Case]:
-    """Every case of every ``cases_*`` module in this package, ids unique."""
+def _case_modules() -> list[Any]:
     import openclaw_real
 
+    names = sorted(m.name for m in pkgutil.iter_modules(openclaw_real.__path__) if m.name.startswith("cases_"))
+    return [importlib.import_module(f"openclaw_real.{n}") for n in names]
+
+
+def known_differences() -> dict[tuple[str, str], str]:
+    """(version, case id) -> why ours differs there: each module's ``KNOWN_DIFFERENCES``, merged."""
+    out: dict[tuple[str, str], str] = {}
+    for mod in _case_modules():
+        out.update(getattr(mod, "KNOWN_DIFFERENCES", {}))
+    return out
+
+
+def all_cases() -> list[Case]:
+    """Every case of every ``cases_*`` module in this package, ids unique."""
     out: list[Case] = []
-    for mod in sorted(m.name for m in pkgutil.iter_modules(openclaw_real.__path__) if m.name.startswith("cases_")):
-        out.extend(importlib.import_module(f"openclaw_real.{mod}").CASES)
+    for mod in _case_modules():
+        out.extend(mod.CASES)
     ids = [c.id for c in out]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -52,11 +52,6 @@ def missing_install(version: str) -> str | None:
     return None
 
 
-KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
-}
-"""(version, case id) -> why ours differs from the real OpenClaw there (also listed in the README)."""
-
-
 _NORMALIZERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bpid \d+"), "pid <pid>"),
     (re.compile(r"\b(session |sessionId[\"']?: ?[\"']?|session=)([a-z]+-[a-z]+(?:-\d+)?)\b"), r"\1<slug>"),
