@@ -13,6 +13,8 @@ from typing import Any
 
 from clawgym_env.tasks import Task, TaskFormatError, TaskSource, open_source, write_task
 from clawgym_env.tasks.files import input_size
+from clawgym_env.tools.schemas import PROFILES
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, OPENCLAW_VERSIONS
 
 
 def _resolve_task(spec: str) -> Task:
@@ -60,7 +62,7 @@ def _backend(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw: dict[str, Any] = {"backend": _backend(args), "profile": args.profile}
+    kw: dict[str, Any] = {"backend": _backend(args), "profile": args.profile, "openclaw_version": args.openclaw_version}
     if getattr(args, "max_steps", None):
         kw["max_steps"] = args.max_steps
     if getattr(args, "network", False):
@@ -331,7 +333,8 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
         concurrency=args.concurrency, repeats=args.repeats, limit=args.limit, sample=args.sample,
         categories=_split_categories(args.categories), max_steps=args.max_steps or None,
         episode_timeout_s=args.episode_timeout or None, max_episode_tokens=args.max_episode_tokens or None,
-        run_seed=args.seed, backend=args.backend, profile=args.profile, network=True if args.network else None,
+        run_seed=args.seed, backend=args.backend, profile=args.profile,
+        openclaw_version=args.openclaw_version, network=True if args.network else None,
         docker={k: v for k, v in _backend(args).items() if k != "kind"},
         judge_base_url=args.judge_base_url, judge_model=args.judge_model,
         judge_api_key=args.judge_api_key or os.environ.get("CLAWGYM_JUDGE_API_KEY") or None,
@@ -566,7 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def env_opts(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--backend", default="bwrap", help="sandbox backend: bwrap (default), docker, or local (unsafe)")
-        sp.add_argument("--profile", default="coding", choices=["coding", "openclaw"], help="tool profile")
+        sp.add_argument("--profile", default="coding", choices=list(PROFILES),
+                        help="tool profile: coding (5 tools, default), rl (OpenClaw's 15-tool coding profile), "
+                        "openclaw (the SFT data's 19 tools)")
+        sp.add_argument("--openclaw-version", default=DEFAULT_OPENCLAW_VERSION, choices=list(OPENCLAW_VERSIONS),
+                        help="whose tool schemas, validation and texts: 2026.3.24 (SFT data, default) or 2026.4.1 "
+                        "(ClawGym-RL's image)")
         sp.add_argument("--docker-image", default=None, help="docker backend: image (default $CLAWGYM_DOCKER_IMAGE, "
                         "else clawgym/sandbox:bookworm)")
         sp.add_argument("--docker-cpus", type=float, default=None, help="docker backend: CPU quota per container "

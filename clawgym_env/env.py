@@ -75,8 +75,13 @@ class ClawGymEnv(gym.Env[str, Any]):
 
         backend: sandbox backend: ``"bwrap"`` (default), ``"docker"``, ``"local"`` (unsafe, debugging),
             or a backend config (``DockerBackend(image=..., cpus=..., pool_size=...)``).
-        profile: tool profile, ``"coding"`` (read, write, edit, exec, process: what ClawGym RL
-            exposes) or ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
+        profile: tool profile: ``"coding"`` (read, write, edit, exec, process: the minimal set),
+            ``"rl"`` (the 15 tools OpenClaw's own coding profile offers under ClawGym-RL's config;
+            the ones needing a gateway or the network answer as OpenClaw does without them) or
+            ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
+        openclaw_version: ``"2026.3.24"`` (default; the SFT data's version: ``edit`` takes
+            ``oldText``/``newText``) or ``"2026.4.1"`` (ClawGym-RL's image: ``edit`` takes ``edits[]``).
+            The schemas, validation, texts and semantics of that version (``clawgym_env.tools.versions``).
         system_prompt_style: ``"openclaw"`` (default: OpenClaw's own prompt, ~19.5K characters with its
             workspace files) or ``"compact"`` (the same tools and rules in ~1K characters, for
             small-context models; a departure from OpenClaw, see ``build_compact_system_prompt``).
@@ -132,6 +137,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self.config = config
         self.backend = config.backend.kind
         self.profile = config.profile
+        self.openclaw_version = config.openclaw_version
         self.max_steps = config.max_steps
         self.seed_bootstrap = config.seed_bootstrap
         self.score_on_truncation = config.score_on_truncation
@@ -170,10 +176,12 @@ class ClawGymEnv(gym.Env[str, Any]):
         self._closed = False
 
         # the tool schemas and system prompt do not depend on the sandbox: build them once
-        probe = ToolBox(ToolContext(sandbox=None, workspace=WORKSPACE), profile=self.profile)  # type: ignore[arg-type]
+        probe = ToolBox(ToolContext(sandbox=None, workspace=WORKSPACE, openclaw_version=self.openclaw_version),  # type: ignore[arg-type]
+                        profile=self.profile)
         self.tool_schemas: list[dict[str, Any]] = probe.schemas
+        summaries = {s["function"]["name"]: s["function"]["description"] for s in probe.schemas}
         self.system_prompt: str = build_system_prompt(
-            probe.names, workspace=WORKSPACE, bootstrap_files=self._bootstrap,
+            probe.names, workspace=WORKSPACE, bootstrap_files=self._bootstrap, tool_summaries=summaries,
         ) if config.system_prompt_style == "openclaw" else build_compact_system_prompt(probe.names, workspace=WORKSPACE)
 
     # ------------------------------------------------------------------ sandbox lifecycle
@@ -232,7 +240,8 @@ class ClawGymEnv(gym.Env[str, Any]):
         if self._workspace_baseline is None:  # the same files every episode: measured once
             self._workspace_baseline = sandbox.workspace_usage()
         ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace,
-                          context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s)
+                          context_window_tokens=self.context_window_tokens, exec_timeout_s=self.exec_timeout_s,
+                          openclaw_version=self.openclaw_version)
         self._toolbox = ToolBox(ctx, profile=self.profile)
         self._messages = [
             {"role": "system", "content": self.system_prompt},

@@ -29,6 +29,7 @@ from clawgym_env.sandbox.base import SandboxConfig
 from clawgym_env.sandbox.docker_api import default_cpus, default_image, default_pool_size
 from clawgym_env.tasks.ref import TaskRef
 from clawgym_env.verify.code import DEFAULT_TIMEOUT_S
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, OpenClawVersion
 
 # ---------------------------------------------------------------------------------------- backends
 
@@ -119,7 +120,8 @@ class EnvConfig(_Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     backend: BackendConfig = Field(default_factory=BwrapBackend)
-    profile: Literal["coding", "openclaw"] = "coding"
+    profile: Literal["coding", "rl", "openclaw"] = "coding"
+    openclaw_version: OpenClawVersion = DEFAULT_OPENCLAW_VERSION
     system_prompt_style: Literal["openclaw", "compact"] = "openclaw"
     max_steps: int = Field(default=64, ge=1)
     seed_bootstrap: bool = False

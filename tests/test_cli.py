@@ -37,6 +37,21 @@ def test_run_prints_transcript_and_reward(train_dir: Path, tmp_path: Path) -> No
     assert res.stdout.strip().splitlines()[-1].startswith("reward: 0.")
 
 
+def test_run_with_openclaw_version_and_rl_profile(train_dir: Path, tmp_path: Path) -> None:
+    actions = tmp_path / "a.json"
+    actions.write_text(json.dumps([
+        {"name": "write", "arguments": {"path": "v.txt", "content": "one"}},
+        {"name": "edit", "arguments": {"path": "v.txt", "edits": [{"oldText": "one", "newText": "1"}]}},
+        {"name": "cron", "arguments": {"action": "list"}},
+    ]))
+    res = clawgym("run", str(train_dir / "task_0009"), "--actions", str(actions), "--profile", "rl",
+                  "--openclaw-version", "2026.4.1")
+    assert "Successfully replaced 1 block(s) in v.txt." in res.stdout
+    assert "gateway closed" in res.stdout  # cron needs the gateway, which a sandbox does not run
+    bad = clawgym("run", str(train_dir / "task_0009"), "--openclaw-version", "2025.1.1", check=False)
+    assert bad.returncode == 2 and "invalid choice: '2025.1.1'" in bad.stderr
+
+
 def test_verify(train_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "output").mkdir()
     res = clawgym("verify", str(train_dir / "task_0009"), "--workspace", str(tmp_path), "--json")

@@ -300,3 +300,35 @@ def test_close_from_another_thread_during_a_step_is_an_infra_error(train_dir: Pa
     _, reward, _, trunc, info = env.step(exec_call("sleep 30"))
     timer.join()
     assert info["infra_error"] and trunc and reward == 0.0
+
+
+def test_openclaw_version_and_rl_profile(train_dir: Path) -> None:
+    """2026.4.1 with the rl profile: that version's 15 schemas, edits[] applies, the legacy pair fails
+    validation; the default stays 3.24 (legacy applies, edits[] is ignored)."""
+    from clawgym_env.tools import tool_schemas
+
+    env = ClawGymEnv(load_task(train_dir / "task_0009"), profile="rl", openclaw_version="2026.4.1", max_steps=8)
+    try:
+        _, info = env.reset(seed=0)
+        assert info["tools"] == tool_schemas("rl", "2026.4.1") and len(info["tools"]) == 15
+        assert "- cron:" in info["system_prompt"] and "- sessions_spawn:" in info["system_prompt"]
+        env.step(exec_call("printf 'one\\ntwo\\n' > v.txt"))
+        obs, *_ = env.step({"name": "edit", "arguments": {"path": "v.txt", "edits": [{"oldText": "one", "newText": "1"}]}})
+        assert obs == "Successfully replaced 1 block(s) in v.txt."
+        obs, *_ = env.step({"name": "edit", "arguments": {"path": "v.txt", "oldText": "two", "newText": "2"}})
+        assert obs.startswith('Validation failed for tool "edit":\n  - edits: must have required property \'edits\'')
+        obs, *_ = env.step(exec_call("cat v.txt"))
+        assert obs == "1\ntwo"
+    finally:
+        env.close()
+    env = ClawGymEnv(load_task(train_dir / "task_0009"), max_steps=8)
+    try:
+        env.reset(seed=0)
+        assert env.openclaw_version == "2026.3.24" and len(env.tool_schemas) == 5
+        env.step(exec_call("printf 'one\\n' > v.txt"))
+        obs, *_ = env.step({"name": "edit", "arguments": {"path": "v.txt", "edits": [{"oldText": "one", "newText": "1"}]}})
+        assert "Missing required parameters: oldText alias, newText alias." in obs
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="openclaw_version"):
+        ClawGymEnv(load_task(train_dir / "task_0009"), openclaw_version="2026.5.0")

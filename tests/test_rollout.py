@@ -186,6 +186,7 @@ def test_step_budget_truncates_and_scores() -> None:
     assert r.truncated and not r.terminated and r.budget_hit == "steps" and r.steps == 2
     assert r.scored and r.verifier is not None and r.infra_error is None
     assert r.env_config["max_steps"] == 2 and r.budgets["max_steps"] == 2
+    assert r.env_config["openclaw_version"] == "2026.3.24" and r.env_config["profile"] == "coding"
 
 
 def test_wall_budget_cancels_a_slow_turn_and_scores_the_workspace() -> None:

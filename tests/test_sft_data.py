@@ -419,6 +419,9 @@ def test_session_round_trip_via_export_session(runs: dict[str, Path], records: l
     assert parsed_args(sft_messages(with_system)) == parsed_args(sft_messages(orig))
     assert with_system.tools == orig.tools
     assert filter_records([with_system]).dropped == Counter({"unrewarded": 1})
+    rl41 = next(load_trajectories(sessions / "task-0000__r0.jsonl", tools_profile="rl", openclaw_version="2026.4.1"))
+    assert rl41.tools == tool_schemas("rl", "2026.4.1")
+    assert "edits" in next(t for t in rl41.tools if t["function"]["name"] == "edit")["function"]["parameters"]["properties"]
 
 
 def test_session_usage_round_trip(records: list[TrajectoryRecord], tmp_path: Path) -> None:

@@ -339,7 +339,7 @@ def test_yaml_fallback_config_instantiates_the_loop(cfg: Any, tok: Any) -> None:
         hf_model_type="qwen3", dataset_cls=RLHFDataset, data_config=DictConfigWrap(cfg.data), tools=ToolListWrap([]))
     assert isinstance(loop, ClawAgentLoop)
     assert loop.settings.max_tokens_per_turn == entry.max_tokens_per_turn
-    assert loop.settings.env_kwargs == {"profile": "coding", "backend": "bwrap"}
+    assert loop.settings.env_kwargs == {"profile": "coding", "openclaw_version": "2026.3.24", "backend": "bwrap"}
     assert loop.on_infra_error == "drop"  # cfg is the V1 trainer's (trainer.use_v1=True)
 
 

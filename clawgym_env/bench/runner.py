@@ -21,10 +21,11 @@ from clawgym_env.episode import Budgets
 from clawgym_env.rollout.engine import RolloutEngine, RunStats, plan_episodes
 from clawgym_env.rollout.records import TrajectoryRecord, latest_by_key, now_iso, read_records
 from clawgym_env.tasks import Task, TaskSource, open_source
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION
 
 AGENTS = ("oracle", "openai", "hf", "replay", "scripted")
 RESUME_KEYS = ("suite", "agent", "model", "base_url", "temperature", "max_tokens", "max_steps", "episode_timeout_s",
-               "max_episode_tokens", "run_seed", "profile", "backend", "judge_model")
+               "max_episode_tokens", "run_seed", "profile", "openclaw_version", "backend", "judge_model")
 """Settings that change what an episode means: a resumed run that differs in one gets a warning."""
 
 
@@ -59,6 +60,7 @@ class EvalConfig:
     """The backend config (``EnvConfig.backend``) when it carries more than its kind: docker image,
     cpus, pool_size. Empty: ``backend`` alone."""
     profile: str = "coding"
+    openclaw_version: str = DEFAULT_OPENCLAW_VERSION
     network: bool | None = None
     judge_base_url: str | None = None
     judge_model: str | None = None
@@ -174,7 +176,8 @@ def _recordings(path: str) -> dict[str, dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------- the run
 def env_kwargs(config: EvalConfig) -> dict[str, Any]:
-    kw: dict[str, Any] = {"backend": {**config.docker, "kind": config.backend}, "profile": config.profile}
+    kw: dict[str, Any] = {"backend": {**config.docker, "kind": config.backend}, "profile": config.profile,
+                          "openclaw_version": config.openclaw_version}
     if config.network is not None:
         kw["network"] = config.network
     if config.judge_base_url or config.judge_model:

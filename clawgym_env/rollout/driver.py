@@ -94,7 +94,7 @@ class Episode:
         task = getattr(env, "task", None)
         if task is not None:
             self.category = str(task.metadata.get("category") or "")
-        self.env_config = {k: getattr(env, k) for k in ("backend", "profile", "max_steps", "max_tool_calls_per_step",
+        self.env_config = {k: getattr(env, k) for k in ("backend", "profile", "openclaw_version", "max_steps", "max_tool_calls_per_step",
                                                         "seed_bootstrap") if hasattr(env, k)}
         if getattr(env, "judge_config", None) is not None:
             self.env_config["judge_model"] = env.judge_config.model

@@ -35,7 +35,7 @@ from clawgym_env.tasks import Task, TaskRef, TaskSource
 
 log = logging.getLogger(__name__)
 
-ENV_ATTRS = ("backend", "profile", "max_steps", "max_tool_calls_per_step", "seed_bootstrap", "judge_config",
+ENV_ATTRS = ("backend", "profile", "openclaw_version", "max_steps", "max_tool_calls_per_step", "seed_bootstrap", "judge_config",
              "score_on_truncation", "tool_schemas", "system_prompt")
 """Attributes a :class:`RemoteEnv` mirrors from its remote env (the engine records some of them)."""
 

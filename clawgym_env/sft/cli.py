@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, OPENCLAW_VERSIONS
+
 
 def _read_system_prompt(args: argparse.Namespace) -> str | None:
     return Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else None
@@ -26,7 +28,8 @@ def _load(args: argparse.Namespace) -> tuple[list[Any], Any]:
     records = []
     for path in args.inputs:
         records.extend(load_trajectories(path, system_prompt=_read_system_prompt(args),
-                                         tools_profile=args.tools_profile, stats=stats))
+                                         tools_profile=args.tools_profile,
+                                         openclaw_version=args.openclaw_version, stats=stats))
     return records, stats
 
 
@@ -171,9 +174,11 @@ def _input_options(sp: argparse.ArgumentParser) -> None:
                     "of *.jsonl files (e.g. ~/.openclaw/agents/main/sessions)")
     sp.add_argument("--system-prompt-file", metavar="F",
                     help="system prompt put first in imported OpenClaw sessions (they store none; default: none)")
-    sp.add_argument("--tools-profile", default="openclaw", choices=["openclaw", "coding"],
+    sp.add_argument("--tools-profile", default="openclaw", choices=["openclaw", "rl", "coding"],
                     help="tool schemas for imports that carry none (default: openclaw, the authors' 19-tool SFT "
                     "schema)")
+    sp.add_argument("--openclaw-version", default=DEFAULT_OPENCLAW_VERSION, choices=list(OPENCLAW_VERSIONS),
+                    help="whose schemas those are (default: 2026.3.24, the version the SFT data came from)")
 
 
 def add_sft_parser(sub: Any) -> None:

@@ -34,6 +34,7 @@ from clawgym_env.rollout.records import (
 )
 from clawgym_env.sft.examples import arguments_string
 from clawgym_env.tools.parsing import content_text
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION
 
 AUTHORS_SOURCE = "import:authors"
 SESSION_SOURCE = "import:openclaw-session"
@@ -73,17 +74,18 @@ def input_files(path: str | os.PathLike[str]) -> list[Path]:
 
 
 def load_trajectories(path: str | os.PathLike[str], *, system_prompt: str | None = None,
-                      tools_profile: str = DEFAULT_TOOLS_PROFILE,
+                      tools_profile: str = DEFAULT_TOOLS_PROFILE, openclaw_version: str = DEFAULT_OPENCLAW_VERSION,
                       stats: ImportStats | None = None) -> Iterator[TrajectoryRecord]:
     """Records from a file or a directory of ``*.jsonl`` files, whatever their format.
 
     ``system_prompt`` is prepended to imported OpenClaw sessions (they store none); ``tools_profile``
-    names the tool schemas given to imports that carry none. Counts go into ``stats`` if given.
+    and ``openclaw_version`` name the tool schemas given to imports that carry none. Counts go into ``stats`` if given.
     Raises ValueError naming ``file:line`` on a line of no known format.
     """
     stats = stats if stats is not None else ImportStats()
     for file in input_files(path):
-        yield from _load_file(file, system_prompt=system_prompt, tools_profile=tools_profile, stats=stats)
+        yield from _load_file(file, system_prompt=system_prompt, tools_spec=(tools_profile, openclaw_version),
+                              stats=stats)
 
 
 def load_many(paths: Iterable[str | os.PathLike[str]], **kw: Any) -> list[TrajectoryRecord]:
@@ -104,7 +106,7 @@ def detect_format(first: Any) -> str | None:
     return None
 
 
-def _load_file(file: Path, *, system_prompt: str | None, tools_profile: str,
+def _load_file(file: Path, *, system_prompt: str | None, tools_spec: tuple[str, str],
                stats: ImportStats) -> Iterator[TrajectoryRecord]:
     first_line, first = _first_json(file)
     if first_line == 0:
@@ -117,9 +119,9 @@ def _load_file(file: Path, *, system_prompt: str | None, tools_profile: str,
     if kind == "records":
         records: Iterable[TrajectoryRecord] = _load_records(file, stats)
     elif kind == "authors":
-        records = _load_authors(file, tools_profile, stats)
+        records = _load_authors(file, tools_spec, stats)
     else:
-        records = [_load_session(file, system_prompt, tools_profile, stats)]
+        records = [_load_session(file, system_prompt, tools_spec, stats)]
     for record in records:
         stats.records[kind] += 1
         yield record
@@ -144,10 +146,11 @@ def _json_lines(file: Path) -> Iterator[tuple[int, str]]:
                 yield lineno, line
 
 
-def _default_tools(profile: str) -> list[dict[str, Any]]:
+def _default_tools(tools_spec: tuple[str, str]) -> list[dict[str, Any]]:
     from clawgym_env.tools import tool_schemas
 
-    return tool_schemas(profile)
+    profile, version = tools_spec
+    return tool_schemas(profile, version)
 
 
 # ---------------------------------------------------------------------------------------- our records
@@ -176,7 +179,7 @@ def _load_records(file: Path, stats: ImportStats) -> list[TrajectoryRecord]:
 
 
 # ---------------------------------------------------------------------------------------- authors' JSONL
-def _load_authors(file: Path, tools_profile: str, stats: ImportStats) -> Iterator[TrajectoryRecord]:
+def _load_authors(file: Path, tools_spec: tuple[str, str], stats: ImportStats) -> Iterator[TrajectoryRecord]:
     repeats: Counter[str] = Counter()
     default_tools: list[dict[str, Any]] | None = None
     for lineno, line in _json_lines(file):
@@ -192,7 +195,7 @@ def _load_authors(file: Path, tools_profile: str, stats: ImportStats) -> Iterato
         tools = _tools_field(data.get("tools"), where)
         if tools is None:
             if default_tools is None:
-                default_tools = _default_tools(tools_profile)
+                default_tools = _default_tools(tools_spec)
             tools = default_tools
         task_id = str(data.get("task_id") or data.get("id") or f"{file.stem}:{lineno}")
         repeat = repeats[task_id]
@@ -314,7 +317,7 @@ _USAGE_NAMES = {"input": "prompt_tokens", "output": "completion_tokens", "cacheR
 _EXPORT_STEM = re.compile(r"^(?P<task>.+)__r(?P<repeat>\d+)$")
 
 
-def _load_session(file: Path, system_prompt: str | None, tools_profile: str,
+def _load_session(file: Path, system_prompt: str | None, tools_spec: tuple[str, str],
                   stats: ImportStats) -> TrajectoryRecord:
     """One session file -> one record. The conversation is the active branch: the chain of
     ``parentId`` links back from the last entry (for a linear session, every entry in file order)."""
@@ -359,7 +362,7 @@ def _load_session(file: Path, system_prompt: str | None, tools_profile: str,
     m = _EXPORT_STEM.match(file.stem)
     task_id, repeat = (m["task"], int(m["repeat"])) if m else (file.stem, 0)
     return _record_from_messages(
-        messages, tools=_default_tools(tools_profile), task_id=task_id, repeat=repeat, source=SESSION_SOURCE,
+        messages, tools=_default_tools(tools_spec), task_id=task_id, repeat=repeat, source=SESSION_SOURCE,
         category="", model=None, reward=None, origin=str(file), stats=stats, turn_info=turn_info, errors=errors,
         started_at=str(header.get("timestamp") or ""),
         extra={"session_id": header.get("id")} if header.get("id") else None)
