@@ -28,8 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from clawgym_env.sandbox.base import SandboxConfig
 from clawgym_env.sandbox.docker_api import default_cpus, default_image, default_pool_size
 from clawgym_env.tasks.ref import TaskRef
-from clawgym_env.verify.code import DEFAULT_TIMEOUT_S
 from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, OpenClawVersion
+from clawgym_env.verify.code import DEFAULT_TIMEOUT_S
 
 # ---------------------------------------------------------------------------------------- backends
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GRPO with TRL over ClawGym tasks: the model acts through OpenClaw's coding tools in real sandboxes and
 the task's code verifier is the reward (``clawgym_env.integrations.trl_env.ClawGymTRLEnv`` as TRL's
-``environment_factory``; its ``get_reward`` is the reward source, logged as ``rewards/ClawGymTRLEnv/mean``).
+``environment_factory``; its ``get_reward`` is the reward source, logged as ``rewards/ClawGymTRLEnv/mean``; ``--openclaw-version 2026.4.1`` uses ``ClawGymTRLEnv41``).
 
 With a GPU, defaults follow the ClawGym authors' RL run (spec C6): group size 8, 8 prompts per optimiser step
 (``--batch-size 8 --grad-accum 8``: 64 trajectories, one optimiser step per generation batch), lr 1e-6
@@ -54,7 +54,10 @@ _CHECKOUT = Path(__file__).resolve().parents[1]
 if (_CHECKOUT / "clawgym_env" / "__init__.py").is_file() and str(_CHECKOUT) not in sys.path:
     sys.path.insert(0, str(_CHECKOUT))  # run from a clone: use that clone's clawgym_env, not another install
 
-ENV_REWARD_KEY = "rewards/ClawGymTRLEnv/mean"
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, OPENCLAW_VERSIONS
+
+ENV_REWARD_KEY = "rewards/{env_class}/mean"
+"""TRL logs an environment's reward under its class name (ClawGymTRLEnv, or ClawGymTRLEnv41 for 2026.4.1)."""
 
 # Defaults that depend on the machine: the authors' settings on a GPU, a run that fits 2 cores and 24 GiB without one.
 GPU_DEFAULTS = {"num_generations": 8, "grad_accum": 8, "max_completion_length": 8192, "max_tool_calling_iterations": 64,
@@ -104,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--system-prompt", default="openclaw", choices=["openclaw", "compact"],
                     help="openclaw: OpenClaw's prompt (~19.5K characters, ~5.3K tokens); compact: the same tools and "
                          "rules in ~1K characters, for small-context models (a departure from OpenClaw)")
+    ap.add_argument("--openclaw-version", default=DEFAULT_OPENCLAW_VERSION, choices=list(OPENCLAW_VERSIONS),
+                    help="whose tool schemas and semantics: 2026.3.24 (default; edit takes oldText/newText) or 2026.4.1 "
+                         "(ClawGym-RL's image; edit takes edits[])")
     ap.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU); colocated unless --vllm-mode")
     ap.add_argument("--vllm-mode", default="colocate", choices=["colocate", "server"])
     ap.add_argument("--vllm-gpu-memory-utilization", type=float, default=0.3)
@@ -155,7 +161,7 @@ def build_trainer(args: argparse.Namespace, *, trainer_cls: Any = None) -> Any:
     from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from clawgym_env.integrations.trl_env import ClawGymTRLEnv, make_dataset
+    from clawgym_env.integrations.trl_env import make_dataset, trl_env_class
 
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # environment_factory is experimental in TRL 1.16
     gpu = torch.cuda.is_available()
@@ -174,7 +180,7 @@ def build_trainer(args: argparse.Namespace, *, trainer_cls: Any = None) -> Any:
     env_kwargs: dict[str, Any] = {"backend": args.backend, "system_prompt_style": args.system_prompt}
     if args.exec_timeout is not None:
         env_kwargs["exec_timeout_s"] = args.exec_timeout
-    factory = functools.partial(ClawGymTRLEnv, episode_log=output / "episodes.jsonl",
+    factory = functools.partial(trl_env_class(args.openclaw_version), episode_log=output / "episodes.jsonl",
                                 infra_error_reward=args.infra_error_reward, **env_kwargs)
     vllm = {"use_vllm": True, "vllm_mode": args.vllm_mode,
             "vllm_gpu_memory_utilization": args.vllm_gpu_memory_utilization} if args.use_vllm else {}
@@ -214,7 +220,7 @@ def series(log_history: list[dict[str, Any]], key: str) -> list[float]:
     return [h[key] for h in log_history if key in h]
 
 
-def write_metrics(trainer: Any, output: Path, elapsed_s: float) -> dict[str, Any]:
+def write_metrics(trainer: Any, output: Path, elapsed_s: float, env_class: str = "ClawGymTRLEnv") -> dict[str, Any]:
     history = trainer.state.log_history
     episodes_path = output / "episodes.jsonl"
     episodes = [json.loads(line) for line in episodes_path.read_text().splitlines()] if episodes_path.exists() else []
@@ -222,7 +228,7 @@ def write_metrics(trainer: Any, output: Path, elapsed_s: float) -> dict[str, Any
         "steps": trainer.state.global_step,
         "elapsed_s": round(elapsed_s, 1),
         "reward": series(history, "reward"),
-        "env_reward": series(history, ENV_REWARD_KEY),
+        "env_reward": series(history, ENV_REWARD_KEY.format(env_class=env_class)),
         "loss": series(history, "loss"),
         "tool_call_frequency": series(history, "tools/call_frequency"),
         "episodes": len(episodes),
@@ -252,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         trainer.train()
     finally:
         close_environments(trainer)
-    metrics = write_metrics(trainer, output, time.monotonic() - start)
+    from clawgym_env.integrations.trl_env import trl_env_class
+
+    metrics = write_metrics(trainer, output, time.monotonic() - start, trl_env_class(args.openclaw_version).__name__)
     if not args.no_save:
         trainer.save_model(str(output))
     print(json.dumps({k: metrics[k] for k in ("steps", "elapsed_s", "reward", "env_reward", "loss", "episodes",

@@ -31,7 +31,9 @@ from clawgym_env.integrations.trl_env import (
     INFRA_PREFIX,
     TOOL_NAMES,
     ClawGymTRLEnv,
+    ClawGymTRLEnv41,
     make_dataset,
+    trl_env_class,
     trl_tool_schemas,
 )
 from clawgym_env.synth.builtin import BuiltinSource
@@ -194,6 +196,33 @@ def test_trl_tool_schemas_are_openclaws() -> None:
     text = tok.apply_chat_template([{"role": "user", "content": "hi"}], tools=methods, tokenize=False)
     positions = [text.index(json.dumps(schema, ensure_ascii=False)) for schema in trl_tool_schemas(env)]
     assert positions == sorted(positions)  # in TRL's (alphabetical) order: edit, exec, process, read, write
+
+
+def test_openclaw_4_1_class_carries_4_1_schemas_and_semantics() -> None:
+    pytest.importorskip("transformers", reason="pip install 'clawgym[train]'")
+    assert trl_env_class() is ClawGymTRLEnv and trl_env_class("2026.4.1") is ClawGymTRLEnv41
+    with pytest.raises(ValueError, match="unknown openclaw_version"):
+        trl_env_class("2026.1.1")
+    with pytest.raises(ValueError, match="use trl_env_class\\('2026.4.1'\\)"):
+        ClawGymTRLEnv(openclaw_version="2026.4.1")
+    env = ClawGymTRLEnv41()
+    try:
+        derived = {s["function"]["name"]: s["function"] for s in trl_tool_schemas(env)}
+        for ref in (s["function"] for s in tool_schemas("coding", "2026.4.1")):
+            fn = derived[ref["name"]]
+            assert fn["description"] == ref["description"]
+            assert list(fn["parameters"]["properties"]) == list(ref["parameters"]["properties"])
+            assert fn["parameters"].get("required", []) == ref["parameters"]["required"]
+        env.reset(task_id="ClawGym/task-0042", prompt=[{"role": "user", "content": ""}])
+        assert env.env.openclaw_version == "2026.4.1"
+        env.write(path="v.txt", content="one two")
+        assert env.edit(path="v.txt", edits=[{"oldText": "one", "newText": "1"}]) == \
+            "Successfully replaced 1 block(s) in v.txt."
+        legacy = env.edit(path="v.txt", edits=[], oldText="two", newText="2")  # what 4.1's AJV rejects
+        assert legacy.startswith('Validation failed for tool "edit":')
+        assert env.read(path="v.txt") == "1 two"
+    finally:
+        env.close()
 
 
 def test_make_dataset() -> None:

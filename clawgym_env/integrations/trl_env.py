@@ -84,8 +84,10 @@ from clawgym_env.episode import EnvConfig, StepResult
 from clawgym_env.rollout.driver import Episode
 from clawgym_env.tasks import Task
 from clawgym_env.tools.schemas import CODING_TOOL_NAMES, schema_for
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, check_openclaw_version
 
-__all__ = ["TOOL_NAMES", "ClawGymTRLEnv", "make_dataset", "resolve_task", "trl_tool_schemas"]
+__all__ = ["TOOL_NAMES", "ClawGymTRLEnv", "ClawGymTRLEnv41", "make_dataset", "resolve_task", "trl_env_class",
+           "trl_tool_schemas"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +110,11 @@ _UNSET: Any = _Unset()
 may send (JSON null), and annotating ``X | None`` would add ``"nullable": true`` to the schema."""
 
 
-def _openclaw_tool(fn: Callable[..., str]) -> Callable[..., str]:
+def _openclaw_tool(fn: Callable[..., str], version: str = DEFAULT_OPENCLAW_VERSION) -> Callable[..., str]:
     """Give a tool method OpenClaw's description and parameter docs (Google style, for ``get_json_schema``),
-    check its signature against OpenClaw's schema, and hide its ``**extra`` from the schema."""
+    check its signature against that OpenClaw version's schema, and hide its ``**extra`` from the schema."""
     name = fn.__name__
-    spec = schema_for(name)["function"]
+    spec = schema_for(name, version)["function"]
     props: dict[str, Any] = spec["parameters"]["properties"]
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
@@ -176,21 +178,28 @@ class ClawGymTRLEnv:
             tool calls, subscores, timings); None = no log.
         **env_kwargs: ``ClawGymEnv`` options (``backend``, ``max_steps``, ``exec_timeout_s``,
             ``verifier_timeout_s``, ``sandbox_config``, ``judge``, ...), over the task's registered
-            defaults. ``profile`` is always ``coding``; ``max_steps`` (tool calls + the final step)
+            defaults. ``profile`` is always ``coding`` and ``openclaw_version`` the class's (2026.3.24 here;
+            :class:`ClawGymTRLEnv41` for 2026.4.1); ``max_steps`` (tool calls + the final step)
             defaults to 1024 because TRL bounds the episode (``max_tool_calling_iterations``,
             ``max_completion_length``); ``prestart_next`` defaults to False because a pooled instance
             usually gets a different task next.
     """
 
+    openclaw_version: str = DEFAULT_OPENCLAW_VERSION
+    """Whose schemas the tool methods carry (their signatures are checked against them at import)."""
+
     def __init__(self, *, task_column: str = "task_id", infra_error_reward: float = math.nan,
                  episode_log: str | os.PathLike[str] | None = None, **env_kwargs: Any):
         if env_kwargs.get("profile", "coding") != "coding":
             raise ValueError("ClawGymTRLEnv exposes the coding tools only (profile='coding')")
+        if env_kwargs.get("openclaw_version", self.openclaw_version) != self.openclaw_version:
+            raise ValueError(f"{type(self).__name__}'s tool methods carry OpenClaw {self.openclaw_version}'s schemas; "
+                             f"for {env_kwargs['openclaw_version']} use trl_env_class({env_kwargs['openclaw_version']!r})")
         self.task_column = task_column
         self.infra_error_reward = float(infra_error_reward)
         self.episode_log = Path(episode_log) if episode_log is not None else None
         self.env_kwargs: dict[str, Any] = {"max_steps": 1024, "prestart_next": False, **env_kwargs,
-                                           "profile": "coding"}
+                                           "profile": "coding", "openclaw_version": self.openclaw_version}
         EnvConfig.from_kwargs(**self.env_kwargs)  # bad options fail here, not at the first reset
         self._env: Any = None  # ClawGymEnv
         self._env_key: tuple[Any, ...] | None = None
@@ -376,6 +385,30 @@ class ClawGymTRLEnv:
 
 
 _LOG_LOCK = threading.Lock()
+
+
+class ClawGymTRLEnv41(ClawGymTRLEnv):
+    """:class:`ClawGymTRLEnv` with OpenClaw 2026.4.1's tools (ClawGym-RL's image): ``edit`` takes ``edits[]``
+    (the legacy top-level ``oldText``/``newText`` fail validation, as in 4.1), ``exec`` has 4.1's texts."""
+
+    openclaw_version = "2026.4.1"
+
+    @functools.partial(_openclaw_tool, version="2026.4.1")
+    def edit(self, *, path: str = _UNSET, edits: list[dict[str, str]], file_path: str = _UNSET,
+             filePath: str = _UNSET, file: str = _UNSET, **extra: Any):
+        return self._call("edit", locals())
+
+    @functools.partial(_openclaw_tool, version="2026.4.1")
+    def exec(self, command: str, workdir: str = _UNSET, env: dict[str, str] = _UNSET, yieldMs: float = _UNSET,
+             background: bool = _UNSET, timeout: float = _UNSET, pty: bool = _UNSET, elevated: bool = _UNSET,
+             host: str = _UNSET, security: str = _UNSET, ask: str = _UNSET, node: str = _UNSET,
+             **extra: Any):
+        return self._call("exec", locals())
+
+
+def trl_env_class(openclaw_version: str = DEFAULT_OPENCLAW_VERSION) -> type[ClawGymTRLEnv]:
+    """The TRL environment class whose tool methods carry that OpenClaw version's schemas."""
+    return {"2026.3.24": ClawGymTRLEnv, "2026.4.1": ClawGymTRLEnv41}[check_openclaw_version(openclaw_version)]
 
 
 def trl_tool_schemas(env: ClawGymTRLEnv | None = None) -> list[dict[str, Any]]:

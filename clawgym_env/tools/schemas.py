@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -45,7 +45,7 @@ PROFILES: dict[str, tuple[str, ...]] = {"openclaw": OPENCLAW_TOOL_NAMES, "coding
 _ALL_NAMES = (*OPENCLAW_TOOL_NAMES, "cron")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _version_tools(version: str) -> dict[str, dict[str, Any]]:
     name = f"data/openclaw_tools_{check_openclaw_version(version)}.json"
     tools = json.loads(resources.files("clawgym_env.tools").joinpath(name).read_text("utf-8"))

@@ -55,7 +55,7 @@ def missing_install(version: str) -> str | None:
 _NORMALIZERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bpid \d+"), "pid <pid>"),
     (re.compile(r"\b(session |sessionId[\"']?: ?[\"']?|session=)([a-z]+-[a-z]+(?:-\d+)?)\b"), r"\1<slug>"),
-    (re.compile(r"^([a-z]+-[a-z]+(?:-\d+)?)( +(?:running|completed|failed|killed))", re.M), r"<slug>\2"),
+    (re.compile(r"^([a-z]+-[a-z]+(?:-\d+)?)( +(?:running|completed|failed|killed))", re.MULTILINE), r"<slug>\2"),
     (re.compile(r"\(id [0-9a-f-]{6,}\)"), "(id <id>)"),
     (re.compile(r"/approve [0-9a-f-]{6,}"), "/approve <id>"),
     (re.compile(r"\b\d+(?:\.\d+)?(ms|s|m|h)\b(?= ::)"), r"<t>"),
