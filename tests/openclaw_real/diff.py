@@ -58,6 +58,7 @@ _NORMALIZERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^([a-z]+-[a-z]+(?:-\d+)?)( +(?:running|completed|failed|killed))", re.MULTILINE), r"<slug>\2"),
     (re.compile(r"\(id [0-9a-f-]{6,}\)"), "(id <id>)"),
     (re.compile(r"/approve [0-9a-f-]{6,}"), "/approve <id>"),
+    (re.compile(r"(\"runId\": \"|:subagent:)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), r"\1<id>"),
     (re.compile(r"\b\d+(?:\.\d+)?(ms|s|m|h)\b(?= ::)"), r"<t>"),
     (re.compile(r"(\"(?:tookMs|fetchedAt|startedAt|endedAt|updatedAt|createdAt)\": )(\"[^\"]*\"|\d+)"), r"\1<t>"),
 )

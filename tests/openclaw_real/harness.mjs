@@ -18,8 +18,9 @@ const dist = path.join(root, "node_modules/openclaw/dist");
 const MARK = "clawgym-harness-v1";  // bump when the export line changes
 
 function exportedChunk() {
-  // The bundle keeps these functions private; a sibling copy of its chunk adds an export line.
-  const names = fs.readdirSync(dist).filter((f) => f.startsWith("pi-embedded-") && f.endsWith(".js") && !f.includes(MARK));
+  // The bundle keeps these functions private; a sibling copy of its chunk adds an export line. Copies made by
+  // other harness versions (another MARK) are not the original chunk.
+  const names = fs.readdirSync(dist).filter((f) => f.startsWith("pi-embedded-") && f.endsWith(".js") && !f.includes("-clawgym-harness-"));
   const chunk = names.find((f) => fs.readFileSync(path.join(dist, f), "utf8").includes("function createOpenClawCodingTools("));
   if (!chunk) throw new Error(`no createOpenClawCodingTools in ${dist}`);
   const patched = path.join(dist, chunk.replace(/\.js$/, `-${MARK}.js`));
@@ -43,7 +44,9 @@ let contextWindowTokens = 65536;
 
 function init(req) {
   contextWindowTokens = req.contextWindowTokens ?? 65536;
-  const config = { tools: { profile: "coding", deny: ["web_search", "memory_search"], exec: { host: "gateway", security: "full" } } };
+  // The case workspace is the agent's workspace too (memory_get reads MEMORY.md / memory/*.md there), as in ClawGym.
+  const config = { agents: { defaults: { workspace: req.workspace } },
+    tools: { profile: "coding", deny: ["web_search", "memory_search"], exec: { host: "gateway", security: "full" } } };
   const created = oc.__cgCreateTools({
     config, workspaceDir: req.workspace, sessionKey: "agent:main:main", agentId: "main",
     modelContextWindowTokens: contextWindowTokens, modelProvider: "rl-server", modelId: "policy", senderIsOwner: true,
