@@ -304,3 +304,15 @@ def test_openclaw_profile_schema_surface(sandbox: Any) -> None:
     box = ToolBox(ToolContext(sandbox=sandbox, workspace=sandbox.workspace), "openclaw")
     assert box.names == list(OPENCLAW_TOOL_NAMES)
     assert box.schemas == [schema_for(n) for n in OPENCLAW_TOOL_NAMES]
+
+
+def test_rl_profile_dispatch_repairs_names_and_rejects_denied_tools() -> None:
+    box = ToolBox(offline_ctx(openclaw_version="2026.4.1"), "rl")
+    assert box.call("functions.subagents:0", {}).tool == "subagents"
+    assert box.call("", {}, call_id="functions.sessions_yield:3").text == (
+        '{\n  "status": "error",\n  "error": "No session context"\n}')
+    for denied in ("web_search", "memory_search", "browser"):  # denied or not in OpenClaw's coding profile
+        assert box.call(denied, {"query": "x"}).text == f"Tool {denied} not found"
+    r = box.call("subagents", {"action": "destroy"})
+    assert r.error_kind == "validation" and r.text.startswith(
+        'Validation failed for tool "subagents":\n  - action: must be equal to one of the allowed values')

@@ -36,6 +36,7 @@ from typing import Any, Literal
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.tools.ajv import format_validation_error, validate
 from clawgym_env.tools.context import ToolContext, ToolError, ToolFn, error_envelope
+from clawgym_env.tools.gatewayless import GATEWAYLESS_TOOLS
 from clawgym_env.tools.jsjson import (
     js_stringify,
     nested_deeper_than,
@@ -269,7 +270,9 @@ class ToolBox:
         self.partial_json = partial_json
         self.context_guard = context_guard
         self._schemas: dict[str, dict[str, Any]] = {n: schema_for(n, ctx.openclaw_version) for n in PROFILES[profile]}
-        self._impls: dict[str, ToolFn] = {n: STUB_TOOLS[n] for n in PROFILES[profile] if n in STUB_TOOLS}
+        # rl: OpenClaw's coding profile as it answers with no gateway; openclaw: the gateway-emulating stubs.
+        others = GATEWAYLESS_TOOLS if profile == "rl" else STUB_TOOLS
+        self._impls: dict[str, ToolFn] = {n: others[n] for n in PROFILES[profile] if n in others}
         for name, entry in (extra_tools or {}).items():
             if isinstance(entry, tuple):
                 schema, fn = entry
