@@ -1,7 +1,8 @@
 """The rl profile's gateway-less tools: cron, sessions_*, subagents, session_status, web_fetch, memory_get.
 
 Every action, parameter and validation path that answers without a gateway or network, and the
-gateway/DNS failures for the rest (the real OpenClaw runs with no gateway listening and no network).
+gateway/DNS failures for the rest (the real OpenClaw runs with no gateway listening). Fetched hosts are
+under ``.invalid`` (RFC 2606), so the resolver's answer is the same with or without a network.
 """
 
 from openclaw_real.cases import Call, Case, one
@@ -160,14 +161,14 @@ CASES = [
     one("tools.session_status.model_default", "session_status", {"model": "default"}),
     one("tools.session_status.blank_key", "session_status", {"sessionKey": " "}),
     # ------------------------------------------------------------ web_fetch
-    one("tools.web_fetch.dns", "web_fetch", {"url": "https://example.com/page"}),
-    one("tools.web_fetch.dns_http", "web_fetch", {"url": "http://docs.python.org/3/", "extractMode": "text",
+    one("tools.web_fetch.dns", "web_fetch", {"url": "https://example.invalid/page"}),
+    one("tools.web_fetch.dns_http", "web_fetch", {"url": "http://docs.python.invalid/3/", "extractMode": "text",
                                                   "maxChars": 500}),
-    one("tools.web_fetch.upper_host", "web_fetch", {"url": "HTTPS://Docs.Example.COM/A"}),
-    one("tools.web_fetch.unicode_host", "web_fetch", {"url": "https://héllo.com/"}),
-    one("tools.web_fetch.long_label", "web_fetch", {"url": "https://" + "b" * 70 + ".com/"}),
+    one("tools.web_fetch.upper_host", "web_fetch", {"url": "HTTPS://Docs.Example.INVALID/A"}),
+    one("tools.web_fetch.unicode_host", "web_fetch", {"url": "https://héllo.invalid/"}),
+    one("tools.web_fetch.long_label", "web_fetch", {"url": "https://" + "b" * 70 + ".invalid/"}),
     one("tools.web_fetch.host_256", "web_fetch", {"url": "https://" + ("c" * 40 + ".") * 6 + "c" * 10 + "/"}),
-    one("tools.web_fetch.port_query", "web_fetch", {"url": "http://example.net:8080/p?q=1#f"}),
+    one("tools.web_fetch.port_query", "web_fetch", {"url": "http://example.invalid:8080/p?q=1#f"}),
     one("tools.web_fetch.no_url", "web_fetch", {}),
     one("tools.web_fetch.blank_url", "web_fetch", {"url": "   "}),
     one("tools.web_fetch.ftp", "web_fetch", {"url": "ftp://example.com/x"}),
@@ -180,8 +181,8 @@ CASES = [
     one("tools.web_fetch.v6_loopback", "web_fetch", {"url": "http://[::1]:3000/"}),
     one("tools.web_fetch.dot_local", "web_fetch", {"url": "http://printer.local/"}),
     one("tools.web_fetch.internal", "web_fetch", {"url": "http://metadata.google.internal/"}),
-    one("tools.web_fetch.max_chars_small", "web_fetch", {"url": "https://example.org", "maxChars": 50}),
-    one("tools.web_fetch.bad_extract", "web_fetch", {"url": "https://example.org", "extractMode": "html"}),
+    one("tools.web_fetch.max_chars_small", "web_fetch", {"url": "https://example.invalid", "maxChars": 50}),
+    one("tools.web_fetch.bad_extract", "web_fetch", {"url": "https://example.invalid", "extractMode": "html"}),
     # ------------------------------------------------------------ memory_get
     one("tools.memory_get.missing_file", "memory_get", {"path": "MEMORY.md"}),
     one("tools.memory_get.file", "memory_get", {"path": "MEMORY.md"}, files={"MEMORY.md": "# Memory\nline 2\nline 3\n"}),
