@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from clawgym_env.tools import stubs
 from clawgym_env.tools.context import ToolContext, ToolError
-from clawgym_env.tools.jsjson import utf16_len
 
 __all__ = ["GATEWAYLESS_TOOLS", "gateway_closed_message"]
 
@@ -368,41 +367,6 @@ def sessions_spawn_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
                         "childSessionKey": f"agent:{target}:subagent:{uuid.uuid4()}"})
 
 
-def subagents_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
-    """No sub-agent runs: the registry is empty (no gateway is needed to say so)."""
-    action = _str_param(args, "action") or "list"
-    recent = _int_param(args, "recentMinutes")
-    recent = max(1, min(24 * 60, recent)) if recent else 30
-    if action == "list":
-        return json_result({
-            "status": "ok", "action": "list", "requesterSessionKey": REQUESTER_KEY, "callerSessionKey": REQUESTER_KEY,
-            "callerIsSubagent": False, "total": 0, "active": [], "recent": [],
-            "text": f"active subagents:\n(none)\n\nrecent (last {recent}m):\n(none)",
-        })
-    if action not in ("kill", "steer"):
-        return json_result({"status": "error", "error": "Unsupported action."})
-    target = _str_param(args, "target", required=True)
-    assert target is not None
-    if action == "kill" and target in ("all", "*"):
-        return json_result({"status": "ok", "action": "kill", "target": "all", "killed": 0, "labels": [],
-                            "text": "no running subagents to kill."})
-    if action == "steer":
-        message = _str_param(args, "message", required=True)
-        assert message is not None
-        if utf16_len(message) > 4000:
-            return json_result({"status": "error", "action": "steer", "target": target,
-                                "error": f"Message too long ({utf16_len(message)} chars, max 4000)."})
-    if target == "last":
-        error = "Unknown subagent target."
-    elif re.fullmatch(r"[0-9]+", target):
-        error = f"Invalid subagent index: {target}"
-    elif ":" in target:
-        error = f"Unknown subagent session: {target}"
-    else:
-        error = f"Unknown subagent target: {target}"
-    return json_result({"status": "error", "action": action, "target": target, "error": error})
-
-
 def session_status_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     """The session store is empty outside a gateway run, so every key is unknown."""
     raw = _str_param(args, "sessionKey") or REQUESTER_KEY
@@ -440,7 +404,7 @@ GATEWAYLESS_TOOLS: dict[str, Callable[[ToolContext, dict[str, Any]], str]] = {
     "sessions_send": sessions_send_tool,
     "sessions_yield": sessions_yield_tool,
     "sessions_spawn": sessions_spawn_tool,
-    "subagents": subagents_tool,
+    "subagents": stubs.subagents_tool,  # an empty run registry answers the same with or without a gateway
     "session_status": session_status_tool,
     "web_fetch": web_fetch_tool,
     "memory_get": stubs.memory_get_tool,

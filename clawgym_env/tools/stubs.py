@@ -289,6 +289,7 @@ def sessions_yield_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
 
 
 def subagents_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
+    """No sub-agent runs: the registry is empty (no gateway is needed to say so)."""
     action = _str_param(args, "action") or "list"
     key = _session(ctx)["key"]
     recent = _int_param(args, "recentMinutes")
@@ -299,27 +300,28 @@ def subagents_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
             "callerIsSubagent": False, "total": 0, "active": [], "recent": [],
             "text": f"active subagents:\n(none)\n\nrecent (last {recent}m):\n(none)",
         })
-    if action in ("kill", "steer"):
-        target = _str_param(args, "target", required=True)
-        assert target is not None
-        if action == "kill" and target in ("all", "*"):
-            return json_result({"status": "ok", "action": "kill", "target": "all", "killed": 0, "labels": [],
-                                "text": "no running subagents to kill."})
-        if action == "steer":
-            message = _str_param(args, "message", required=True)
-            assert message is not None
-            if len(message) > 4000:
-                return json_result({"status": "error", "action": "steer", "target": target,
-                                    "error": f"Message too long ({len(message)} chars, max 4000)."})
-        if target.isdigit():
-            error = f"Invalid subagent index: {target}"
-        elif ":" in target:
-            error = f"Unknown subagent session: {target}"
-        else:
-            error = f"Unknown subagent target: {target}"
-        return json_result({"status": "error", "action": action, "target": target, "error": error})
-    return json_result({"status": "error", "error": "Unsupported action."})
-
+    if action not in ("kill", "steer"):
+        return json_result({"status": "error", "error": "Unsupported action."})
+    target = _str_param(args, "target", required=True)
+    assert target is not None
+    if action == "kill" and target in ("all", "*"):
+        return json_result({"status": "ok", "action": "kill", "target": "all", "killed": 0, "labels": [],
+                            "text": "no running subagents to kill."})
+    if action == "steer":
+        message = _str_param(args, "message", required=True)
+        assert message is not None
+        if utf16_len(message) > 4000:
+            return json_result({"status": "error", "action": "steer", "target": target,
+                                "error": f"Message too long ({utf16_len(message)} chars, max 4000)."})
+    if target == "last":
+        error = "Unknown subagent target."
+    elif re.fullmatch(r"[0-9]+", target):
+        error = f"Invalid subagent index: {target}"
+    elif ":" in target:
+        error = f"Unknown subagent session: {target}"
+    else:
+        error = f"Unknown subagent target: {target}"
+    return json_result({"status": "error", "action": action, "target": target, "error": error})
 
 def _ordinal(day: int) -> str:
     if 11 <= day <= 13:
