@@ -507,8 +507,8 @@ class ServerSandbox:
             raise BrokenPipeError(session_id)
         return int(msg["written"]), bool(msg["stdin_closed"])
 
-    def kill_process(self, session_id: str) -> tuple[ProcessInfo, bool]:
-        msg = self.request("proc_kill", session_id=session_id)
+    def kill_process(self, session_id: str, term_grace_s: float | None = None) -> tuple[ProcessInfo, bool]:
+        msg = self.request("proc_kill", session_id=session_id, term_grace_s=term_grace_s)
         return ProcessInfo.from_wire(msg["session"]), bool(msg["was_running"])
 
     def remove_process(self, session_id: str) -> None:

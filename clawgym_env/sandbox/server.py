@@ -452,12 +452,39 @@ class Server(object):
             return {"written": 0, "stdin_closed": True, "unavailable": True}
         return {"written": len(data), "stdin_closed": bool(req.get("eof"))}
 
+    def _terminate_session(self, sess, grace_s):
+        """OpenClaw's kill of a session: SIGTERM to the command's process group and SIGKILL to the
+        command itself at once (a shell that ignores SIGTERM dies anyway), then, if some of the
+        group is still alive after ``grace_s``, kill what is left."""
+        pid = sess.proc.pid
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except OSError:
+            try:
+                sess.proc.send_signal(signal.SIGTERM)
+            except OSError:
+                pass
+        try:
+            sess.proc.send_signal(signal.SIGKILL)  # no-op once reaped: never a recycled pid
+        except OSError:
+            pass
+
+        def finish():
+            time.sleep(grace_s)
+            if self._session_members(pid):
+                self._kill_session(sess)
+        threading.Thread(target=finish, daemon=True).start()
+
     def op_proc_kill(self, req):
         sess = self._get(req)
         was_running = sess.proc.poll() is None
         if was_running:
             sess.killed = True
-            self._kill_session(sess)
+            grace_s = req.get("term_grace_s")
+            if grace_s is None:
+                self._kill_session(sess)
+            else:
+                self._terminate_session(sess, float(grace_s))
             sess.done.wait(2)
         return {"was_running": was_running, "session": sess.describe()}
 
