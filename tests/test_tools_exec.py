@@ -12,8 +12,20 @@ from clawgym_env.tools.exec_tools import exec_tool, process_tool
 
 WS = "/root/.openclaw/workspace"
 FOLLOW_UP = "Use process (list/poll/log/write/kill/clear/remove) for follow-up."
-APPROVAL = ("Exec approval is required, but no interactive approval client is currently available.\n\n"
-            "Open the Web UI or terminal UI, or enable Discord or Telegram exec approvals, then retry the command.")
+APPROVAL_41 = ("Exec approval is required, but no interactive approval client is currently available.\n\n"
+               "Open the Web UI or terminal UI, or enable Discord, Slack, or Telegram exec approvals, then retry the "
+               "command. If those accounts already know your owner ID via allowFrom, you can usually leave "
+               "execApprovals.approvers unset.")
+
+
+def approval_324(command: str, cwd: str = WS) -> re.Pattern[str]:
+    """3.24's pending approval: its gateway counts the asking tool's own connection as an approval client."""
+    return re.compile(re.escape("Approval required (id ") + r"([0-9a-f]{8}), full \1-[0-9a-f-]{27}\)\.\n"
+                      + re.escape(f"Host: gateway\nCWD: {cwd}\nCommand:\n```sh\n{command}\n```\n"
+                                  "Mode: foreground (interactive approvals available).\n"
+                                  "Background mode requires pre-approved policy (allow-always or ask=off).\n"
+                                  "Reply with: /approve ") + r"\1" + re.escape(" allow-once|allow-always|deny\n"
+                                  "If the short code is ambiguous, use the full id in /approve."))
 STILL_RUNNING = re.compile(r"Command still running \(session ([a-z]+(?:-[a-z]+)+), pid \d+\)\. " + re.escape(FOLLOW_UP))
 
 
@@ -111,14 +123,40 @@ def test_exec_host_security_and_elevated(ctx: ToolContext) -> None:
     assert error_of(exec_tool, ctx, command="ls", security="deny") == "exec denied: host=gateway security=deny"
     assert error_of(exec_tool, ctx, command="ls", elevated=True).startswith(
         "elevated is not available right now (runtime=direct).\nFailing gates: enabled")
+    assert "\nContext: session=agent:main:main\nFix-it keys:\n" in error_of(exec_tool, ctx, command="ls", elevated=True)
+    assert run(ctx, command="echo ok", host="auto") == "ok"  # 3.24 knows no "auto": ignored
 
 
 def test_exec_approval_paths_do_not_run(ctx: ToolContext) -> None:
-    assert run(ctx, command="touch ran", ask="always") == APPROVAL
+    assert approval_324("touch ran").fullmatch(run(ctx, command="touch ran", ask="always"))
+    assert approval_324("touch ran").fullmatch(run(ctx, command="touch ran", security="allowlist"))
+    piped = run(ctx, command="echo hi | bash")
+    lead = "⚠️ Obfuscated command detected: Content piped directly to shell interpreter\n\n"
+    assert piped.startswith(lead) and approval_324("echo hi | bash").fullmatch(piped[len(lead):])
+    heredoc = "cat > run.sh << 'EOF'\necho x\nEOF"
+    text = run(ctx, command=heredoc)
+    lead = "⚠️ Obfuscated command detected: Shell heredoc execution\n\n"
+    assert text.startswith(lead) and approval_324(heredoc).fullmatch(text[len(lead):])
+    # the fence grows past any run of backticks in the command
+    assert "\n````sh\necho '```'\n````\n" in run(ctx, command="echo '```'", ask="always")
+    assert run(ctx, command="ls ran run.sh") == ("ls: cannot access 'ran': No such file or directory\n"
+                                                 "ls: cannot access 'run.sh': No such file or directory\n\n"
+                                                 "(Command exited with code 2)")
+
+
+def test_exec_2026_4_1_approvals_host_auto_and_approve_commands(ctx: ToolContext) -> None:
+    ctx.openclaw_version = "2026.4.1"
+    assert run(ctx, command="touch ran", ask="always") == APPROVAL_41
     assert run(ctx, command="echo hi | bash") == \
-        "⚠️ Obfuscated command detected: Content piped directly to shell interpreter\n\n" + APPROVAL
-    assert run(ctx, command="cat > run.sh << 'EOF'\necho x\nEOF") == \
-        "⚠️ Obfuscated command detected: Shell heredoc execution\n\n" + APPROVAL
+        "⚠️ Obfuscated command detected: Content piped directly to shell interpreter\n\n" + APPROVAL_41
+    assert error_of(exec_tool, ctx, command="ls", host="auto") == \
+        "exec host not allowed (requested auto; configure tools.exec.host=gateway to allow)."
+    refused = ("exec cannot run /approve commands. Show the /approve command to the user as chat text, "
+               "or route it through the approval command handler instead of shell execution.")
+    for command in ("/approve abc123 allow-once", "sh -c '/approve abc deny'", "FOO=1 env /approve x always",
+                    "echo hi && /approve@bot abc DENY"):
+        assert error_of(exec_tool, ctx, command=command) == refused, command
+    assert run(ctx, command="echo /approve abc deny") == "/approve abc deny"
     assert run(ctx, command="ls ran") == "ls: cannot access 'ran': No such file or directory\n\n(Command exited with code 2)"
 
 
@@ -152,8 +190,10 @@ def test_yield_then_poll_log_and_list(ctx: ToolContext) -> None:
 def test_background_kill_and_remove(ctx: ToolContext) -> None:
     sid = start_background(ctx, command="sleep 30", background=True)
     assert proc(ctx, action="clear", sessionId=sid) == f"No finished session found for {sid}"
+    assert proc(ctx, action="poll", sessionId=sid, timeout=300) == "(no new output)\n\nProcess still running."
     assert proc(ctx, action="kill", sessionId=sid) == f"Termination requested for session {sid}."
-    assert proc(ctx, action="poll", sessionId=sid) == "(no output recorded)\n\nProcess exited with signal SIGKILL."
+    # SIGTERM to the process group first, as OpenClaw's killProcessTree does
+    assert proc(ctx, action="poll", sessionId=sid) == "(no output recorded)\n\nProcess exited with signal SIGTERM."
     assert re.fullmatch(rf"{sid} failed    \S+ :: sleep 30", proc(ctx, action="list"))
     assert proc(ctx, action="remove", sessionId=sid) == f"Removed session {sid}."
     other = start_background(ctx, command="sleep 30", background=True)
@@ -201,7 +241,19 @@ def test_send_keys_and_paste(ctx: ToolContext) -> None:
 def test_kill_a_pty_session(ctx: ToolContext) -> None:
     sid = start_background(ctx, command="cat", pty=True, background=True)
     assert proc(ctx, action="kill", sessionId=sid) == f"Termination requested for session {sid}."
-    assert proc(ctx, action="poll", sessionId=sid).endswith("\n\nProcess exited with signal 9.")
+    # the pty adapter's kill is killProcessTree (SIGTERM to the group) then SIGKILL: SIGTERM lands first
+    assert proc(ctx, action="poll", sessionId=sid).endswith("\n\nProcess exited with signal 15.")
+
+
+def test_kill_grace_then_sigkill(ctx: ToolContext) -> None:
+    """A shell that ignores SIGTERM is killed outright; its children, ignoring it too, 3 s later."""
+    sid = start_background(ctx, command="echo hi; trap '' TERM; sleep 6; echo survived", background=True)
+    assert proc(ctx, action="poll", sessionId=sid, timeout=300) == "hi\n\nProcess still running."
+    assert proc(ctx, action="kill", sessionId=sid) == f"Termination requested for session {sid}."
+    assert proc(ctx, action="poll", sessionId=sid).endswith("\n\nProcess exited with signal SIGKILL.")
+    assert ctx.sandbox.exec("pgrep -x sleep || echo none", workdir="/").output.strip() != "none"
+    assert run(ctx, command="sleep 3.5; pgrep -x sleep || echo none") == "none"
+    assert proc(ctx, action="log", sessionId=sid) == "hi"
 
 
 def test_stdin_of_non_pty_sessions_is_closed(ctx: ToolContext) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import posixpath
 import random
 import re
+import shlex
+import uuid
 import signal as signal_module
 import unicodedata
 from dataclasses import dataclass
@@ -41,9 +43,12 @@ SCRIPT_PREFLIGHT_MAX_BYTES = 512 * 1024
 
 STILL_RUNNING = ("Command still running (session {slug}, pid {pid}). "
                  "Use process (list/poll/log/write/kill/clear/remove) for follow-up.")
+SESSION_KEY = "agent:main:main"
+"""The gateway session every ClawGym episode runs in (OpenClaw's main session of agent ``main``)."""
 ELEVATED_UNAVAILABLE = (
     "elevated is not available right now (runtime=direct).\n"
     "Failing gates: enabled (tools.elevated.enabled / agents.list[].tools.elevated.enabled)\n"
+    f"Context: session={SESSION_KEY}\n"
     "Fix-it keys:\n"
     "- tools.elevated.enabled\n"
     "- tools.elevated.allowFrom.<provider>\n"
@@ -52,8 +57,16 @@ ELEVATED_UNAVAILABLE = (
 )
 APPROVAL_UNAVAILABLE = [
     "Exec approval is required, but no interactive approval client is currently available.",
-    "Open the Web UI or terminal UI, or enable Discord or Telegram exec approvals, then retry the command.",
+    "Open the Web UI or terminal UI, or enable Discord, Slack, or Telegram exec approvals, then retry the command. "
+    "If those accounts already know your owner ID via allowFrom, you can usually leave execApprovals.approvers unset.",
 ]
+"""2026.4.1's answer when a command needs approval: its gateway no longer counts the asking tool's own
+connection as an approval client, finds none, and answers at once with no decision (no-approval-route)."""
+APPROVAL_SLUG_LENGTH = 8
+APPROVE_IN_SHELL = ("exec cannot run /approve commands. Show the /approve command to the user as chat text, "
+                    "or route it through the approval command handler instead of shell execution.")
+KILL_GRACE_S = 3.0
+"""OpenClaw's killProcessTree: SIGTERM to the process group, SIGKILL to what is left 3 s later."""
 
 # ---------------------------------------------------------------- session slugs (session-slug.ts)
 
@@ -80,6 +93,9 @@ class _BgSession:
     command: str
     pty: bool
     seq: int
+    polled_status: str | None = None
+    """How a poll that watched the session end recorded it (OpenClaw marks it again there: any
+    non-zero exit is then "failed"); None until then."""
 
 
 def _sessions(ctx: ToolContext) -> dict[str, _BgSession]:
@@ -368,6 +384,195 @@ def detect_obfuscation(command: str) -> list[str]:
     return reasons
 
 
+# ---------------------------------------------------------------- approvals (bash-tools.exec-host-*.ts)
+
+
+def _approval_pending(ctx: ToolContext, command: str, workdir: str, warnings: list[str]) -> str:
+    """2026.3.24's answer when a command needs approval: its gateway counts the asking tool's own
+    connection as an approval client, so the request stays pending (and the command never runs)."""
+    counter: int = ctx.state.get("exec_approval_counter", 0)
+    ctx.state["exec_approval_counter"] = counter + 1
+    approval_id = str(uuid.UUID(int=random.Random(f"approval-{counter}").getrandbits(128), version=4))
+    slug = approval_id[:APPROVAL_SLUG_LENGTH]
+    fence = "```"
+    while fence in command:
+        fence += "`"
+    lines = []
+    warning_text = js_trim("\n".join(warnings))
+    if warning_text:
+        lines += [warning_text, ""]
+    lines += [
+        f"Approval required (id {slug}, full {approval_id}).",
+        "Host: gateway",
+        f"CWD: {workdir}",
+        "Command:",
+        f"{fence}sh\n{command}\n{fence}",
+        "Mode: foreground (interactive approvals available).",
+        "Background mode requires pre-approved policy (allow-always or ask=off).",
+        f"Reply with: /approve {slug} allow-once|allow-always|deny",
+        "If the short code is ambiguous, use the full id in /approve.",
+    ]
+    return "\n".join(lines)
+
+
+def _approval_unavailable(warnings: list[str]) -> str:
+    lead = js_trim("\n".join(warnings))
+    return "\n\n".join(([lead] if lead else []) + APPROVAL_UNAVAILABLE)
+
+
+_APPROVE_COMMAND = re.compile(
+    r"/approve(?:@\S+)?\s+([A-Za-z0-9][A-Za-z0-9._:-]*)\s+(allow-once|allow-always|always|deny)\b", re.IGNORECASE)
+_ENV_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=", re.DOTALL)
+_SHELL_WRAPPERS = frozenset(("bash", "dash", "fish", "ksh", "sh", "zsh"))
+_ENV_VALUE_OPTIONS = frozenset(("-C", "-S", "-u", "--argv0", "--block-signal", "--chdir", "--default-signal",
+                                "--ignore-signal", "--split-string", "--unset"))
+_SUDO_VALUE_OPTIONS = frozenset(("-C", "-D", "-g", "-p", "-R", "-T", "-U", "-u", "--chdir", "--close-from", "--group",
+                                 "--host", "--other-user", "--prompt", "--role", "--type", "--user"))
+_SEPARATORS = frozenset(";&|()")
+
+
+def _split_args(text: str) -> list[str] | None:
+    try:
+        return shlex.split(text, comments=True)
+    except ValueError:
+        return None
+
+
+def _shell_segments(command: str) -> list[list[str]] | None:
+    """The argv of each simple command (split at ; & | && || and newlines, redirections dropped);
+    None when the text does not parse (an open quote)."""
+    segments: list[list[str]] = []
+    for line in command.split("\n"):
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
+        lexer.whitespace_split = True
+        try:
+            tokens = list(lexer)
+        except ValueError:
+            return None
+        argv: list[str] = []
+        skip = False
+        for tok in tokens:
+            if skip:
+                skip = False
+            elif tok and set(tok) <= _SEPARATORS:
+                if argv:
+                    segments.append(argv)
+                argv = []
+            elif tok and set(tok) <= set("<>&"):
+                skip = True
+            else:
+                argv.append(tok)
+        if argv:
+            segments.append(argv)
+    return segments
+
+
+def _strip_command_prefixes(argv: list[str]) -> list[str]:
+    """Drop env assignments and ``env``/``command``/``builtin``/``exec``/``sudo`` wrappers with their options."""
+    rest = list(argv)
+    while rest:
+        while rest and _ENV_ASSIGNMENT.match(rest[0]):
+            rest.pop(0)
+        if not rest:
+            break
+        token = rest[0]
+        if token == "--":
+            rest.pop(0)
+            continue
+        if token == "env":
+            rest.pop(0)
+            while rest:
+                while rest and _ENV_ASSIGNMENT.match(rest[0]):
+                    rest.pop(0)
+                if not rest:
+                    break
+                if rest[0] == "--":
+                    rest.pop(0)
+                    continue
+                if not rest[0].startswith("-") or rest[0] == "-":
+                    break
+                option = rest.pop(0)
+                if option.split("=", 1)[0] in _ENV_VALUE_OPTIONS and "=" not in option and rest:
+                    rest.pop(0)
+            continue
+        if token in ("command", "builtin", "exec", "sudo"):
+            rest.pop(0)
+            while rest and rest[0].startswith("-"):
+                option = rest.pop(0)
+                if option == "--":
+                    break
+                name = option.split("=", 1)[0]
+                takes_value = (token == "exec" and name == "-a") or (token == "sudo" and name in _SUDO_VALUE_OPTIONS)
+                if takes_value and "=" not in option and rest:
+                    rest.pop(0)
+            continue
+        break
+    return rest
+
+
+def _env_split_payloads(argv: list[str]) -> list[str]:
+    rest = list(argv)
+    while rest and _ENV_ASSIGNMENT.match(rest[0]):
+        rest.pop(0)
+    if not rest or rest[0] != "env":
+        return []
+    rest.pop(0)
+    payloads = []
+    while rest:
+        while rest and _ENV_ASSIGNMENT.match(rest[0]):
+            rest.pop(0)
+        if not rest:
+            break
+        if rest[0] == "--":
+            rest.pop(0)
+            continue
+        if not rest[0].startswith("-") or rest[0] == "-":
+            break
+        option = rest.pop(0)
+        name = option.split("=", 1)[0]
+        if name in ("-S", "--split-string"):
+            value = option.split("=", 1)[1] if "=" in option else (rest.pop(0) if rest else None)
+            if value and value.strip():
+                payloads.append(value)
+            continue
+        if name in _ENV_VALUE_OPTIONS and "=" not in option and rest:
+            rest.pop(0)
+    return payloads
+
+
+def _approve_candidates(argv: list[str]) -> list[str]:
+    """The command texts that could be a ``/approve`` once wrappers and ``sh -c`` are looked through."""
+    def nested(payload: str) -> list[str]:
+        inner = _split_args(payload)
+        return _approve_candidates(inner) if inner is not None else [payload]
+
+    stripped = _strip_command_prefixes(argv)
+    wrapped: list[str] = []
+    if stripped and posixpath.basename(stripped[0]) in _SHELL_WRAPPERS:
+        for i, token in enumerate(stripped[1:], start=1):
+            if token and re.fullmatch(r"-[^-]*c[^-]*", token):
+                wrapped = [stripped[i + 1]] if i + 1 < len(stripped) and stripped[i + 1] else []
+                break
+    return ([" ".join(stripped)] if stripped else []) \
+        + [c for p in _env_split_payloads(argv) for c in nested(p)] + [c for p in wrapped for c in nested(p)]
+
+
+def _reject_approve_command(command: str) -> None:
+    """2026.4.1's ``rejectExecApprovalShellCommand``: a ``/approve`` typed into the shell is refused."""
+    raw = js_trim(command)
+    segments = _shell_segments(raw)
+    if segments is not None:
+        candidates = [c for argv in segments for c in _approve_candidates(argv)]
+    else:
+        candidates = []
+        for line in (js_trim(x) for x in re.split(r"\r?\n", raw)):
+            if line:
+                argv = _split_args(line)
+                candidates += _approve_candidates(argv) if argv is not None else [line]
+    if any(_APPROVE_COMMAND.match(c.lstrip()) for c in candidates):
+        raise ToolError(APPROVE_IN_SHELL)
+
+
 # ---------------------------------------------------------------- preflight (bash-tools.exec.ts)
 
 _PY_SCRIPT = re.compile(r"^\s*(python3?|python)\s+(?:-[^\s]+\s+)*([^\s]+\.py)\b", re.IGNORECASE)
@@ -470,24 +675,26 @@ def exec_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolError("Provide a command to start.")
     if args.get("elevated") is True:
         raise ToolError(ELEVATED_UNAVAILABLE)
-    host = _choice(args.get("host"), ("sandbox", "gateway", "node"))
+    v41 = ctx.openclaw_version != "2026.3.24"
+    host = _choice(args.get("host"), ("auto", "sandbox", "gateway", "node") if v41 else ("sandbox", "gateway", "node"))
     if host is not None and host != "gateway":
         raise ToolError(f"exec host not allowed (requested {host}; configure tools.exec.host=gateway to allow).")
     security = min(("full", _choice(args.get("security"), _SECURITY_ORDER) or "full"), key=_SECURITY_ORDER.__getitem__)
     ask = max(("on-miss", _choice(args.get("ask"), _ASK_ORDER) or "on-miss"), key=_ASK_ORDER.__getitem__)
     warnings: list[str] = []
     workdir = _resolve_workdir(ctx, args.get("workdir"), warnings)
+    if v41:
+        _reject_approve_command(command)
     env = _host_env(args.get("env"))
     if security == "deny":
         raise ToolError("exec denied: host=gateway security=deny")
     reasons = detect_obfuscation(command)
     if reasons:
         warnings.append(f"⚠️ Obfuscated command detected: {'; '.join(reasons)}")
-    # ask=always, or security=allowlist with our empty allowlist, or obfuscation: OpenClaw asks for
-    # approval, and with no approval client connected the command is not run.
+    # ask=always, or security=allowlist with our empty allowlist, or obfuscation: OpenClaw asks its
+    # gateway for approval, nobody approves, and the command is not run.
     if ask == "always" or security == "allowlist" or reasons:
-        lead = js_trim("\n".join(warnings))
-        return "\n\n".join(([lead] if lead else []) + APPROVAL_UNAVAILABLE)
+        return _approval_unavailable(warnings) if v41 else _approval_pending(ctx, command, workdir, warnings)
 
     background = args.get("background") is True
     yield_requested = _is_number(args.get("yieldMs"))
@@ -694,7 +901,7 @@ def _list(ctx: ToolContext) -> str:
             continue
         name = _session_name(s.command)
         label = _truncate_middle(name, 80) if name else _truncate_middle(s.command, 120)
-        status = _status(info)
+        status = s.polled_status if s.polled_status and info.status != "running" else _status(info)
         rows.append(f"{slug} {status.ljust(9)} {_format_duration(info.runtime_s * 1000)} :: {label}")
     return "\n".join(rows) or "No running or recent sessions."
 
@@ -736,6 +943,8 @@ def process_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
         info, new = ctx.sandbox.poll_process(s.sandbox_id, int(wait // 1))
         output = js_trim(_tail(sanitize_binary_output(new), PENDING_MAX_CHARS))
         ending = "\n\nProcess still running." if info.status == "running" else _exit_line(info, s.pty)
+        if info.status != "running":
+            s.polled_status = "completed" if info.exit_code == 0 and info.signal is None else "failed"
         return (output or "(no new output)") + ending
 
     if action == "log":
@@ -785,7 +994,7 @@ def process_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     if action == "kill":
         if s is None or not running:
             return f"No active session found for {sid}"
-        ctx.sandbox.kill_process(s.sandbox_id)
+        ctx.sandbox.kill_process(s.sandbox_id, term_grace_s=KILL_GRACE_S)
         return f"Termination requested for session {sid}."
 
     if action == "clear":
@@ -798,6 +1007,8 @@ def process_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     if action == "remove":
         if s is None:
             return f"No session found for {sid}"
+        if running:
+            ctx.sandbox.kill_process(s.sandbox_id, term_grace_s=KILL_GRACE_S)
         ctx.sandbox.remove_process(s.sandbox_id)
         del sessions[sid]
         return f"Removed session {sid} (termination requested)." if running else f"Removed session {sid}."

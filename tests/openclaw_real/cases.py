@@ -21,7 +21,9 @@ VERSIONS = ("2026.3.24", "2026.4.1")
 class Call:
     name: str
     args: Mapping[str, Any] | str | None = None
-    """A dict, or a raw argument string (parsed as the gateway parses streamed JSON)."""
+    """A dict, or a raw argument string (parsed as the gateway parses streamed JSON). Strings in it
+    may hold ``__WS__`` (the workspace folder) and ``__LAST__`` (the exec session slug last reported
+    by an earlier call of the case, on each side its own)."""
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ def missing_install(version: str) -> str | None:
 
 _NORMALIZERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bpid \d+"), "pid <pid>"),
-    (re.compile(r"\b(session |sessionId[\"']?: ?[\"']?|session=)([a-z]+-[a-z]+(?:-\d+)?)\b"), r"\1<slug>"),
+    (re.compile(r"\b(session |found for |sessionId[\"']?: ?[\"']?|session=)([a-z]+-[a-z]+(?:-\d+)?)\b"), r"\1<slug>"),
     (re.compile(r"^([a-z]+-[a-z]+(?:-\d+)?)( +(?:running|completed|failed|killed))", re.MULTILINE), r"<slug>\2"),
+    (re.compile(r"\(id [0-9a-f]{8}, full [0-9a-f-]{36}\)"), "(id <id>, full <id>)"),
     (re.compile(r"\(id [0-9a-f-]{6,}\)"), "(id <id>)"),
     (re.compile(r"/approve [0-9a-f-]{6,}"), "/approve <id>"),
     (re.compile(r"(\"runId\": \"|:subagent:)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), r"\1<id>"),
@@ -97,11 +98,13 @@ class RealOpenClaw:
     def __init__(self, version: str, home: Path):
         home.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "HOME": str(home), "OPENCLAW_STATE_DIR": str(home / ".openclaw"), "NO_COLOR": "1"}
+        env.pop("SHELL", None)  # a gateway in a container has none: exec runs `sh -c`, as ours does
         self.config_path = str(home / ".openclaw/openclaw.json")
         self._stderr = open(home / "harness.stderr", "ab")
         self.proc = subprocess.Popen([str(node_binary()), str(HARNESS), str(openclaw_home() / version)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                     env=env, text=True, encoding="utf-8", start_new_session=True)
+                                     env=env, text=True, encoding="utf-8", start_new_session=True,
+                                     cwd="/")  # the gateway's cwd, as ours assumes (exec_tools.GATEWAY_CWD)
 
     def request(self, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         assert self.proc.stdin and self.proc.stdout
@@ -170,6 +173,22 @@ def _our_sandbox(ws: Path) -> Iterator[Any]:
         sb.close()
 
 
+_SESSION_IN_TEXT = re.compile(r"\(session ([a-z]+-[a-z]+(?:-\d+)?),")
+
+
+def bind_args(args: Any, ws: Path, texts: list[str]) -> Any:
+    """A call's arguments with the placeholders of cases.py filled in: ``__WS__`` (the workspace
+    folder) and ``__LAST__`` (the exec session slug that side last reported)."""
+    if isinstance(args, str):
+        slugs = [m.group(1) for t in texts for m in _SESSION_IN_TEXT.finditer(t)]
+        return args.replace("__WS__", str(ws)).replace("__LAST__", slugs[-1] if slugs else "none")
+    if isinstance(args, dict):
+        return {k: bind_args(v, ws, texts) for k, v in args.items()}
+    if isinstance(args, list):
+        return [bind_args(v, ws, texts) for v in args]
+    return args
+
+
 def run_version(version: str, cases: list[Case], scratch: Path) -> list[Outcome]:
     """Every case of that version, real then ours, in one workspace folder reset between runs."""
     from clawgym_env.tools import ToolBox, ToolContext
@@ -197,7 +216,8 @@ def run_version(version: str, cases: list[Case], scratch: Path) -> list[Outcome]
                 real.request({"op": "init", "workspace": str(ws), "contextWindowTokens": case.context_window_tokens},
                              case.timeout_s)
                 for i, call in enumerate(case.calls):
-                    reply = real.request({"op": "call", "name": call.name, "args": call.args, "id": f"call_{i}"},
+                    reply = real.request({"op": "call", "name": call.name, "args": bind_args(call.args, ws, out.real),
+                                          "id": f"call_{i}"},
                                          case.timeout_s)
                     out.real.append(reply["text"])
                 out.real_files = tree(ws) if case.compare_files else {}
@@ -208,7 +228,7 @@ def run_version(version: str, cases: list[Case], scratch: Path) -> list[Outcome]
                 ctx.state["openclaw_config_path"] = real.config_path
                 box = ToolBox(ctx, "rl")
                 for i, call in enumerate(case.calls):
-                    args = dict(call.args) if isinstance(call.args, dict) else call.args
+                    args = bind_args(call.args, ws, out.ours)
                     out.ours.append(box.call(call.name, args, call_id=f"call_{i}").text)
                 out.our_files = tree(ws) if case.compare_files else {}
             except Exception as exc:  # noqa: BLE001 -- one broken case is reported, the battery goes on

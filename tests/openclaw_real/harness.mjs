@@ -15,7 +15,10 @@ import { pathToFileURL } from "node:url";
 
 const root = process.argv[2];
 const dist = path.join(root, "node_modules/openclaw/dist");
-const MARK = "clawgym-harness-v1";  // bump when the export line changes
+const MARK = "clawgym-harness-v2";  // bump when the export line changes
+// OpenClaw logs some events (e.g. "[exec] obfuscation detected") to stdout: keep stdout for replies.
+const writeReply = process.stdout.write.bind(process.stdout);
+process.stdout.write = process.stderr.write.bind(process.stderr);
 
 function exportedChunk() {
   // The bundle keeps these functions private; a sibling copy of its chunk adds an export line. Copies made by
@@ -25,10 +28,15 @@ function exportedChunk() {
   if (!chunk) throw new Error(`no createOpenClawCodingTools in ${dist}`);
   const patched = path.join(dist, chunk.replace(/\.js$/, `-${MARK}.js`));
   if (!fs.existsSync(patched)) {
-    const extra = "\nexport { createOpenClawCodingTools as __cgCreateTools, toToolDefinitions as __cgToToolDefinitions, " +
+    // Exec approvals go to the gateway; the copy routes those two calls through a hook (see approvalGateway).
+    const source = fs.readFileSync(path.join(dist, chunk), "utf8")
+      .replaceAll('callGatewayTool("exec.approval.', '__cgApprovalCall("exec.approval.');
+    const hook = "\nlet __cgApprovalHook = null;\nfunction __cgApprovalCall(...a) { return (__cgApprovalHook ?? callGatewayTool)(...a); }\n" +
+      "function __cgSetApprovalHook(fn) { __cgApprovalHook = fn; }\n";
+    const extra = hook + "\nexport { __cgSetApprovalHook, createOpenClawCodingTools as __cgCreateTools, toToolDefinitions as __cgToToolDefinitions, " +
       "normalizeToolCallNameForDispatch as __cgNormalizeName, truncateToolResultToChars as __cgTruncate };\n";
     const tmp = `${patched}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, fs.readFileSync(path.join(dist, chunk), "utf8") + extra);
+    fs.writeFileSync(tmp, source + extra);
     fs.renameSync(tmp, patched);
   }
   return patched;
@@ -38,6 +46,22 @@ const oc = await import(pathToFileURL(exportedChunk()).href);
 const piAiDir = [path.join(root, "node_modules/openclaw/node_modules/@mariozechner/pi-ai"), path.join(root, "node_modules/@mariozechner/pi-ai")]
   .find((d) => fs.existsSync(path.join(d, "dist/index.js")));
 const piAi = await import(pathToFileURL(path.join(piAiDir, "dist/index.js")).href);
+
+// The gateway's answer to exec.approval.request when no approval client but the requesting tool's own
+// connection is there (gateway-cli's handler): 3.24 counts that connection as an approval client (the
+// request stays pending, waitDecision hangs until a human answers); 4.1 excludes it and answers at once
+// with decision null (no-approval-route). Every other gateway call still finds no gateway.
+const version = JSON.parse(fs.readFileSync(path.join(root, "node_modules/openclaw/package.json"), "utf8")).version;
+const countsOwnConnection = version === "2026.3.24";
+oc.__cgSetApprovalHook(async (method, _opts, params) => {
+  const now = Date.now();
+  if (method === "exec.approval.request") {
+    return countsOwnConnection
+      ? { status: "accepted", id: params.id, createdAtMs: now, expiresAtMs: now + 120000 }
+      : { id: params.id, decision: null, createdAtMs: now, expiresAtMs: now + 120000 };
+  }
+  return new Promise(() => {});  // exec.approval.waitDecision: nobody decides
+});
 
 let tools = [];
 let contextWindowTokens = 65536;
@@ -96,6 +120,6 @@ for await (const line of rl) {
   } catch (err) {
     reply = { fatal: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) };
   }
-  process.stdout.write(JSON.stringify(reply) + "\n");
+  writeReply(JSON.stringify(reply) + "\n");
 }
 process.exit(0);
