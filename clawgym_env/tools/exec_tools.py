@@ -1,7 +1,8 @@
 """OpenClaw's ``exec`` and ``process`` tools, as the model sees them.
 
-Behaviour and texts follow OpenClaw 2026.3.24 with ClawGym's configuration (``tools.exec`` host
-``gateway``, security ``full``, ask unset so ``on-miss``; no approval client connected): the
+Behaviour and texts follow OpenClaw 2026.3.24, or 2026.4.1 where ``ctx.openclaw_version`` says so,
+with ClawGym's configuration (``tools.exec`` host ``gateway``, security ``full``, ask unset so
+``on-miss``; a gateway whose only client is the agent's own connection, so nobody approves): the
 ``bash-tools.exec*``, ``bash-tools.process``, ``bash-process-registry``, ``exec-obfuscation-detect``,
 ``host-env-security`` and ``pty-keys`` sources. Written from that code's behaviour, not translated
 from it. Commands run in the sandbox through its server; background sessions get OpenClaw's
