@@ -363,6 +363,53 @@ def test_prompt_skills_timezone_runtime() -> None:
     assert bare == build_system_prompt(["read"], workspace=WS, bootstrap_files=None, skills_xml=xml)
 
 
+def test_prompt_of_2026_4_1() -> None:
+    # reference: OpenClaw 2026.4.1 buildAgentSystemPrompt, rl tools with their 4.1 descriptions, seeded workspace
+    summaries = {s["function"]["name"]: s["function"]["description"] for s in tool_schemas("rl", "2026.4.1")}
+    rl = build_system_prompt(list(PROFILES["rl"]), workspace=WS, bootstrap_files=bootstrap_files(False),
+                             tool_summaries=summaries, openclaw_version="2026.4.1")
+    assert (len(rl), hashlib.sha256(rl.encode()).hexdigest()) == (
+        20701, "c5ff618de043933382789949100463c3c9df653c8e53bc8e72c3be4daaab795e")
+    old = build_system_prompt(list(PROFILES["rl"]), workspace=WS, bootstrap_files=bootstrap_files(False),
+                              tool_summaries=summaries)
+    never = ("Never execute /approve through exec or any other shell/tool path; /approve is a user-facing approval "
+             "command, not a shell command.")
+    assert never in rl.split("\n") and never not in old
+    assert "on Discord, Slack, Telegram, or WebChat, rely on the native approval card/buttons" in rl  # webchat
+    assert "do this in codex/claude code/cursor/gemini\" or similar ACP harnesses" in rl
+    assert "do this in codex/claude code/gemini\", treat it" in old
+    signal = build_system_prompt(["read", "exec"], bootstrap_files=None, runtime={"channel": "signal"},
+                                 openclaw_version="2026.4.1")
+    assert ("(with allow-once|allow-always|deny) as plain chat text for the user, and do not ask for a different or "
+            "rotated code.") in signal and never in signal
+    tools = build_system_prompt(["web_search", "code_execution", "process"], bootstrap_files=None,
+                                tool_summaries={"code_execution": "Run code"}, openclaw_version="2026.4.1")
+    assert "- process: Manage background exec sessions\n- code_execution: Run code\n- web_search: Search the web\n" in tools
+    old_tools = build_system_prompt(["web_search", "code_execution", "process"], bootstrap_files=None,
+                                    tool_summaries={"code_execution": "Run code"})
+    assert "- web_search: Search the web (Brave API)\n" in old_tools and old_tools.index("- code_execution") > \
+        old_tools.index("- web_search")  # 3.24 has no code_execution in its order: listed after the core tools
+    with pytest.raises(ValueError, match="openclaw_version"):
+        build_system_prompt(["read"], openclaw_version="2026.5.0")
+
+
+def test_prompt_bootstrap_trim_is_javascripts() -> None:
+    # trimBootstrapContent slices UTF-16 code units, trims JS whitespace, and slice(-0) keeps the whole file
+    def context(files: dict[str, str], **kw: int) -> str:
+        text = build_system_prompt(["read"], workspace=WS, bootstrap_files=files, **kw)
+        return text.split(f"## {WS}/AGENTS.md\n", 1)[1].split(f"\n## {WS}/SOUL.md", 1)[0]
+
+    assert context({"AGENTS.md": "hello world"}, bootstrap_max_chars=1) == (
+        "\n\n[...truncated, read AGENTS.md for full content...]\n…(truncated AGENTS.md: kept 0+0 chars of 11)…\n\n"
+        "hello world")
+    tail = context({"AGENTS.md": "a" * 100 + "😀b"}, bootstrap_max_chars=15)
+    assert tail.endswith("kept 10+3 chars of 103)…\n\n😀b")  # 😀 counts two
+    split = context({"AGENTS.md": "xx" + "😀" * 20}, bootstrap_max_chars=10)
+    assert split.startswith("xx😀😀\ufffd\n")  # 7 units: a pair cut in half, its lone half written as U+FFFD
+    assert context({"AGENTS.md": "name\u3000\ufeff\n \x1c"}) == "name\u3000\ufeff\n \x1c"  # \x1c is not JS space
+    assert context({"AGENTS.md": "name\u3000\ufeff\u2028 "}) == "name"
+
+
 def test_bootstrap_files_are_the_templates_without_front_matter() -> None:
     fresh = bootstrap_files(fresh=True)
     assert list(fresh) == ["AGENTS.md", "SOUL.md", "TOOLS.md", "IDENTITY.md", "USER.md", "HEARTBEAT.md", "BOOTSTRAP.md"]

@@ -1,12 +1,13 @@
-"""OpenClaw's system prompt and workspace bootstrap files (2026.3.24).
+"""OpenClaw's system prompt and workspace bootstrap files (2026.3.24 and 2026.4.1).
 
-``build_system_prompt`` renders ``buildAgentSystemPrompt`` (``src/agents/system-prompt.ts``) for the
-ClawGym gateway: full prompt mode, webchat channel (the OpenAI-compatible endpoint), no sandbox
-section (ClawGym runs exec on the gateway host), TTS off, no owner numbers, no model aliases, memory
-plugin present (so ``## Memory Recall`` appears when memory_get is enabled). Lines are joined with
-``\\n`` after dropping empty ones, as OpenClaw does. Placeholders that describe the machine (host,
-os, node, model, docs path) come from ``runtime``; the defaults are fixed values so that prompts are
-reproducible across machines, not a description of the host running this code.
+``build_system_prompt`` renders ``buildAgentSystemPrompt`` (``src/agents/system-prompt.ts``) of the
+chosen OpenClaw version for the ClawGym gateway: full prompt mode, webchat channel (the OpenAI-compatible
+endpoint), no sandbox section (ClawGym runs exec on the gateway host), TTS off, no owner numbers, no
+model aliases, memory plugin present (so ``## Memory Recall`` appears when memory_get is enabled).
+Lines are joined with ``\\n`` after dropping empty ones, as OpenClaw does. Placeholders that describe
+the machine (host, os, node, model, docs path) come from ``runtime``; the defaults are fixed values so
+that prompts are reproducible across machines, not a description of the host running this code.
+tests/test_openclaw_prompt_differential.py compares both versions with the real OpenClaw.
 
 ``bootstrap_files`` returns the workspace templates OpenClaw seeds (``docs/reference/templates``,
 front matter stripped as ``ensureAgentWorkspace`` does).
@@ -23,7 +24,8 @@ from importlib import resources
 from typing import Any
 
 from clawgym_env.paths import WORKSPACE
-from clawgym_env.tools.jsjson import utf16_len, utf16_slice
+from clawgym_env.tools.jsjson import _JS_WS, utf16_len, utf16_slice, well_formed
+from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION, check_openclaw_version
 
 __all__ = [
     "BOOTSTRAP_FILE_ORDER",
@@ -61,7 +63,11 @@ DEFAULT_RUNTIME: dict[str, Any] = {
 }
 """Runtime line values (keys as in ``Runtime: agent=… | host=…``); pass ``runtime`` to override any."""
 
-# the chat channels OpenClaw 2026.3.24 ships (src/channels/ids.ts), listed for the message tool
+# what 2026.4.1 changed in buildAgentSystemPrompt (the helpers it calls are unchanged: skills, memory, bootstrap
+# context files, message channels, runtime line)
+_V4 = "2026.4.1"
+
+# the chat channels OpenClaw ships (src/channels/ids.ts, the same in 2026.3.24 and 2026.4.1), listed for the message tool
 DEFAULT_MESSAGE_CHANNELS = ("telegram", "whatsapp", "discord", "irc", "googlechat", "slack", "signal", "imessage", "line")
 
 _TOOL_ORDER = (
@@ -69,9 +75,14 @@ _TOOL_ORDER = (
     "browser", "canvas", "nodes", "cron", "message", "gateway", "agents_list", "sessions_list", "sessions_history",
     "sessions_send", "subagents", "session_status", "image", "image_generate",
 )
+_TOOL_ORDER_V4 = (*_TOOL_ORDER[:9], "code_execution", *_TOOL_ORDER[9:])
 
 
-def _core_summaries(acp_spawn: bool) -> dict[str, str]:
+def _tool_order(version: str) -> tuple[str, ...]:
+    return _TOOL_ORDER_V4 if version == _V4 else _TOOL_ORDER
+
+
+def _core_summaries(acp_spawn: bool, version: str = DEFAULT_OPENCLAW_VERSION) -> dict[str, str]:
     return {
         "read": "Read file contents",
         "write": "Create or overwrite files",
@@ -82,7 +93,7 @@ def _core_summaries(acp_spawn: bool) -> dict[str, str]:
         "ls": "List directory contents",
         "exec": "Run shell commands (pty available for TTY-required CLIs)",
         "process": "Manage background exec sessions",
-        "web_search": "Search the web (Brave API)",
+        "web_search": "Search the web" if version == _V4 else "Search the web (Brave API)",
         "web_fetch": "Fetch and extract readable content from a URL",
         "browser": "Control web browser",
         "canvas": "Present/eval/snapshot the Canvas",
@@ -139,18 +150,27 @@ def format_skills_prompt(skills: list[Mapping[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _js_slice(s: str, start: int, end: int | None = None) -> str:
+    """``s.slice(start, end)`` in JS: UTF-16 code units, negative from the end, ``-0`` is 0; may cut a pair in half."""
+    units = s.encode("utf-16-le", "surrogatepass")
+    n = len(units) // 2
+    a = max(n + start, 0) if start < 0 else min(start, n)
+    b = n if end is None else max(n + end, 0) if end < 0 else min(end, n)
+    return units[2 * a:2 * max(a, b)].decode("utf-16-le", "surrogatepass")
+
+
 def _trim_bootstrap(content: str, name: str, max_chars: int) -> str:
-    """trimBootstrapContent: keep 70% head + 20% tail with OpenClaw's markers."""
-    trimmed = content.rstrip()
+    """trimBootstrapContent: keep 70% head + 20% tail with OpenClaw's markers. Its plain slices may cut a
+    surrogate pair (a lone half, as Node would put it on the wire, becomes U+FFFD: see ``well_formed``), and a
+    zero-length tail is ``slice(-0)``: the whole file."""
+    trimmed = content.rstrip(_JS_WS)
     length = utf16_len(trimmed)
     if length <= max_chars:
         return trimmed
     head_n, tail_n = int(max_chars * 0.7), int(max_chars * 0.2)
-    head = utf16_slice(trimmed, head_n)
-    tail = trimmed[len(trimmed) - tail_n:] if tail_n else ""
     marker = "\n".join(["", f"[...truncated, read {name} for full content...]",
                         f"…(truncated {name}: kept {head_n}+{tail_n} chars of {length})…", ""])
-    return "\n".join([head, marker, tail])
+    return "\n".join([_js_slice(trimmed, 0, head_n), marker, _js_slice(trimmed, -tail_n)])
 
 
 def _clamp(content: str, budget: int) -> str:
@@ -195,7 +215,7 @@ def _context_files(workspace: str, files: Mapping[str, str], max_chars: int, tot
 
 
 def _tool_listing(tool_names: list[str], summaries: Mapping[str, str], tool_summaries: Mapping[str, str] | None,
-                  ) -> tuple[dict[str, str], set[str], list[str]]:
+                  version: str = DEFAULT_OPENCLAW_VERSION) -> tuple[dict[str, str], set[str], list[str]]:
     """The ``## Tooling`` list: (lower-case name -> name as given, the lower-case names, ``- name: summary`` lines
     in OpenClaw's order, unknown tools last alphabetically)."""
     names = [n.strip() for n in tool_names if n and n.strip()]
@@ -207,7 +227,7 @@ def _tool_listing(tool_names: list[str], summaries: Mapping[str, str], tool_summ
     if tool_summaries is None:
         from clawgym_env.tools.schemas import OPENCLAW_TOOL_NAMES, schema_for
 
-        tool_summaries = {n: schema_for(n)["function"]["description"] for n in OPENCLAW_TOOL_NAMES}
+        tool_summaries = {n: schema_for(n, version)["function"]["description"] for n in OPENCLAW_TOOL_NAMES}
     for k, v in tool_summaries.items():
         if k.strip() and v and v.strip():
             external[k.strip().lower()] = v.strip()
@@ -217,9 +237,27 @@ def _tool_listing(tool_names: list[str], summaries: Mapping[str, str], tool_summ
         shown = canonical.get(tool, tool)
         return f"- {shown}: {summary}" if summary else f"- {shown}"
 
-    tool_lines = [line_for(t) for t in _TOOL_ORDER if t in available]
-    tool_lines += [line_for(t) for t in sorted({t for t in available if t not in _TOOL_ORDER})]
+    order = _tool_order(version)
+    tool_lines = [line_for(t) for t in order if t in available]
+    tool_lines += [line_for(t) for t in sorted({t for t in available if t not in order})]
     return canonical, available, tool_lines
+
+
+def _approval_guidance(version: str, channel: Any) -> list[str]:
+    """The Tool Call Style lines on /approve: fixed in 3.24; 4.1's buildExecApprovalPromptGuidance depends on the
+    channel (native approval buttons on Discord/Slack/Telegram/WebChat) and adds a line against running /approve."""
+    if version != _V4:
+        return [("When exec returns approval-pending, include the concrete /approve command from tool output (with "
+                 "allow-once|allow-always|deny) and do not ask for a different or rotated code.")]
+    native = str(channel or "").strip().lower() in ("discord", "slack", "telegram", "webchat")
+    first = ("When exec returns approval-pending on Discord, Slack, Telegram, or WebChat, rely on the native approval "
+             "card/buttons when they appear and do not also send plain chat /approve instructions. Only include the "
+             "concrete /approve command if the tool result says chat approvals are unavailable or only manual approval "
+             "is possible." if native else
+             "When exec returns approval-pending, include the concrete /approve command from tool output (with "
+             "allow-once|allow-always|deny) as plain chat text for the user, and do not ask for a different or rotated code.")
+    return [first, ("Never execute /approve through exec or any other shell/tool path; /approve is a user-facing "
+                    "approval command, not a shell command.")]
 
 
 def build_system_prompt(
@@ -239,8 +277,9 @@ def build_system_prompt(
     acp_enabled: bool = True,
     bootstrap_max_chars: int = 20000,
     bootstrap_total_max_chars: int = 150000,
+    openclaw_version: str = DEFAULT_OPENCLAW_VERSION,
 ) -> str:
-    """OpenClaw's system prompt for an agent with ``tool_names`` enabled.
+    """OpenClaw's system prompt, as ``openclaw_version`` writes it, for an agent with ``tool_names`` enabled.
 
     ``bootstrap_files`` maps workspace file names (AGENTS.md, …) to their contents; the seven standard
     names are always listed, those absent as ``[MISSING] Expected at: <path>`` (what OpenClaw shows
@@ -250,14 +289,15 @@ def build_system_prompt(
     preamble is added). Tool summaries for tools outside OpenClaw's core list come from
     ``tool_summaries`` or, for the 19 known tools, from their schema descriptions.
     """
+    version = check_openclaw_version(openclaw_version)
     rt = {**DEFAULT_RUNTIME, **(runtime or {})}
     minimal = prompt_mode in ("minimal", "none")
     if prompt_mode == "none":
         return "You are a personal assistant running inside OpenClaw."
     acp_spawn = acp_enabled  # no sandbox in the ClawGym gateway
-    summaries = _core_summaries(acp_spawn)
+    summaries = _core_summaries(acp_spawn, version)
 
-    canonical, available, tool_lines = _tool_listing(tool_names, summaries, tool_summaries)
+    canonical, available, tool_lines = _tool_listing(tool_names, summaries, tool_summaries, version)
     exec_name, process_name, read_name = (canonical.get(t, t) for t in ("exec", "process", "read"))
     has_spawn = "sessions_spawn" in available
 
@@ -296,6 +336,8 @@ def build_system_prompt(
     ]
     if has_spawn and acp_spawn:
         lines += [
+            ('For requests like "do this in codex/claude code/cursor/gemini" or similar ACP harnesses, treat it as ACP '
+             'harness intent and call `sessions_spawn` with `runtime: "acp"`.') if version == _V4 else
             'For requests like "do this in codex/claude code/gemini", treat it as ACP harness intent and call `sessions_spawn` with `runtime: "acp"`.',
             'On Discord, default ACP harness requests to thread-bound persistent sessions (`thread: true`, `mode: "session"`) unless the user asks otherwise.',
             "Set `agentId` explicitly unless `acp.defaultAgent` is configured, and do not route ACP harness requests through `subagents`/`agents_list` or local PTY exec flows.",
@@ -310,7 +352,7 @@ def build_system_prompt(
         "Keep narration brief and value-dense; avoid repeating obvious steps.",
         "Use plain human language for narration unless in a technical context.",
         "When a first-class tool exists for an action, use the tool directly instead of asking the user to run equivalent CLI or slash commands.",
-        "When exec returns approval-pending, include the concrete /approve command from tool output (with allow-once|allow-always|deny) and do not ask for a different or rotated code.",
+        *_approval_guidance(version, rt.get("channel")),
         "Treat allow-once as single-command only: if another elevated command needs approval, request a fresh /approve and do not claim prior approval covered it.",
         "When approvals are required, preserve and show the full command/script exactly as provided (including chained operators like &&, ||, |, ;, or multiline shells) so the user can approve what will actually run.",
         "",
@@ -448,7 +490,7 @@ def build_system_prompt(
                              "follow its guidance unless higher-priority instructions override it.")
             lines.append("")
             for path, content in files:
-                lines += [f"## {path}", "", content, ""]
+                lines += [f"## {path}", "", well_formed(content), ""]
     if not minimal:
         lines += [
             "## Silent Replies",
