@@ -6,8 +6,10 @@
 // a call goes through pi-agent-core's dispatch: OpenClaw's name repair, pi-ai's streaming-JSON parse
 // and AJV validation, execute (OpenClaw's adapter turns throws into its JSON envelope), then the
 // per-result context guard. Requests: {"op":"init","workspace":W,"contextWindowTokens":N} and
-// {"op":"call","name":..,"args":obj-or-string,"id":..}; each answers one JSON line.
+// {"op":"call","name":..,"args":obj-or-string,"id":..}, and {"op":"prompt",...} (buildAgentSystemPrompt, below);
+// each answers one JSON line.
 // Used by tests/test_openclaw_differential.py; not part of the package.
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import readline from "node:readline";
@@ -15,28 +17,36 @@ import { pathToFileURL } from "node:url";
 
 const root = process.argv[2];
 const dist = path.join(root, "node_modules/openclaw/dist");
-const MARK = "clawgym-harness-v2";  // bump when the export line changes
+const SIBLING_HELPERS = ["registerMemoryPromptSection", "buildBootstrapContextFiles"];
 // OpenClaw logs some events (e.g. "[exec] obfuscation detected") to stdout: keep stdout for replies.
 const writeReply = process.stdout.write.bind(process.stdout);
 process.stdout.write = process.stderr.write.bind(process.stderr);
 
+function patchedSource(src) {
+  // Exec approvals go to the gateway: the copy routes those two calls through a hook (set below).
+  const hook = "\nlet __cgApprovalHook = null;\nfunction __cgApprovalCall(...a) { return (__cgApprovalHook ?? callGatewayTool)(...a); }\n" +
+    "function __cgSetApprovalHook(fn) { __cgApprovalHook = fn; }\n";
+  // the prompt op's helpers live in this chunk in 2026.3.24 and in sibling chunks in 4.1 (see sibling())
+  const helpers = SIBLING_HELPERS.filter((n) => src.includes(`\nfunction ${n}(`)).map((n) => `, ${n} as __cg_${n}`).join("");
+  const extra = hook + "\nexport { __cgSetApprovalHook, createOpenClawCodingTools as __cgCreateTools, " +
+    "toToolDefinitions as __cgToToolDefinitions, normalizeToolCallNameForDispatch as __cgNormalizeName, " +
+    `truncateToolResultToChars as __cgTruncate, buildAgentSystemPrompt as __cgBuildPrompt${helpers} };\n`;
+  return src.replaceAll('callGatewayTool("exec.approval.', '__cgApprovalCall("exec.approval.') + extra;
+}
+
 function exportedChunk() {
-  // The bundle keeps these functions private; a sibling copy of its chunk adds an export line. Copies made by
-  // other harness versions (another MARK) are not the original chunk.
+  // The bundle keeps these functions private; a sibling copy of its chunk adds an export line. The copy is
+  // named after a hash of this harness's patch, so one made by another harness version is never reused.
   const names = fs.readdirSync(dist).filter((f) => f.startsWith("pi-embedded-") && f.endsWith(".js") && !f.includes("-clawgym-harness-"));
   const chunk = names.find((f) => fs.readFileSync(path.join(dist, f), "utf8").includes("function createOpenClawCodingTools("));
   if (!chunk) throw new Error(`no createOpenClawCodingTools in ${dist}`);
-  const patched = path.join(dist, chunk.replace(/\.js$/, `-${MARK}.js`));
+  const src = fs.readFileSync(path.join(dist, chunk), "utf8");
+  const patchedText = patchedSource(src);
+  const mark = createHash("sha256").update(patchedText).digest("hex").slice(0, 12);
+  const patched = path.join(dist, chunk.replace(/\.js$/, `-clawgym-harness-${mark}.js`));
   if (!fs.existsSync(patched)) {
-    // Exec approvals go to the gateway; the copy routes those two calls through a hook (see approvalGateway).
-    const source = fs.readFileSync(path.join(dist, chunk), "utf8")
-      .replaceAll('callGatewayTool("exec.approval.', '__cgApprovalCall("exec.approval.');
-    const hook = "\nlet __cgApprovalHook = null;\nfunction __cgApprovalCall(...a) { return (__cgApprovalHook ?? callGatewayTool)(...a); }\n" +
-      "function __cgSetApprovalHook(fn) { __cgApprovalHook = fn; }\n";
-    const extra = hook + "\nexport { __cgSetApprovalHook, createOpenClawCodingTools as __cgCreateTools, toToolDefinitions as __cgToToolDefinitions, " +
-      "normalizeToolCallNameForDispatch as __cgNormalizeName, truncateToolResultToChars as __cgTruncate };\n";
     const tmp = `${patched}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, source + extra);
+    fs.writeFileSync(tmp, patchedText);
     fs.renameSync(tmp, patched);
   }
   return patched;
@@ -110,13 +120,44 @@ async function call(req) {
   return { tool: name, text, images, isError };
 }
 
+let memoryPromptRegistered = false;
+
+async function sibling(name) {
+  // one of SIBLING_HELPERS: exported by our chunk copy, or by the (minified-name) export of the dist chunk defining it
+  if (oc[`__cg_${name}`]) return oc[`__cg_${name}`];
+  for (const f of fs.readdirSync(dist).filter((n) => n.endsWith(".js") && !n.includes("-clawgym-harness-"))) {
+    const src = fs.readFileSync(path.join(dist, f), "utf8");
+    const alias = src.includes(`\nfunction ${name}(`) && src.match(new RegExp(`\\b${name} as (\\w+)`))?.[1];
+    if (alias) return (await import(pathToFileURL(path.join(dist, f)).href))[alias];
+  }
+  throw new Error(`no ${name} in ${dist}`);
+}
+
+// {"op":"prompt","params":{...buildAgentSystemPrompt params},"bootstrap":{files,maxChars,totalMaxChars}?}: the system
+// prompt; bootstrap files ({name,path,content,missing}) become contextFiles through buildBootstrapContextFiles.
+async function prompt(req) {
+  if (!memoryPromptRegistered) {
+    // memory-core's "## Memory Recall" builder, registered as in a gateway with the memory-core plugin (memory_get)
+    const { buildPromptSection } = await import(pathToFileURL(path.join(dist, "extensions/memory-core/index.js")).href);
+    (await sibling("registerMemoryPromptSection"))(buildPromptSection);
+    memoryPromptRegistered = true;
+  }
+  const params = { ...req.params };
+  if (req.bootstrap) {
+    params.contextFiles = (await sibling("buildBootstrapContextFiles"))(req.bootstrap.files,
+      { maxChars: req.bootstrap.maxChars, totalMaxChars: req.bootstrap.totalMaxChars });
+  }
+  return { text: oc.__cgBuildPrompt(params) };
+}
+
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of rl) {
   if (!line.trim()) continue;
   let reply;
   try {
     const req = JSON.parse(line);
-    reply = req.op === "init" ? init(req) : req.op === "call" ? await call(req) : { fatal: `unknown op ${req.op}` };
+    reply = req.op === "init" ? init(req) : req.op === "call" ? await call(req)
+      : req.op === "prompt" ? await prompt(req) : { fatal: `unknown op ${req.op}` };
   } catch (err) {
     reply = { fatal: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) };
   }
