@@ -81,7 +81,7 @@ class ClawGymEnv(gym.Env[str, Any]):
             ``"openclaw"`` (the 19-tool schema of the ClawGym SFT data).
         openclaw_version: ``"2026.3.24"`` (default; the SFT data's version: ``edit`` takes
             ``oldText``/``newText``) or ``"2026.4.1"`` (ClawGym-RL's image: ``edit`` takes ``edits[]``).
-            The schemas, validation, texts and semantics of that version (``clawgym_env.tools.versions``).
+            The schemas, validation, texts, semantics and system prompt of that version (``clawgym_env.tools.versions``).
         system_prompt_style: ``"openclaw"`` (default: OpenClaw's own prompt, ~19.5K characters with its
             workspace files) or ``"compact"`` (the same tools and rules in ~1K characters, for
             small-context models; a departure from OpenClaw, see ``build_compact_system_prompt``).
@@ -182,6 +182,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         summaries = {s["function"]["name"]: s["function"]["description"] for s in probe.schemas}
         self.system_prompt: str = build_system_prompt(
             probe.names, workspace=WORKSPACE, bootstrap_files=self._bootstrap, tool_summaries=summaries,
+            openclaw_version=self.openclaw_version,
         ) if config.system_prompt_style == "openclaw" else build_compact_system_prompt(probe.names, workspace=WORKSPACE)
 
     # ------------------------------------------------------------------ sandbox lifecycle

@@ -312,6 +312,7 @@ def test_openclaw_version_and_rl_profile(train_dir: Path) -> None:
         _, info = env.reset(seed=0)
         assert info["tools"] == tool_schemas("rl", "2026.4.1") and len(info["tools"]) == 15
         assert "- cron:" in info["system_prompt"] and "- sessions_spawn:" in info["system_prompt"]
+        assert "Never execute /approve through exec" in info["system_prompt"]  # 4.1's prompt
         env.step(exec_call("printf 'one\\ntwo\\n' > v.txt"))
         obs, *_ = env.step({"name": "edit", "arguments": {"path": "v.txt", "edits": [{"oldText": "one", "newText": "1"}]}})
         assert obs == "Successfully replaced 1 block(s) in v.txt."
@@ -325,6 +326,7 @@ def test_openclaw_version_and_rl_profile(train_dir: Path) -> None:
     try:
         env.reset(seed=0)
         assert env.openclaw_version == "2026.3.24" and len(env.tool_schemas) == 5
+        assert "Never execute /approve through exec" not in env.system_prompt
         env.step(exec_call("printf 'one\\n' > v.txt"))
         obs, *_ = env.step({"name": "edit", "arguments": {"path": "v.txt", "edits": [{"oldText": "one", "newText": "1"}]}})
         assert "Missing required parameters: oldText alias, newText alias." in obs
