@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from clawgym_env.sandbox import ServerSandbox
 from clawgym_env.tools.context import ToolContext, ToolError
 from clawgym_env.tools.fs import edit_tool, read_tool, write_tool
+from clawgym_env.tools.images import ToolOutput
+from clawgym_env.tools.toolbox import ToolBox
 
 WS = "/root/.openclaw/workspace"
 RETRY = " Supply correct parameters before retrying."
@@ -123,12 +127,56 @@ def test_read_huge_first_line(ctx: ToolContext) -> None:
     assert read_tool(ctx, {"path": "one.txt", "offset": 2}) == "short\n"
 
 
-def test_read_image_reports_mime(ctx: ToolContext) -> None:
+def _img(size: tuple[int, int], fmt: str, color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, fmt)
+    return out.getvalue()
+
+
+def test_read_image_reports_mime_and_returns_the_image(ctx: ToolContext) -> None:
+    put(ctx, "pic.png", _img((40, 30), "PNG"))
+    put(ctx, "pic.gif", _img((24, 24), "GIF"))
+    out = read_tool(ctx, {"path": "pic.png"})
+    assert isinstance(out, ToolOutput) and out.text == "Read image file [image/png]"
+    assert [i.mime_type for i in out.images] == ["image/png"]
+    assert base64.b64decode(out.images[0].data) == get(ctx, "pic.png")  # small enough: sent as it is
+    assert read_tool(ctx, {"path": "pic.gif"}).text == "Read image file [image/gif]"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("version", ["2026.3.24", "2026.4.1"])
+def test_read_large_image_gets_pi_dimension_note(sandbox: ServerSandbox, version: str) -> None:
+    ctx = ToolContext(sandbox=sandbox, workspace=sandbox.workspace, openclaw_version=version)
+    put(ctx, "big.png", _img((3000, 2200), "PNG"))
+    out = read_tool(ctx, {"path": "big.png"})
+    assert isinstance(out, ToolOutput)
+    assert out.text == ("Read image file [image/png]\n[Image: original 3000x2200, displayed at 2000x1467. "
+                        "Multiply coordinates by 1.50 to map to original image.]")
+    # OpenClaw's sanitizer then re-encodes anything over 1200px as JPEG (the image part only)
+    assert [i.mime_type for i in out.images] == ["image/jpeg"]
+
+
+def test_read_corrupt_image_notes_per_version(ctx: ToolContext, ctx41: ToolContext) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 17 + b"\x00\x00\x00\x00IDAT" + b"\x00" * 4
     put(ctx, "pic.png", png)
-    put(ctx, "pic.gif", b"GIF89a" + b"\x00" * 20)
-    assert read_tool(ctx, {"path": "pic.png"}) == "Read image file [image/png]"
-    assert read_tool(ctx, {"path": "pic.gif"}) == "Read image file [image/gif]"
+    # 3.24: pi keeps what it cannot decode, OpenClaw's sanitizer (sharp) then drops it with libvips's words
+    assert read_tool(ctx, {"path": "pic.png"}).text == (  # type: ignore[union-attr]
+        "Read image file [image/png]\n[read:pic.png] omitted image payload: Error: Input buffer has corrupt header: "
+        "pngload_buffer: invalid image width")
+    out = read_tool(ctx41, {"path": "pic.png"})
+    assert isinstance(out, ToolOutput) and not out.images
+    assert out.text == "Read image file [image/png]\n[Image omitted: could not be resized below the inline image size limit.]"
+
+
+def test_toolbox_result_carries_image_parts(ctx: ToolContext) -> None:
+    put(ctx, "pic.jpg", _img((80, 60), "JPEG"))
+    result = ToolBox(ctx, "coding").call("read", {"path": "pic.jpg"})
+    assert result.ok and result.text == "Read image file [image/jpeg]"
+    assert [i.mime_type for i in result.images] == ["image/jpeg"]
+    assert ToolBox(ctx, "coding").call("write", {"path": "t.txt", "content": "x"}).images == []
 
 
 # ---------------------------------------------------------------- edit (3.24: oldText/newText)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 from clawgym_env.sandbox.base import SandboxFileError
 from clawgym_env.tools.context import ToolContext, ToolError
+from clawgym_env.tools.images import ToolOutput
 from clawgym_env.tools.jsjson import js_number_to_string, utf16_len, utf16_slice, well_formed
 
 _V = TypeVar("_V")
@@ -518,12 +519,13 @@ def _first_line_index(offset: Any, limit: Any) -> int:
         return 0
 
 
-def read_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
-    """Read a text file (paged) or identify an image.
+def read_tool(ctx: ToolContext, args: dict[str, Any]) -> str | ToolOutput:
+    """Read a text file (paged) or an image.
 
-    Images: OpenClaw returns ``Read image file [mime]`` plus an image block; we return the text only
-    (the model-visible text part), and never pi's resize note for images over 2000px. Sandboxes with
-    ``read_lines`` send only the lines shown (bounded host memory whatever the file's size).
+    Images give a :class:`~clawgym_env.tools.images.ToolOutput`: OpenClaw's text (``Read image file
+    [mime]``, pi's resize note, the version's omitted-image notes) and the image part (see
+    :mod:`~clawgym_env.tools.images`). Sandboxes with ``read_lines`` send only the lines shown
+    (bounded host memory whatever the file's size).
     """
     record = _fold_aliases(args)
     _assert_required(record, _READ_GROUPS)
@@ -551,7 +553,13 @@ def read_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise _fs_error(e, "open", e.path or absolute) from None
     mime = _image_mime(head)
     if mime:
-        return f"Read image file [{mime}]"
+        from clawgym_env.tools.images import read_image
+
+        try:
+            data = ctx.sandbox.read_file(absolute, max_bytes=None if st["is_file"] else DEVICE_READ_CAP)
+        except SandboxFileError as e:
+            raise _fs_error(e, "open", e.path or absolute) from None
+        return read_image(data, mime, path, ctx.openclaw_version)
     return _read_text(ctx, lines, path, offset, limit)
 
 

@@ -30,13 +30,14 @@ import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from clawgym_env.sandbox.base import SandboxError
 from clawgym_env.tools.ajv import format_validation_error, validate
 from clawgym_env.tools.context import ToolContext, ToolError, ToolFn, error_envelope
 from clawgym_env.tools.gatewayless import GATEWAYLESS_TOOLS
+from clawgym_env.tools.images import ToolImage, ToolOutput
 from clawgym_env.tools.jsjson import (
     js_stringify,
     nested_deeper_than,
@@ -50,7 +51,8 @@ from clawgym_env.tools.schemas import CODING_TOOL_NAMES, PROFILES, schema_for
 from clawgym_env.tools.stubs import STUB_TOOLS
 from clawgym_env.tools.versions import check_openclaw_version
 
-__all__ = ["ErrorKind", "ExtraTool", "ToolBox", "ToolResult", "apply_context_guard", "normalize_tool_call_name"]
+__all__ = ["ErrorKind", "ExtraTool", "ToolBox", "ToolImage", "ToolResult", "apply_context_guard",
+           "normalize_tool_call_name"]
 
 ErrorKind = Literal["unknown_tool", "bad_arguments", "validation", "tool_error"]
 ExtraTool = ToolFn | tuple[dict[str, Any], ToolFn]
@@ -78,6 +80,9 @@ class ToolResult:
     """The arguments string was not valid JSON (salvaged by the partial parser, or replaced by {})."""
     truncated: bool = False
     """The context guard cut the text."""
+    images: list[ToolImage] = field(default_factory=list)
+    """Image parts after the text (a read of an image file), for multimodal models; ``text`` alone is
+    what a text-only model sees."""
 
 
 # ---------------------------------------------------------------- name repair (OpenClaw dispatch)
@@ -346,9 +351,14 @@ class ToolBox:
         except Exception as exc:  # noqa: BLE001 -- OpenClaw turns any throw inside a tool into the envelope
             message = str(exc) if str(exc).strip() else type(exc).__name__
             return self._finish(error_envelope(tool, message), False, tool, "tool_error", started, coerced, malformed)
-        if not isinstance(out, str):
+        images: list[ToolImage] = []
+        if isinstance(out, ToolOutput):
+            out, images = out.text, list(out.images)
+        elif not isinstance(out, str):
             out = js_stringify(out, 2) if isinstance(out, (dict, list)) else str(out)
-        return self._finish(out, True, tool, None, started, coerced, malformed)
+        result = self._finish(out, True, tool, None, started, coerced, malformed)
+        result.images = images
+        return result
 
     def call_parsed(self, tool_call: Any) -> ToolResult:
         """Run a :class:`~clawgym_env.tools.parsing.ToolCall`. A call whose block was not valid JSON runs
