@@ -276,3 +276,19 @@ def test_edits_array_errors(ctx41: ToolContext) -> None:
     # blank oldText entries are dropped by OpenClaw; with none left the parameters are missing
     assert error_of(edit_tool, ctx, path="c.txt", edits=[{"oldText": " ", "newText": "4"}]) == \
         "Missing required parameters: oldText alias, newText alias." + RETRY
+
+
+def test_edit_null_byte_path_per_version(ctx: ToolContext, ctx41: ToolContext) -> None:
+    # 3.24's access check swallows Node's complaint; 4.1 answers it
+    assert error_of(edit_tool, ctx, path="a\x00.py", oldText="a", newText="b") == "File not found: a\x00.py"
+    assert error_of(edit_tool, ctx41, path="a\x00.py", edits=[{"oldText": "a", "newText": "b"}]).startswith(
+        "The argument 'path' must be a string, Uint8Array, or URL without null bytes.")
+
+
+def test_edit_hint_cut_inside_an_emoji_keeps_its_high_surrogate(ctx: ToolContext) -> None:
+    put(ctx, "e.txt", "c" * 799 + "😀tail")
+    message = error_of(edit_tool, ctx, path="e.txt", oldText="nope", newText="x")
+    assert message.endswith("c" * 799 + "\ud83d\n... (truncated)")
+    # the JSON envelope escapes it as JSON.stringify does
+    text = ToolBox(ctx, "coding").call("edit", {"path": "e.txt", "oldText": "nope", "newText": "x"}).text
+    assert text.endswith('c\\ud83d\\n... (truncated)"\n}')

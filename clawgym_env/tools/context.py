@@ -9,6 +9,7 @@ JSON error envelope; returning a string gives it that string verbatim.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,9 +25,14 @@ class ToolError(Exception):
         self.message = message
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def error_envelope(tool: str, message: str) -> str:
-    """OpenClaw's JSON shape for an exception inside a tool (specs/openclaw-tools.md §1a.3)."""
-    return json.dumps({"status": "error", "tool": tool, "error": message}, indent=2, ensure_ascii=False)
+    """OpenClaw's JSON shape for an exception inside a tool (specs/openclaw-tools.md §1a.3). A lone
+    surrogate (half an emoji cut by a message's truncation) is escaped, as JSON.stringify does."""
+    text = json.dumps({"status": "error", "tool": tool, "error": message}, indent=2, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass

@@ -717,7 +717,13 @@ def _mismatch_hint(ctx: ToolContext, path: str, message: str) -> str:
         current = ctx.sandbox.read_file(absolute).decode("utf-8", "replace")
     except SandboxFileError:
         return message
-    snippet = current if utf16_len(current) <= EDIT_HINT_LIMIT else utf16_slice(current, EDIT_HINT_LIMIT) + "\n... (truncated)"
+    if utf16_len(current) <= EDIT_HINT_LIMIT:
+        snippet = current
+    else:  # JS slices UTF-16 units: a pair cut in two leaves its high surrogate (the envelope escapes it)
+        head = utf16_slice(current, EDIT_HINT_LIMIT)
+        if utf16_len(head) < EDIT_HINT_LIMIT:
+            head += chr(0xD800 + ((ord(current[len(head)]) - 0x10000) >> 10))
+        snippet = head + "\n... (truncated)"
     return f"{message}\nCurrent file contents:\n{snippet}"
 
 
@@ -739,7 +745,9 @@ def edit_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     path: str = record["path"]
     absolute = _resolve(ctx, path)
     if "\x00" in absolute:
-        raise _null_byte_error(absolute)
+        if ctx.openclaw_version == "2026.3.24":  # pi 0.61's access check swallows Node's complaint
+            raise ToolError(f"File not found: {path}")
+        raise _null_byte_error(absolute)  # 4.1 answers Node's null-byte error (measured)
     if _stat(ctx, absolute) is None:
         raise ToolError(f"File not found: {path}")
     try:
