@@ -62,9 +62,12 @@ def _image(kind: str) -> bytes:
     if kind == "png_noise_5_9mb":  # 1400x1400 random RGB: ~5.9 MB, fits 2000px but not 4.5MB
         rng = random.Random(16)
         return _encode(Image.frombytes("RGB", (1400, 1400), rng.randbytes(1400 * 1400 * 3)), "PNG", compress_level=1)
-    if kind == "png_noise_3_5mb":  # ~3.5 MB: under 4.5MB raw (3.24), over it in base64 (4.1)
+    if kind == "png_noise_3_5mb":  # ~3.5 MB: under 4.5MB raw and in base64
         rng = random.Random(17)
         return _encode(Image.frombytes("RGB", (1080, 1080), rng.randbytes(1080 * 1080 * 3)), "PNG", compress_level=1)
+    if kind == "png_noise_3_6mb":  # ~3.6 MB: under 4.5MB raw (3.24 keeps it), over it in base64 (4.1 re-encodes)
+        rng = random.Random(19)
+        return _encode(Image.frombytes("RGB", (1090, 1090), rng.randbytes(1090 * 1090 * 3)), "PNG", compress_level=1)
     if kind == "jpeg_small":
         return _encode(Image.new("RGB", (80, 60), (0, 200, 0)), "JPEG", quality=90)
     if kind == "jpeg_big":
@@ -99,6 +102,7 @@ _IMAGES = [
     ("png_3000x2200", "big.png"), ("png_tall", "tall.png"), ("png_flat_tall", "flat.png"),
     ("jpeg_exif_rot6", "rot.jpg"), ("png_exif_rot6", "rot.png"), ("png_2000", "edge.png"), ("png_2001", "over.png"),
     ("png_1500", "mid.png"), ("png_noise_5_9mb", "noise.png"), ("png_noise_3_5mb", "noise35.png"),
+    ("png_noise_3_6mb", "noise36.png"),
     ("jpeg_small", "a.jpg"), ("jpeg_big", "big.jpg"), ("jpeg_corrupt", "bad.jpg"), ("jpeg_truncated", "cut.jpg"),
     ("png_corrupt", "bad.png"), ("gif_small", "a.gif"), ("gif_big", "big.gif"), ("webp_small", "a.webp"),
     ("webp_lossless", "ll.webp"), ("webp_big", "big.webp"), ("bmp", "a.bmp"),
@@ -107,6 +111,7 @@ _IMAGES = [
 IMAGE_CASES = [_img_case(f"read.image.{kind}", kind, name) for kind, name in _IMAGES] + [
     one("read.image.misnamed_txt", "read", {"path": "pic.txt"}, files={"pic.txt": _image("png_small")}),
     one("read.image.absolute_path", "read", {"file_path": "@sub/p.png"}, files={"sub/p.png": _image("png_3000x2200")}),
+    one("read.image.corrupt_label_alias", "read", {"file_path": "@imgs/bad.png"}, files={"imgs/bad.png": _image("png_corrupt")}),
     one("read.image.offset_ignored", "read", {"path": "a.png", "offset": 5, "limit": 2},
         files={"a.png": _image("png_small")}),
 ]
@@ -185,6 +190,15 @@ TEXT_CASES = [
     one("read.extra_param", "read", {"path": "a.txt", "encoding": "latin1"}, files={"a.txt": "x\n"}),
     one("read.args_string_json", "read", '{"path": "a.txt", "limit": 1}', files={"a.txt": "one\ntwo\n"}),
     one("read.args_partial_json", "read", '{"path": "a.txt"', files={"a.txt": "partial\n"}),
+    one("read.dev_null", "read", {"path": "/dev/null"}),
+    one("read.only_newlines", "read", {"path": "n.txt"}, files={"n.txt": "\n\n\n"}),
+    one("read.exact_50kb_many_lines", "read", {"path": "a.txt"}, files={"a.txt": ("x" * 1023 + "\n") * 50}),
+    one("read.just_over_50kb_many_lines", "read", {"path": "a.txt"}, files={"a.txt": ("x" * 1023 + "\n") * 50 + "y"}),
+    one("read.offset_huge", "read", {"path": "a.txt", "offset": 1e20}, files={"a.txt": "x\n"}),
+    one("read.limit_bad_string", "read", {"path": "a.txt", "limit": "all"}, files={"a.txt": "x\n"}),
+    one("read.limit_null", "read", {"path": "a.txt", "limit": None}, files={"a.txt": "x\ny\n"}),
+    one("read.offset_page_boundary", "read", {"path": "a.txt", "offset": 2001}, files={"a.txt": _lines(4100)}),
+    one("read.cap_exact_pages", "read", {"path": "a.txt"}, files={"a.txt": _lines(16100, "{i:05d}")}),
     one("read.context_guard", "read", {"path": "a.txt"}, files={"a.txt": _lines(300, "{i:03d} " + "g" * 60)},
         context_window_tokens=4000),
     Case("read.twice", (
