@@ -3,7 +3,8 @@
 A tool implementation is ``fn(ctx: ToolContext, args: dict) -> str``: ``args`` has already passed
 JSON-schema validation (with AJV-style type coercion) but aliases are not yet folded, because the
 alias errors are tool-specific OpenClaw texts. Raising :class:`ToolError` gives the model OpenClaw's
-JSON error envelope; returning a string gives it that string verbatim.
+JSON error envelope; returning a string gives it that string verbatim (a
+:class:`~clawgym_env.tools.images.ToolOutput` adds image parts after its text).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from clawgym_env.sandbox.base import Sandbox
+from clawgym_env.tools.images import ToolOutput
 from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION
 
 
@@ -56,4 +58,4 @@ class ToolContext:
     """Scratch space for tools that keep per-episode state (process session names, ...)."""
 
 
-ToolFn = Callable[[ToolContext, dict[str, Any]], str]
+ToolFn = Callable[[ToolContext, dict[str, Any]], "str | ToolOutput"]
