@@ -96,6 +96,10 @@ class ClawGymEnv(gym.Env[str, Any]):
         exec_timeout_s: default exec timeout when the model gives none.
         context_window_tokens: the context size tool output limits are computed from.
         max_tool_calls_per_step: keep only the first N calls of a turn (ClawGym RL keeps 1); None = all.
+        tool_images: send the images tools return (``read`` of a PNG, ...) to the model as OpenClaw does for a
+            model that accepts images: after the step's tool messages, a user message "Attached image(s) from
+            tool result:" with ``image_url`` parts. Off (default): text only, as for a text-only model; the
+            images are in ``StepResult.tool_results`` either way.
         sandbox (or ``sandbox_config``): a ``SandboxConfig`` (limits, root filesystem, extra env).
         prestart_next: start the next episode's sandbox as soon as an episode is scored, so ``reset``
             only restores files. Turn off when each env runs a single episode (it would be wasted).
@@ -145,6 +149,7 @@ class ClawGymEnv(gym.Env[str, Any]):
         self.exec_timeout_s = config.exec_timeout_s
         self.context_window_tokens = config.context_window_tokens
         self.max_tool_calls_per_step = config.max_tool_calls_per_step
+        self.tool_images = config.tool_images
         self.render_mode = render_mode
         self.prestart_next = config.prestart_next
         self._lock = threading.RLock()  # reset/step/close from different threads (async API, cancellation)
@@ -289,10 +294,17 @@ class ClawGymEnv(gym.Env[str, Any]):
                                          message=f"sandbox failed during {call.name}: {exc}")
                 break
             name = wire["function"]["name"]  # well-formed (parse_action), as the model's own text
+            images = tuple({"mime_type": i.mime_type, "data": i.data} for i in res.images)
             results.append(ToolResult(tool_call_id=wire["id"], name=name, ok=res.ok, error_kind=res.error_kind,
-                                      duration_s=res.duration_s, content=res.text))
+                                      duration_s=res.duration_s, content=res.text, images=images))
             self.last_timings["tools_s"].append(res.duration_s)
             self._messages.append({"role": "tool", "tool_call_id": wire["id"], "name": name, "content": res.text})
+        attached = [i for r in results for i in r.images] if self.tool_images else []
+        if attached:  # pi-ai's openai-completions conversion for a model whose input includes "image"
+            self._messages.append({"role": "user", "content": [
+                {"type": "text", "text": "Attached image(s) from tool result:"},
+                *({"type": "image_url", "image_url": {"url": f"data:{i['mime_type']};base64,{i['data']}"}}
+                  for i in attached)]})
         observation = "\n\n".join(r.content for r in results)
         if infra_error is not None:
             self._done = True

@@ -131,6 +131,7 @@ class EnvConfig(_Frozen):
     exec_timeout_s: float = Field(default=1800.0, gt=0)
     context_window_tokens: int = Field(default=65536, ge=1)
     max_tool_calls_per_step: int | None = Field(default=None, ge=1)
+    tool_images: bool = False
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     prestart_next: bool = True
     judge: dict[str, Any] | None = None
@@ -254,6 +255,8 @@ class ToolResult(_Frozen):
     error_kind: str | None = None
     duration_s: float = 0.0
     content: str = ""
+    images: tuple[dict[str, str], ...] = ()
+    """Image parts the tool returned (``read`` of an image): ``{"mime_type", "data"}`` (base64)."""
 
     def info(self) -> dict[str, Any]:
         """The ``info["tool_results"]`` entry (no timing, no text: equal episodes, equal infos)."""

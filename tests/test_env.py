@@ -334,3 +334,33 @@ def test_openclaw_version_and_rl_profile(train_dir: Path) -> None:
         env.close()
     with pytest.raises(ValueError, match="openclaw_version"):
         ClawGymEnv(load_task(train_dir / "task_0009"), openclaw_version="2026.5.0")
+
+
+def test_tool_images_reach_a_multimodal_model_as_openclaw_sends_them(train_dir: Path) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (3000, 2200), (200, 30, 30)).save(buf, "PNG")
+    for tool_images in (False, True):
+        env = ClawGymEnv(load_task(train_dir / "task_0009"), max_steps=8, tool_images=tool_images)
+        try:
+            env.reset(seed=0)
+            env._sandbox.write_file(f"{WS}/big.png", buf.getvalue())  # (piping base64 to a file needs approval)
+            result = env.turn({"name": "read", "arguments": {"path": "big.png"}})
+            assert result.observation.startswith("Read image file [image/png]\n[Image: original 3000x2200, displayed at "
+                                                 "2000x1467. Multiply coordinates by 1.50")
+            (tool_result,) = result.tool_results
+            (image,) = tool_result.images
+            assert image["mime_type"] in ("image/png", "image/jpeg") and base64.b64decode(image["data"])
+            last = env._messages[-1]
+            if tool_images:
+                assert last["role"] == "user" and last["content"][0] == {"type": "text",
+                                                                         "text": "Attached image(s) from tool result:"}
+                assert last["content"][1]["image_url"]["url"] == f"data:{image['mime_type']};base64,{image['data']}"
+            else:
+                assert last["role"] == "tool" and last["content"] == result.observation
+        finally:
+            env.close()
