@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from openclaw_real.cases import VERSIONS, all_cases, known_differences
 from openclaw_real.diff import RealOpenClaw, missing_install, run_version, summary
 

@@ -15,9 +15,9 @@ import posixpath
 import random
 import re
 import shlex
-import uuid
 import signal as signal_module
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit

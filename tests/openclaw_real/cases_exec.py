@@ -1,7 +1,7 @@
 """exec: output, exit codes, failures, truncation, workdir, env, host/security/ask/elevated, approvals
 (the obfuscation detector's rules), the script preflight and 4.1's /approve refusal."""
 
-from openclaw_real.cases import VERSIONS, Call, Case, one
+from openclaw_real.cases import Call, Case, one
 
 V324, V41 = ("2026.3.24",), ("2026.4.1",)
 SCRIPT_FILES = {
