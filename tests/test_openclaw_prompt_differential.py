@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from openclaw_real.cases import VERSIONS
-from openclaw_real.diff import missing_install
-from openclaw_real.prompt_diff import CASES, js_request, run_version, summary
+from openclaw_real.diff import missing_install, summary
+from openclaw_real.prompt_diff import CASES, js_request, run_version
 
 from clawgym_env.tools import build_system_prompt
 

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,18 +242,20 @@ def run_version(version: str, cases: list[Case], scratch: Path) -> list[Outcome]
     return outcomes
 
 
-def summary(outcomes: list[Outcome]) -> str:
+def summary(outcomes: Sequence[Any]) -> str:
     equal = sum(o.equal for o in outcomes)
     return f"{equal}/{len(outcomes)} byte-identical"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_cli(argv: list[str] | None, *, description: str, cases: Sequence[Any],
+            run: Callable[[str, list[Any], Path], list[Any]], label: str = "", show: int = 50) -> int:
+    """The command line of a differential battery: ``--version``, ``--only PREFIX``, ``--show N``."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--version", choices=VERSIONS, action="append", help="default: both")
     ap.add_argument("--only", default="", help="run the cases whose id starts with this")
-    ap.add_argument("--show", type=int, default=50, help="differing cases to print")
+    ap.add_argument("--show", type=int, default=show, help="differing cases to print")
     args = ap.parse_args(argv)
-    cases = [c for c in all_cases() if c.id.startswith(args.only)]
+    chosen = [c for c in cases if c.id.startswith(args.only)]
     rc = 0
     for version in args.version or VERSIONS:
         why = missing_install(version)
@@ -261,14 +263,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{version}: {why}", file=sys.stderr)
             return 2
         with tempfile.TemporaryDirectory(prefix="clawgym-oc-diff-") as tmp:
-            outcomes = run_version(version, cases, Path(tmp))
+            outcomes = run(version, chosen, Path(tmp))
         bad = [o for o in outcomes if not o.equal]
         for o in bad[: args.show]:
             print(o.describe())
-        print(f"openclaw {version}: {summary(outcomes)}")
+        print(f"openclaw {version}{label}: {summary(outcomes)}")
         rc |= bool(bad)
     return rc
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(None, description=__doc__.splitlines()[0], cases=all_cases(), run=run_version))

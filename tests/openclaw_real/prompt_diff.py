@@ -16,10 +16,8 @@ is U+FFFD, as ClawGym writes it (``well_formed``).
 
 from __future__ import annotations
 
-import argparse
 import posixpath
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +26,7 @@ from typing import Any
 from clawgym_env.tools import prompt as P
 from clawgym_env.tools.jsjson import well_formed
 from clawgym_env.tools.schemas import OPENCLAW_TOOL_NAMES, PROFILES, schema_for, tool_schemas
-from openclaw_real.cases import VERSIONS
-from openclaw_real.diff import RealOpenClaw, missing_install
+from openclaw_real.diff import RealOpenClaw, run_cli
 
 _RUNTIME_KEYS = {"agent": "agentId", "host": "host", "repo": "repoRoot", "os": "os", "arch": "arch", "node": "node",
                  "model": "model", "default_model": "defaultModel", "shell": "shell", "channel": "channel",
@@ -255,32 +252,5 @@ def run_version(version: str, cases: list[PromptCase], scratch: Path) -> list[Pr
     return outcomes
 
 
-def summary(outcomes: list[PromptOutcome]) -> str:
-    return f"{sum(o.equal for o in outcomes)}/{len(outcomes)} byte-identical"
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--version", choices=VERSIONS, action="append", help="default: both")
-    ap.add_argument("--only", default="", help="run the cases whose id starts with this")
-    ap.add_argument("--show", type=int, default=20, help="differing cases to print")
-    args = ap.parse_args(argv)
-    cases = [c for c in CASES if c.id.startswith(args.only)]
-    rc = 0
-    for version in args.version or VERSIONS:
-        why = missing_install(version)
-        if why:
-            print(f"{version}: {why}", file=sys.stderr)
-            return 2
-        with tempfile.TemporaryDirectory(prefix="clawgym-oc-prompt-") as tmp:
-            outcomes = run_version(version, cases, Path(tmp))
-        bad = [o for o in outcomes if not o.equal]
-        for o in bad[: args.show]:
-            print(o.describe())
-        print(f"openclaw {version} prompt: {summary(outcomes)}")
-        rc |= bool(bad)
-    return rc
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(None, description=__doc__.splitlines()[0], cases=CASES, run=run_version, label=" prompt", show=20))
