@@ -39,10 +39,12 @@ def test_rl_profile_schemas_are_the_real_ones(version: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_tool_results_are_byte_identical_to_real_openclaw(version: str, tmp_path: Path) -> None:
+def test_tool_results_are_byte_identical_to_real_openclaw(version: str, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     _require(version)
     outcomes = run_version(version, all_cases(), tmp_path)
-    print(f"\nopenclaw {version}: {summary(outcomes)}")
+    with capsys.disabled():  # the figure belongs in the CI log
+        print(f"\nopenclaw {version}: {summary(outcomes)}")
     broken = [o.describe() for o in outcomes if o.error]
     assert not broken, "\n".join(broken)
     differing = {o.case: o for o in outcomes if not o.equal}

@@ -20,12 +20,14 @@ from clawgym_env.tools import build_system_prompt
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_system_prompt_is_byte_identical_to_real_openclaw(version: str, tmp_path: Path) -> None:
+def test_system_prompt_is_byte_identical_to_real_openclaw(version: str, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
     why = missing_install(version)
     if why:
         pytest.fail(f"the real OpenClaw is not installed: {why}")
     outcomes = run_version(version, CASES, tmp_path)
-    print(f"\nopenclaw {version} prompt: {summary(outcomes)}")
+    with capsys.disabled():  # the figure belongs in the CI log
+        print(f"\nopenclaw {version} prompt: {summary(outcomes)}")
     differing = [o.describe() for o in outcomes if not o.equal]
     assert not differing, "\n".join(differing)
     # the grid really tells the versions apart (the approval guidance, the ACP line) and covers both modes
