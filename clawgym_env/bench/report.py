@@ -1,8 +1,8 @@
 """Evaluation reports: results JSON, a Markdown summary and a self-contained HTML page.
 
 The HTML draws its plots as inline SVG generated here (score by category, score distribution,
-turns and tokens per episode), so the page needs no network, no JavaScript and no plotting
-library, and ``import clawgym_env`` stays light.
+reward over turns, pass@k, turns and tokens per episode), so the page needs no network, no
+JavaScript and no plotting library, and ``import clawgym_env`` stays light.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from clawgym_env.bench.metrics import category_label
+from clawgym_env.bench.metrics import CORRECT_THRESHOLD, category_label, pass_at_k
 
 # ---------------------------------------------------------------------------------------- formatting
 
@@ -200,6 +200,116 @@ def svg_histogram(values: list[float], *, bins: int = 10, lo: float | None = Non
     return "".join(parts)
 
 
+def pass_at_k_curve(counts: Iterable[tuple[int, int]]) -> list[tuple[int, float, int]]:
+    """``(k, pass@k, tasks)`` for every k from 1 to the most samples a task has, from each task's
+    ``(n samples, c correct)``; pass@k averages the tasks with at least k samples (as the summary's)."""
+    pairs = [(int(n), int(c)) for n, c in counts if n > 0]
+    top = max((n for n, _ in pairs), default=0)
+    curve = []
+    for k in range(1, top + 1):
+        vals = [pass_at_k(n, c, k) for n, c in pairs if n >= k]
+        curve.append((k, math.fsum(vals) / len(vals), len(vals)))
+    return curve
+
+
+def reward_over_turns(turn_scores: Iterable[tuple[float, float]], *, threshold: float = CORRECT_THRESHOLD
+                      ) -> tuple[list[tuple[int, float, int]], list[tuple[int, float]]]:
+    """Two views of how reward relates to the turns an episode took, from ``(turns, score)`` per
+    scored episode: the mean score of the episodes that ended after exactly t turns ``(t, mean, n)``,
+    one point per turn count seen; and the share of all of them solved (score > threshold) within
+    t turns ``(t, share)``, for every t from the fewest turns to the most."""
+    pairs = [(int(t), float(s)) for t, s in turn_scores]
+    if not pairs:
+        return [], []
+    by_turn: dict[int, list[float]] = {}
+    for t, score in pairs:
+        by_turn.setdefault(t, []).append(score)
+    means = [(t, math.fsum(v) / len(v), len(v)) for t, v in sorted(by_turn.items())]
+    lo, hi = min(by_turn), max(by_turn)
+    solved = sorted(t for t, score in pairs if score > threshold)
+    within, i = [], 0
+    for t in range(lo, hi + 1):
+        while i < len(solved) and solved[i] <= t:
+            i += 1
+        within.append((t, i / len(pairs)))
+    return means, within
+
+
+def svg_line_chart(series: list[tuple[str, str, list[tuple[float, float, str]]]], *, title: str = "",
+                   x_label: str = "", y_label: str = "", lines: bool = True) -> str:
+    """Points (and the line through them) of each ``(name, colour, [(x, y, tooltip)])`` series on
+    y in [0, 1]; every point is a ``<circle class="pt">`` carrying ``data-series``, ``data-x`` and
+    ``data-y``, so a reader (or a test) can take the values back off the page."""
+    points = [p for _, _, pts in series for p in pts]
+    if not points:
+        return ""
+    left, top, plot_h, bottom = 44, 30, 180, 40
+    plot_w = _W - left - 20
+    h = top + plot_h + bottom + 16 * len(series)
+    x_lo = min(x for x, _, _ in points)
+    x_hi = max(x for x, _, _ in points)
+    span = (x_hi - x_lo) or 1.0
+
+    def sx(x: float) -> float:
+        return left + (plot_w / 2 if x_hi == x_lo else (x - x_lo) / span * plot_w)
+
+    def sy(y: float) -> float:
+        return top + plot_h - max(0.0, min(1.0, y)) * plot_h
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{h}" role="img" style="{_FONT}">',
+             f'<text x="0" y="16" font-weight="bold">{html.escape(title)}</text>']
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = sy(frac)
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="#e3e6ea"/>')
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{frac:g}</text>')
+    xs = sorted({x for x, _, _ in points})
+    every = max(1, math.ceil(len(xs) / 12))
+    for x in xs[::every]:
+        parts.append(f'<text x="{sx(x):.1f}" y="{top + plot_h + 14}" text-anchor="middle">{_tick(x)}</text>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{top + plot_h + 30}" text-anchor="middle">'
+                 f'{html.escape(x_label)}</text>')
+    parts.append(f'<text x="12" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top + plot_h / 2:.1f})">{html.escape(y_label)}</text>')
+    for name, colour, pts in series:
+        if lines and len(pts) > 1:
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y, _ in pts)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for x, y, tip in pts:
+            parts.append(f'<circle class="pt" data-series="{html.escape(name)}" data-x="{x:g}" data-y="{y:.6g}" '
+                         f'cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3.5" fill="{colour}"><title>{html.escape(tip)}'
+                         f'</title></circle>')
+    for i, (name, colour, _) in enumerate(series):
+        y = top + plot_h + bottom + 12 * i + 4
+        parts.append(f'<rect x="{left}" y="{y - 8}" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{left + 16}" y="{y + 1}">{html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_reward_over_turns(turn_scores: Iterable[tuple[float, float]], *,
+                          threshold: float = CORRECT_THRESHOLD) -> str:
+    """The reward-over-turns plot of :func:`reward_over_turns` (empty without scored episodes)."""
+    means, within = reward_over_turns(turn_scores, threshold=threshold)
+    if not means:
+        return ""
+    return svg_line_chart([
+        ("mean score of the episodes that ended after t turns", "#3b73b9",
+         [(t, m, f"{t} turns: mean score {m:.3f} over {n} episode(s)") for t, m, n in means]),
+        (f"share of episodes solved (score > {threshold:g}) within t turns", "#d9822b",
+         [(t, v, f"within {t} turns: {100 * v:.1f} % solved") for t, v in within]),
+    ], title="Reward over turns", x_label="turns (t)", y_label="score / share")
+
+
+def svg_pass_at_k(counts: Iterable[tuple[int, int]]) -> str:
+    """The pass@k curve of :func:`pass_at_k_curve` (empty when no task has a sample)."""
+    curve = pass_at_k_curve(counts)
+    if not curve:
+        return ""
+    return svg_line_chart([("pass@k (unbiased estimator, tasks with at least k samples)", "#2e8b57",
+                            [(k, v, f"pass@{k} = {100 * v:.1f} % over {n} task(s)") for k, v, n in curve])],
+                          title="pass@k", x_label="k (samples per task)", y_label="pass@k")
+
+
 # ---------------------------------------------------------------------------------------- HTML
 _CSS = """body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -212,8 +322,9 @@ def _html_table(header: list[str], rows: Iterable[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> str:
-    """The report as one HTML file; ``plot_data`` holds per-episode ``scores``, ``turns``, ``tokens``."""
+def html_report(results: dict[str, Any], plot_data: dict[str, list[Any]]) -> str:
+    """The report as one HTML file; ``plot_data`` holds per-episode ``scores``, ``turns``, ``tokens``,
+    ``turn_scores`` ([turns, score] per scored episode) and ``passk_counts`` ([n, c] per task)."""
     s, run = results["summary"], results["run"]
     title = f"ClawGym evaluation: {run.get('suite')}"
     plots = []
@@ -222,6 +333,13 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> s
                                 for c, v in s["per_category"].items()], title="Mean score by category"))
     plots.append(svg_histogram(plot_data.get("scores", []), bins=10, lo=0.0, hi=1.0,
                                title="Score distribution (scored episodes)"))
+    threshold = s.get("correct_threshold", CORRECT_THRESHOLD)
+    plots.append(svg_reward_over_turns(plot_data.get("turn_scores", []), threshold=threshold))
+    counts = plot_data.get("passk_counts", [])
+    if max((n for n, _ in counts), default=0) >= 2:
+        plots.append(svg_pass_at_k(counts))
+    elif counts:
+        plots.append("<p><em>pass@k: one episode per task; run with --repeats N (N &ge; 2) for the curve.</em></p>")
     plots.append(svg_histogram(plot_data.get("turns", []), integer=True, title="Turns per episode"))
     if plot_data.get("tokens"):
         plots.append(svg_histogram(plot_data["tokens"], bins=20, lo=0.0, title="Tokens per episode"))
@@ -248,7 +366,7 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[float]]) -> s
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def write_reports(out_dir: str | Path, results: dict[str, Any], plot_data: dict[str, list[float]]) -> dict[str, Path]:
+def write_reports(out_dir: str | Path, results: dict[str, Any], plot_data: dict[str, list[Any]]) -> dict[str, Path]:
     """results.json, report.md and report.html in ``out_dir``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -265,5 +383,5 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-__all__ = ["headline_rows", "histogram", "html_report", "markdown_report", "svg_hbars", "svg_histogram",
-           "write_reports"]
+__all__ = ["headline_rows", "histogram", "html_report", "markdown_report", "pass_at_k_curve", "reward_over_turns",
+           "svg_hbars", "svg_histogram", "svg_line_chart", "svg_pass_at_k", "svg_reward_over_turns", "write_reports"]

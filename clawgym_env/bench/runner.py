@@ -312,8 +312,15 @@ def run_eval(config: EvalConfig, *, log: Callable[[str], None] | None = None) ->
         results: dict[str, Any] = {"run": run_info, "summary": summary, "tasks": per_task_rows(records),
                    "infra_errors": infra_error_rows(records)}
         ran = [r for r in records if r.infra_error is None]
-        plot_data = {"scores": [r.reward for r in ran if not r.unscored], "turns": [float(r.steps) for r in ran],
-                     "tokens": [float(r.total_tokens) for r in ran if r.usage]}
+        scored = [r for r in ran if not r.unscored]
+        per_task: dict[str, list[float]] = {}
+        for r in scored:
+            per_task.setdefault(r.task_id, []).append(r.reward)
+        threshold = summary["correct_threshold"]
+        plot_data = {"scores": [r.reward for r in scored], "turns": [float(r.steps) for r in ran],
+                     "tokens": [float(r.total_tokens) for r in ran if r.usage],
+                     "turn_scores": [[r.steps, r.reward] for r in scored],
+                     "passk_counts": [[len(v), sum(x > threshold for x in v)] for v in per_task.values()]}
         write_reports(out, results, plot_data)
         return results
 

@@ -21,15 +21,21 @@ def _read_system_prompt(args: argparse.Namespace) -> str | None:
     return Path(args.system_prompt_file).read_text(encoding="utf-8") if args.system_prompt_file else None
 
 
-def _load(args: argparse.Namespace) -> tuple[list[Any], Any]:
-    from clawgym_env.sft.importers import ImportStats, load_trajectories
+def _load(args: argparse.Namespace, *, progress: bool = False) -> tuple[list[Any], Any]:
+    """Every input's trajectories, file by file behind a progress bar (an OpenClaw session folder
+    holds a file per episode: thousands of them)."""
+    from clawgym_env.progress import progress_bar
+    from clawgym_env.sft.importers import ImportStats, input_files, load_trajectories
 
     stats = ImportStats()
     records = []
-    for path in args.inputs:
-        records.extend(load_trajectories(path, system_prompt=_read_system_prompt(args),
-                                         tools_profile=args.tools_profile,
-                                         openclaw_version=args.openclaw_version, stats=stats))
+    files = [f for path in args.inputs for f in input_files(path)]
+    with progress_bar("reading trajectories", len(files), enabled=progress) as advance:
+        for file in files:
+            records.extend(load_trajectories(file, system_prompt=_read_system_prompt(args),
+                                             tools_profile=args.tools_profile,
+                                             openclaw_version=args.openclaw_version, stats=stats))
+            advance()
     return records, stats
 
 
@@ -68,7 +74,7 @@ def cmd_sft_build(args: argparse.Namespace) -> int:
                        min_assistant_turns=args.min_assistant_turns)
     start = time.monotonic()
     try:
-        records, import_stats = _load(args)
+        records, import_stats = _load(args, progress=not args.json and sys.stdout.isatty())
     except ValueError as exc:
         print(f"clawgym sft build: {exc}", file=sys.stderr)
         return 2
