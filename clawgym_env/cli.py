@@ -302,6 +302,40 @@ def _split_categories(values: list[str] | None) -> list[str]:
     return [c.strip() for v in values or [] for c in v.split(",") if c.strip()]
 
 
+def _parse_agent_options(items: list[str] | None) -> dict[str, Any]:
+    """``--agent-option KEY=VALUE`` pairs; a value is JSON where it parses, else the string."""
+    options: dict[str, Any] = {}
+    for item in items or []:
+        key, _, value = item.partition("=")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def _apply_agent_config(args: argparse.Namespace) -> None:
+    """Fill the agent flags left unset from ``--agent-config FILE`` (flags win); raises
+    AgentConfigError listing every problem (unknown keys, missing model, unset variables, paths)."""
+    import os
+
+    if not args.agent_config:
+        args.agent = args.agent or "oracle"
+        return
+    from clawgym_env.agents.config import resolve_agent_config
+
+    api_key = args.api_key or (os.environ.get(args.api_key_env) if args.api_key_env else None)
+    r = resolve_agent_config(args.agent_config, agent=args.agent, model=args.model, base_url=args.base_url,
+                             api_key=api_key, temperature=args.temperature, max_tokens=args.max_tokens,
+                             max_steps=args.max_steps or None, chat_template=args.chat_template,
+                             options=_parse_agent_options(args.agent_option))
+    args.agent, args.model, args.base_url, args.api_key = r.agent, r.model, r.base_url, r.api_key
+    args.temperature, args.max_tokens, args.max_steps = r.temperature, r.max_tokens, r.max_steps or 0
+    args.chat_template = r.chat_template if r.agent == "hf" else args.chat_template
+    args.resolved_agent_options = r.options
+    args.resolved_agent = r
+
+
 def _eval_config(args: argparse.Namespace, out: str) -> Any:
     """The EvalConfig ``clawgym eval`` and ``clawgym calibrate`` build from the same options."""
     import os
@@ -309,14 +343,7 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
     from clawgym_env.agents import AgentOptionError, check_agent_options
     from clawgym_env.bench.runner import EvalConfig
 
-    agent_options: dict[str, Any] = {}
-    if args.agent_option:
-        for item in args.agent_option:
-            key, _, value = item.partition("=")
-            try:
-                agent_options[key] = json.loads(value)
-            except ValueError:
-                agent_options[key] = value
+    agent_options = dict(getattr(args, "resolved_agent_options", None) or _parse_agent_options(args.agent_option))
     for flag, key, value in (("--chat-template", "chat_template", args.chat_template),
                              ("--strict", "strict", args.strict or None)):
         if value is not None:
@@ -327,7 +354,8 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
     check_agent_options(args.agent, agent_options)
     config = EvalConfig(
         out=out, suite=args.suite, agent=args.agent, model=args.model, base_url=args.base_url,
-        api_key=args.api_key or os.environ.get(args.api_key_env) or None, temperature=args.temperature,
+        api_key=args.api_key or os.environ.get(args.api_key_env or "OPENAI_API_KEY") or None,
+        agent_config=str(args.agent_config) if args.agent_config else None, temperature=args.temperature,
         max_tokens=args.max_tokens, agent_options=agent_options,
         actions=_load_actions(Path(args.actions)) if args.actions else None, replay=args.replay,
         concurrency=args.concurrency, repeats=args.repeats, limit=args.limit, sample=args.sample,
@@ -348,17 +376,24 @@ def _eval_config(args: argparse.Namespace, out: str) -> Any:
 def _run_eval(args: argparse.Namespace, command: str) -> tuple[str, dict[str, Any] | None]:
     """Run (or resume) the evaluation the options describe; returns its folder and results, or
     None for the results after a Ctrl-C (the finished episodes stay in its records)."""
+    from clawgym_env.agents import AgentOptionError
     from clawgym_env.bench.runner import run_eval
 
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out = args.out or str(Path("runs") / f"{command}-{Path(args.suite).name}-{args.agent}-{stamp}")
-    from clawgym_env.agents import AgentOptionError
-
     try:
+        _apply_agent_config(args)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = args.out or str(Path("runs") / f"{command}-{Path(args.suite).name}-{args.agent}-{stamp}")
         config = _eval_config(args, out)
-    except AgentOptionError as exc:  # a usage error, like argparse's: one line, exit 2
+    except AgentOptionError as exc:  # a usage error, like argparse's: one line (a config file: one per problem), exit 2
         print(f"clawgym {command}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args.check_config:
+        resolved = getattr(args, "resolved_agent", None)
+        print(json.dumps(resolved.public() if resolved is not None else {"agent": args.agent, "model": args.model},
+                         indent=2))
+        print(f"clawgym {command}: the agent settings are complete" +
+              (f" ({args.agent_config})" if args.agent_config else ""), file=sys.stderr)
+        raise SystemExit(0)
     try:
         return out, run_eval(config)
     except ValueError as exc:
@@ -650,14 +685,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     def eval_opts(sp: argparse.ArgumentParser, *, repeats: int) -> None:
         """The agent, budget, run and backend options ``eval`` and ``calibrate`` share."""
-        sp.add_argument("--agent", default="oracle", choices=["oracle", "openai", "hf", "replay", "scripted"],
-                        help="oracle: the task's oracle (synthesized tasks); openai: an OpenAI-compatible endpoint; "
-                        "hf: a local transformers model; replay: recorded trajectories (--replay); scripted: the same "
-                        "--actions on every task (none: a no-op agent)")
+        sp.add_argument("--agent", default=None, choices=["oracle", "openai", "hf", "replay", "scripted"],
+                        help="oracle (default): the task's oracle (synthesized tasks); openai: an OpenAI-compatible "
+                        "endpoint; hf: a local transformers model; replay: recorded trajectories (--replay); "
+                        "scripted: the same --actions on every task (none: a no-op agent)")
+        sp.add_argument("--agent-config", metavar="YAML",
+                        help="an agent recipe (agents/NAME.yaml: agent kind, model, base_url, API key variable, "
+                        "sampling, chat template, max steps, options); the flags given here win over it")
+        sp.add_argument("--check-config", action="store_true",
+                        help="only check the agent settings (--agent-config merged with the flags) and print them")
         sp.add_argument("--model", help="served model name (openai) or model path / hub id (hf)")
         sp.add_argument("--base-url", help="OpenAI-compatible API root, e.g. http://127.0.0.1:8000/v1")
         sp.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY, else 'EMPTY')")
-        sp.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+        sp.add_argument("--api-key-env", default=None, help="environment variable holding the API key (default "
+                        "OPENAI_API_KEY, or the --agent-config file's api_key_env)")
         sp.add_argument("--temperature", type=float, help="sampling temperature (agent default if not given)")
         sp.add_argument("--max-tokens", type=int, help="generation limit per turn")
         sp.add_argument("--agent-option", action="append", metavar="KEY=VALUE",

@@ -42,6 +42,8 @@ class EvalConfig:
     temperature: float | None = None
     max_tokens: int | None = None
     agent_options: dict[str, Any] = field(default_factory=dict)
+    agent_config: str | None = None
+    """The ``--agent-config`` file the agent settings came from (provenance only: already merged in)."""
     actions: list[Any] | None = None
     """Scripted agent: the actions every episode plays before its final reply (None: none, a no-op)."""
     replay: str | None = None
