@@ -458,6 +458,28 @@ def cmd_export_session(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_view(args: argparse.Namespace) -> int:
+    """Serve the trajectory viewer on 127.0.0.1 until interrupted."""
+    from clawgym_env.viewer.server import serve
+
+    try:
+        viewer = serve(args.run, port=args.port, compare=args.compare, suite=args.suite)
+    except FileNotFoundError:
+        raise  # no records there: main() says so (exit 2)
+    except OSError as exc:
+        raise SystemExit(f"clawgym: cannot serve on 127.0.0.1:{args.port}: {exc} (try --port 0)") from None
+    print(f"viewing {args.run}" + (f" against {args.compare}" if args.compare else "") + f" at {viewer.url}  "
+          "(Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        viewer.close()
+    return 0
+
+
 def cmd_coverage(args: argparse.Namespace) -> int:
     """Coverage of the built-in suite and/or the text diversity of task folders, side by side."""
     from clawgym_env.progress import progress_bar
@@ -761,6 +783,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("records", help="a records.jsonl written by clawgym eval / the rollout engine")
     sp.add_argument("out_dir", help="folder for <task_id>__r<repeat>.jsonl files")
     sp.set_defaults(fn=cmd_export_session)
+
+    sp = sub.add_parser("view", help="browse a run in a local web page (127.0.0.1): filter episodes, step "
+                        "through one, compare two runs")
+    sp.add_argument("run", help="an eval output folder (records.jsonl, run.json) or a records JSONL file")
+    sp.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, which the eval "
+                    "report links to; 0: any free port)")
+    sp.add_argument("--compare", metavar="OTHER_RUN", help="a second run of the same tasks to compare side by side")
+    sp.add_argument("--suite", help="task source for the initial files the diffs start from (default: the run's "
+                    "suite from run.json)")
+    sp.set_defaults(fn=cmd_view)
 
     sp = sub.add_parser("coverage", help="coverage table of the built-in suite (taxonomy, personas, text diversity); "
                         "text diversity of task folders beside it")

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agents",),  # Agent protocol and agents
     ("rollout",),  # run_episode, the rollout engine, trajectory records, Ray pool
     ("synth",),  # task synthesis and the quality gate (runs episodes through run_episode)
-    ("sft", "bench"),  # exporters; benchmark runner and reports
+    ("sft", "bench", "viewer"),  # exporters; benchmark runner and reports; the trajectory viewer
     ("integrations",),  # veRL, TRL adapters
     ("cli",),  # the `clawgym` command
 )

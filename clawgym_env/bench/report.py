@@ -10,11 +10,14 @@ from __future__ import annotations
 import html
 import json
 import math
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from clawgym_env.bench.metrics import CORRECT_THRESHOLD, category_label, pass_at_k
+from clawgym_env.viewer import VIEWER_URL
 
 # ---------------------------------------------------------------------------------------- formatting
 
@@ -316,10 +319,26 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 th{background:#f3f5f8}code{background:#f3f5f8;padding:0 3px}.plots svg{display:block;margin:1.5em 0}"""
 
 
-def _html_table(header: list[str], rows: Iterable[list[str]]) -> str:
+def _html_table(header: list[str], rows: Iterable[list[str]], *, raw_cols: frozenset[int] = frozenset()) -> str:
+    """A table; the cells of ``raw_cols`` are HTML already (links), the others are escaped."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{c if i in raw_cols else html.escape(str(c))}</td>" for i, c in enumerate(row))
+                   + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _viewer_link(text: str, route: str) -> str:
+    """A link into ``clawgym view`` (served on its default port) at ``route``."""
+    return f'<a href="{html.escape(VIEWER_URL + "#/" + route)}">{html.escape(text)}</a>'
+
+
+def _viewer_hint(run: dict[str, Any]) -> str:
+    if not run.get("records"):
+        return ""
+    command = f"clawgym view {shlex.quote(str(Path(run['records']).parent))}"
+    return (f'<p class="viewer">Step through each episode (messages, tool calls, file diffs, sub-scores): run '
+            f"<code>{html.escape(command)}</code>, then open {_viewer_link(VIEWER_URL, '')}; the task and episode "
+            "links below open it there.</p>")
 
 
 def html_report(results: dict[str, Any], plot_data: dict[str, list[Any]]) -> str:
@@ -346,7 +365,7 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[Any]]) -> str
     else:
         plots.append("<p><em>Tokens per episode: the agent reported no token usage.</em></p>")
     body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(_run_line(run).replace('`', ''))}</p>",
-            _html_table(["figure", "value"], [list(r) for r in headline_rows(s)]),
+            _viewer_hint(run), _html_table(["figure", "value"], [list(r) for r in headline_rows(s)]),
             '<div class="plots">' + "".join(plots) + "</div>"]
     if s["per_category"]:
         body += ["<h2>By category</h2>", _html_table(
@@ -355,13 +374,15 @@ def html_report(results: dict[str, Any], plot_data: dict[str, list[Any]]) -> str
              for c, v in s["per_category"].items()])]
     if results.get("infra_errors"):
         body += ["<h2>Infrastructure errors (left out of the means)</h2>", _html_table(
-            ["episode", "error"], [[e["episode_id"], e["infra_error"][:300]] for e in results["infra_errors"]])]
+            ["episode", "error"], [[_viewer_link(e["episode_id"], "episode/a/" + quote(e["episode_id"], safe="")),
+                                    e["infra_error"][:300]] for e in results["infra_errors"]], raw_cols=frozenset({0}))]
     tasks = results.get("tasks") or []
     if tasks:
         body += [f"<details><summary>Per task ({len(tasks)})</summary>", _html_table(
             ["task", "category", "n", "mean score", "correct", "infra errors"],
-            [[t["task_id"], category_label(t["category"]), str(t["n"]), _num(t["mean_score"]), str(t["correct"]),
-              str(t["infra_errors"])] for t in tasks]), "</details>"]
+            [[_viewer_link(t["task_id"], "?task=" + quote(t["task_id"], safe="")), category_label(t["category"]),
+              str(t["n"]), _num(t["mean_score"]), str(t["correct"]), str(t["infra_errors"])] for t in tasks],
+            raw_cols=frozenset({0})), "</details>"]
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n")
 
