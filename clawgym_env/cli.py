@@ -830,6 +830,9 @@ def build_parser() -> argparse.ArgumentParser:
     from clawgym_env.synth.llm.cli import add_synth_llm_parser  # clawgym synth-llm persona2task
 
     add_synth_llm_parser(sub)
+    from clawgym_env.convert.cli import add_convert_parser  # clawgym convert SUITE --to FORMAT
+
+    add_convert_parser(sub)
     return p
 
 

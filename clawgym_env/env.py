@@ -195,7 +195,10 @@ class ClawGymEnv(gym.Env[str, Any]):
         if self._closed:
             raise RuntimeError("the env is closed")
         if self._sandbox is None:
-            self._sandbox = make_sandbox(self.backend, self.sandbox_config, **self.config.backend.sandbox_options())
+            options = self.config.backend.sandbox_options()
+            if self.backend == "docker" and "image" not in options and self.task.metadata.get("docker_image"):
+                options["image"] = self.task.metadata["docker_image"]  # the task's own image (a Harbor Dockerfile)
+            self._sandbox = make_sandbox(self.backend, self.sandbox_config, **options)
         return self._sandbox
 
     def _restore_workspace(self, sandbox: ServerSandbox) -> None:

@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agents",),  # Agent protocol and agents
     ("rollout",),  # run_episode, the rollout engine, trajectory records, Ray pool
     ("synth",),  # task synthesis and the quality gate (runs episodes through run_episode)
-    ("sft", "bench", "viewer"),  # exporters; benchmark runner and reports; the trajectory viewer
+    ("sft", "bench", "viewer", "convert"),  # exporters; benchmark runner and reports; the trajectory viewer; suites in other formats
     ("integrations",),  # veRL, TRL adapters
     ("cli",),  # the `clawgym` command
 )

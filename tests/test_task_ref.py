@@ -118,8 +118,8 @@ def test_malformed_refs_are_refused() -> None:
         TaskRef(kind="source", id="x")
     with pytest.raises(ValidationError, match="needs an id"):
         TaskRef(kind="builtin")
-    with pytest.raises(ValueError, match="unknown task_ref kind 'harbor'"):
-        TaskRef(kind="harbor", path="/x", id="y").load()
+    with pytest.raises(ValueError, match="unknown task_ref kind 'no-such-format'"):  # 'harbor' is a kind now
+        TaskRef(kind="no-such-format", path="/x", id="y").load()
     with pytest.raises(ValueError, match="takes no path"):
         TaskRef(kind="builtin", path="/x", id="task-0001").load()
 

@@ -43,6 +43,7 @@ IN_TREE: dict[str, str] = {
     "builtin": "clawgym_env.synth.builtin:SOURCE_KIND",
     "builtin-v1": "clawgym_env.synth.builtin:SOURCE_KIND_V1",
     "builtin-v2": "clawgym_env.synth.builtin:SOURCE_KIND_V2",
+    "harbor": "clawgym_env.tasks.harbor:SOURCE_KIND",
 }
 """The kinds this package ships (also declared as entry points in pyproject.toml)."""
 
