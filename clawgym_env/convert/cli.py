@@ -13,6 +13,7 @@ from typing import Any
 
 FORMATS: dict[str, str] = {
     "harbor": "clawgym_env.convert.harbor:write_suite",
+    "hf-dataset": "clawgym_env.convert.hf:write_suite",
 }
 """Output formats by ``--to`` name. Another format is one line here."""
 
@@ -58,7 +59,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def add_convert_parser(sub: Any) -> None:
     """``clawgym convert``, added to the top-level subcommands."""
-    sp = sub.add_parser("convert", help="write a suite in another task format (Harbor task folders, ...)")
+    sp = sub.add_parser("convert", help="write a suite in another task format (Harbor task folders, a Hugging Face "
+                        "datasets.Dataset saved with save_to_disk)")
     sp.add_argument("suite", help="builtin, a folder of ClawGym task folders, a PinchBench checkout, Harbor tasks, ...")
     sp.add_argument("--to", required=True, choices=sorted(FORMATS), help="output format")
     sp.add_argument("--out", required=True, help="output folder")

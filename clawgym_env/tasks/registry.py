@@ -44,6 +44,7 @@ IN_TREE: dict[str, str] = {
     "builtin-v1": "clawgym_env.synth.builtin:SOURCE_KIND_V1",
     "builtin-v2": "clawgym_env.synth.builtin:SOURCE_KIND_V2",
     "harbor": "clawgym_env.tasks.harbor:SOURCE_KIND",
+    "hf": "clawgym_env.tasks.hf:SOURCE_KIND",
 }
 """The kinds this package ships (also declared as entry points in pyproject.toml)."""
 
@@ -198,6 +199,16 @@ def _named(spec: str) -> TaskSourceKind | None:
     return kind if kind is not None and not kind.takes_path else None
 
 
+def _prefixed(spec: str) -> tuple[TaskSourceKind, str] | None:
+    """``KIND:REST`` names a path kind explicitly (``hf:owner/name``, ``hf:/data/suite``): the kind
+    and REST, or None (no such kind, or ``spec`` is an existing path)."""
+    head, sep, rest = spec.partition(":")
+    if not sep or not rest or not head or os.sep in head or Path(spec).exists():
+        return None
+    kind = source_kind(head)
+    return (kind, rest) if kind is not None and kind.takes_path else None
+
+
 def is_suite_name(spec: str | os.PathLike[str]) -> bool:
     """Whether ``spec`` names a suite that lives in code (``builtin``) rather than a path."""
     return isinstance(spec, str) and _named(spec) is not None
@@ -205,13 +216,17 @@ def is_suite_name(spec: str | os.PathLike[str]) -> bool:
 
 def open_source(spec: str | os.PathLike[str] | TaskSource) -> TaskSource:
     """A TaskSource from a spec: a TaskSource (returned as is), the name of a suite that lives in code
-    (``builtin``), or a path: a ClawGym task folder or a folder of them, a PinchBench checkout (its
-    root, its ``tasks/`` folder or one task file), or whatever a registered kind's ``detect`` claims."""
+    (``builtin``), ``KIND:PATH`` (a kind named explicitly: ``hf:owner/name``), or a path: a ClawGym
+    task folder or a folder of them, a PinchBench checkout (its root, its ``tasks/`` folder or one
+    task file), or whatever a registered kind's ``detect`` claims."""
     if isinstance(spec, (str, os.PathLike)):
         text = os.fspath(spec)
         named = _named(text)
         if named is not None:
             return named.open()
+        prefixed = _prefixed(text)
+        if prefixed is not None:
+            return prefixed[0].open(prefixed[1])
         path = Path(text)
         claims = [k for k in _kinds() if k.takes_path and k.detect is not None and k.detect(path)]
         if claims:
@@ -225,9 +240,14 @@ def open_source(spec: str | os.PathLike[str] | TaskSource) -> TaskSource:
 
 
 def source_key(spec: str | os.PathLike[str] | TaskSource) -> str:
-    """What :func:`cached_source` keys a spec by: a suite name as is, a path resolved."""
+    """What :func:`cached_source` keys a spec by: a suite name as is, a path resolved (after its
+    ``KIND:`` prefix, when it has one and names an existing path)."""
     if isinstance(spec, (str, os.PathLike)):
         text = os.fspath(spec)
+        prefixed = _prefixed(text)
+        if prefixed is not None:
+            rest = prefixed[1]
+            return f"{prefixed[0].name}:{Path(rest).resolve() if Path(rest).exists() else rest}"
         return text if _named(text) is not None else str(Path(text).resolve())
     return f"{type(spec).__name__}:{id(spec)}"
 
