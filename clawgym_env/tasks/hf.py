@@ -128,6 +128,12 @@ def _content(entry: dict[str, Any]) -> bytes:
     return b"" if text is None else str(text).encode("utf-8")
 
 
+def _json(value: Any) -> Any:
+    """A JSON column's value; text when a reader lost the ``Json`` feature (a parquet file read
+    without the datasets metadata), decoded here. Not for ``rule``, which may be text itself."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def authors_task_id(row: dict[str, Any], index: int) -> str:
     """The id the authors' builder gives a ``syn_task.jsonl`` row: ``origin_template``'s ``id:`` line
     (``row-<index>`` when there is none)."""
@@ -173,8 +179,8 @@ def row_to_task(row: dict[str, Any], *, index: int = 0, source: str | None = Non
                 key = f"input_files/{path}"
             if mode is not None:
                 modes[key] = int(mode)
-        metadata = dict(row.get("metadata") or {})
-        extra = dict(row.get("data_entry_extra") or {})
+        metadata = dict(_json(row.get("metadata")) or {})
+        extra = dict(_json(row.get("data_entry_extra")) or {})
         field = row.get("rule_field")
         if field:
             if field not in RULE_FIELDS:
@@ -183,7 +189,8 @@ def row_to_task(row: dict[str, Any], *, index: int = 0, source: str | None = Non
             holder[key] = row.get("rule")
         return Task(task_id=row["task_id"], user_query=row["prompt"], metadata=metadata,
                     input_mount_dir=row.get("input_mount_dir"), input_files=inputs, reward_files=rewards,
-                    extra=extra, source=source, oracle=row.get("oracle"), oracle_outputs=row.get("oracle_outputs"),
+                    extra=extra, source=source, oracle=_json(row.get("oracle")),
+                    oracle_outputs=_json(row.get("oracle_outputs")),
                     file_modes=modes)
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, TaskFormatError):
