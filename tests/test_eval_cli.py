@@ -7,6 +7,7 @@ rerun with the same --out finishes without redoing any recorded episode, and wri
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from clawgym_env.bench.wandb_log import episode_metrics, summary_metrics
 from clawgym_env.cli import main
 from clawgym_env.rollout import read_records
 from clawgym_env.synth.builtin import BuiltinSource
+from clawgym_env.viewer import VIEWER_URL
 
 REPO = Path(__file__).resolve().parents[1]
 PINCHBENCH = REPO.parent / "shared" / "datasets" / "pinchbench"
@@ -78,7 +80,9 @@ def kill_midway_and_resume(tmp_path: Path, suite: str, n: int, concurrency: int)
     assert (out / "report.md").read_text().startswith("# ClawGym evaluation:")
     html = (out / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") >= 3
-    assert not any(ref in html for ref in ("<script", "<link", "src=", "href="))  # self-contained
+    assert not any(ref in html for ref in ("<script", "<link", "src="))  # self-contained: it loads nothing
+    links = re.findall(r'href="([^"]*)"', html)
+    assert links and all(h.startswith(VIEWER_URL) for h in links)  # its only links open `clawgym view`
     assert "mean score" in stdout
     return results
 
