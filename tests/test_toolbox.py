@@ -238,6 +238,8 @@ def test_session_tools() -> None:
         "🪢 Queue: collect (depth 0)",
     ])
     assert box.call("session_status", {"sessionKey": "other"}).text == envelope("session_status", "Unknown sessionKey: other")
+    box41 = openclaw_box(context_window_tokens=128000, openclaw_version="2026.4.1")  # the card names the version
+    assert box41.call("session_status", {}).text.startswith("🦞 OpenClaw 2026.4.1\n")
     assert "🧠 Model: openai/gpt-5" in box.call("session_status", {"model": "openai/gpt-5"}).text
     assert json.loads(box.call("agents_list", {}).text) == {
         "requester": "main", "allowAny": False, "agents": [{"id": "main", "configured": False}]}

@@ -38,9 +38,8 @@ from clawgym_env.sandbox.base import SandboxFileError
 from clawgym_env.tools.context import ToolContext, ToolError
 from clawgym_env.tools.jsjson import js_stringify, utf16_len
 
-__all__ = ["OPENCLAW_VERSION", "STUB_TOOLS"]
+__all__ = ["STUB_TOOLS"]
 
-OPENCLAW_VERSION = "2026.3.24"
 DEFAULT_MODEL = "rl-server/policy"
 """What the status card and session rows call the model unless ``ctx.state["session"]["model"]`` says."""
 
@@ -375,7 +374,7 @@ def session_status_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     pct = min(999, round(total / window * 100)) if window else 0
     updated = s.get("updated_ms", now)
     lines = [
-        f"🦞 OpenClaw {OPENCLAW_VERSION}",
+        f"🦞 OpenClaw {ctx.openclaw_version}",
         f"🕒 Time: {_format_user_time(now, tz)} ({tz})",
         f"🧠 Model: {s.get('model_override') or s['model']}",
         f"📚 Context: {_format_tokens(total)}/{_format_tokens(window)} ({pct}%) · 🧹 Compactions: 0",
