@@ -9,13 +9,12 @@ JSON error envelope; returning a string gives it that string verbatim (a
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from clawgym_env.sandbox.base import Sandbox
 from clawgym_env.tools.images import ToolOutput
+from clawgym_env.tools.jsjson import js_stringify
 from clawgym_env.tools.versions import DEFAULT_OPENCLAW_VERSION
 
 
@@ -27,14 +26,10 @@ class ToolError(Exception):
         self.message = message
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def error_envelope(tool: str, message: str) -> str:
     """OpenClaw's JSON shape for an exception inside a tool (specs/openclaw-tools.md §1a.3). A lone
     surrogate (half an emoji cut by a message's truncation) is escaped, as JSON.stringify does."""
-    text = json.dumps({"status": "error", "tool": tool, "error": message}, indent=2, ensure_ascii=False)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return js_stringify({"status": "error", "tool": tool, "error": message}, 2)
 
 
 @dataclass

@@ -512,20 +512,7 @@ def memory_get_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
     return json_result({"text": "\n".join(lines[first - 1 : first - 1 + n]), "path": rel})
 
 
-def gateway_unreachable(ctx: ToolContext) -> ToolError:
-    """What a tool that calls the gateway throws when none listens (OpenClaw's callGateway on loopback)."""
-    config = ctx.state.get("openclaw_config_path", "/root/.openclaw/openclaw.json")
-    return ToolError("gateway closed (1006 abnormal closure (no close frame)): no close reason\n"
-                     f"Gateway target: ws://127.0.0.1:18789\nSource: local loopback\nConfig: {config}\nBind: loopback")
-
-
-def cron_tool(ctx: ToolContext, args: dict[str, Any]) -> str:
-    """Cron jobs live in the gateway; the sandbox has none listening."""
-    raise gateway_unreachable(ctx)
-
-
 STUB_TOOLS: dict[str, Callable[[ToolContext, dict[str, Any]], str]] = {
-    "cron": cron_tool,
     "browser": browser_tool,
     "canvas": canvas_tool,
     "message": message_tool,
